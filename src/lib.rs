@@ -4,3 +4,4 @@
 //! Pipeline: `frontend` (Starlark -> `ir::Plan`) -> `validate` (`ir::Plan` -> `ir::PlanInfo`)
 //! -> `backend::*` (pure lowering to files) or `executor` (diff against Docker, apply).
 //! Dependencies point one way: `cli -> {frontend, validate, backend, executor} -> ir`.
+pub mod gotemplate;
