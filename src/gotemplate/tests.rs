@@ -627,3 +627,46 @@ fn adversarial_inputs_do_not_panic() {
         }
     }
 }
+
+#[test]
+fn go_corner_cases() {
+    let d = json!({"m": {"k": "v"}, "n": 1.0});
+    // A map field given arguments is Go's "not a method" error.
+    let e = err("{{ .m.k 1 }}", d.clone());
+    assert!(e.contains("k is not a method but has arguments"), "{e}");
+    // A missing value piped into a reflect.Value builtin: Go's validateType
+    // rejects the invalid value (my reading of exec.go's evalCall; as arguments
+    // rather than piped, `not .missing` is fine).
+    let e = err("{{ .missing | not }}", d.clone());
+    assert!(e.contains("invalid value; expected reflect.Value"), "{e}");
+    assert_eq!(ok("{{ not .missing }}", d.clone()), "true");
+    // html/js/urlquery print a nil argument as "<no value>" (evalArgs uses printableValue).
+    assert_eq!(ok("{{ html .missing }}", d.clone()), "&lt;no value&gt;");
+    // Numbers keep their JSON text.
+    assert_eq!(ok("{{ .n }}", d), "1.0");
+    assert_eq!(
+        value_from_json(&json!({"a": [1, "x", null, false]})),
+        Value::Map(
+            [(
+                "a".to_string(),
+                Value::List(vec![
+                    Value::Number("1".into()),
+                    Value::text("x"),
+                    Value::Null,
+                    Value::Bool(false)
+                ])
+            )]
+            .into_iter()
+            .collect()
+        )
+    );
+}
+
+#[test]
+fn execution_is_repeatable_and_merges_text() {
+    let t = Template::parse("t", "a{{ \"b\" }}{{/* */}}c{{ .x }}").expect("parses");
+    let d = data(json!({"x": "d"}));
+    let first = t.execute(&d).expect("runs");
+    assert_eq!(first, vec![Piece::Text("abcd".into())]);
+    assert_eq!(t.execute(&d).expect("runs"), first);
+}
