@@ -5,4 +5,5 @@
 //! -> `backend::*` (pure lowering to files) or `executor` (diff against Docker, apply).
 //! Dependencies point one way: `cli -> {frontend, validate, backend, executor} -> ir`.
 
+pub mod gotemplate;
 pub mod ir;

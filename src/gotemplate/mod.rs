@@ -1,0 +1,114 @@
+//! Go `text/template` engine for `plan.render_templates`.
+//!
+//! This module owns parsing and executing Go templates (as Kurtosis packages
+//! write them) over JSON-shaped data. It is pure: no I/O, no Starlark, no other
+//! kplan module. It follows Go's semantics: trim markers, `if`/`else if`/
+//! `with`/`range` (maps in sorted key order, `break`/`continue`), variables
+//! with Go scoping, pipelines, the builtin functions (`printf` with Go `fmt`
+//! verbs, `index`, `eq` and friends, `and`/`or` short-circuiting, `html`,
+//! `js`, `urlquery`, `slice`, `len`, `not`, `print`, `println`), `<no value>`
+//! for missing map keys, and Go `fmt` printing of lists and maps. Data numbers
+//! are Go `json.Number` values (a string type): they print as written, but
+//! `printf "%d"` gives `%!d(json.Number=8080)` and `eq .Port 8080` fails with
+//! "incompatible types for comparison", exactly as Kurtosis renders them.
+//! `{{define}}`, `{{template}}` and `{{block}}` are rejected at parse time.
+//!
+//! Strings may contain holes ([`Piece::Hole`]): values known only at run time.
+//! Printing copies holes into the output, so templates that only print such
+//! values render at compile time to text with holes; anything that needs a
+//! hole's content fails with [`ExecError::NeedsRuntimeValue`] naming the hole.
+
+mod exec;
+mod format;
+mod funcs;
+mod lexer;
+mod parser;
+mod value;
+
+#[cfg(test)]
+mod tests;
+
+pub use value::{value_from_json, Piece, Value};
+
+/// A parsed template.
+#[derive(Debug)]
+pub struct Template {
+    name: String,
+    root: Vec<parser::Node>,
+}
+
+/// A template that does not parse. `line` and `col` are 1-based (col in characters).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("template: {name}:{line}:{col}: {message}")]
+pub struct ParseError {
+    /// Template name.
+    pub name: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub col: usize,
+    /// Go-like message, e.g. "unexpected {{end}}".
+    pub message: String,
+}
+
+/// A failed execution. Positions are those of the failing action (1-based).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExecError {
+    /// Rendering needs the content of run-time value `hole`.
+    #[error("{line}:{col}: {what} needs run-time value #{hole}")]
+    NeedsRuntimeValue {
+        /// The hole whose content is needed.
+        hole: u32,
+        /// 1-based line of the action.
+        line: usize,
+        /// 1-based column of the action.
+        col: usize,
+        /// What needed it, e.g. "eq on a string".
+        what: String,
+    },
+    /// Go's execution error.
+    #[error("template: {name}:{line}:{col}: executing \"{name}\" at <{context}>: {message}")]
+    Failed {
+        /// Template name.
+        name: String,
+        /// 1-based line of the action.
+        line: usize,
+        /// 1-based column of the action.
+        col: usize,
+        /// Source of the failing command (at most 20 characters, then "...").
+        context: String,
+        /// Go-like message, e.g. "error calling eq: incompatible types for comparison".
+        message: String,
+    },
+}
+
+impl ExecError {
+    /// 1-based line of the failing action.
+    pub fn line(&self) -> usize {
+        match self {
+            ExecError::NeedsRuntimeValue { line, .. } | ExecError::Failed { line, .. } => *line,
+        }
+    }
+
+    /// 1-based column of the failing action.
+    pub fn col(&self) -> usize {
+        match self {
+            ExecError::NeedsRuntimeValue { col, .. } | ExecError::Failed { col, .. } => *col,
+        }
+    }
+}
+
+impl Template {
+    /// Parses `source`; `name` appears in error messages.
+    pub fn parse(name: &str, source: &str) -> Result<Template, ParseError> {
+        Ok(Template {
+            name: name.to_string(),
+            root: parser::parse(name, source)?,
+        })
+    }
+
+    /// Executes the template over `data`; adjacent text pieces are merged.
+    pub fn execute(&self, data: &Value) -> Result<Vec<Piece>, ExecError> {
+        exec::execute(&self.name, &self.root, data)
+    }
+}
