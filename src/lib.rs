@@ -3,7 +3,13 @@
 //!
 //! Pipeline: `frontend` (Starlark -> `ir::Plan`) -> `validate` (`ir::Plan` -> `ir::PlanInfo`)
 //! -> `backend::*` (pure lowering to files) or `executor` (diff against Docker, apply).
-//! Dependencies point one way: `cli -> {frontend, validate, backend, executor} -> ir`.
+//! Dependencies point one way: `cli -> {frontend, validate, backend, executor} -> ir`;
+//! `gotemplate` is a leaf used by the frontend (and the executor) to render templates.
 
+pub mod backend;
+pub mod cli;
+pub mod diagnostic;
+pub mod frontend;
 pub mod gotemplate;
 pub mod ir;
+pub mod validate;

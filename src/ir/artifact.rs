@@ -44,7 +44,8 @@ pub enum ArtifactSource {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ArtifactFile {
     pub path: String,
-    /// Unix permission bits (e.g. 0o644; 0o755 for executables).
+    /// Unix permission bits (e.g. 0o644; 0o755 for executables), shown in octal.
+    #[serde(serialize_with = "octal")]
     pub mode: u32,
     pub content: FileContent,
 }
@@ -66,6 +67,10 @@ pub enum FileContent {
         /// Why rendering had to wait (the template engine's message).
         reason: String,
     },
+}
+
+fn octal<S: serde::Serializer>(mode: &u32, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("{mode:04o}"))
 }
 
 pub(crate) fn digest_bytes<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {

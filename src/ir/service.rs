@@ -86,8 +86,9 @@ fn is_zero(v: &u64) -> bool {
 }
 
 /// Where a service's (or task's) image comes from.
+/// Serialized as a plain string for a plain reference, as a map of its fields otherwise.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(untagged)]
 pub enum Image {
     /// A plain image reference, e.g. `postgres:16`.
     Name(String),

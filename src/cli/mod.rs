@@ -1,0 +1,56 @@
+//! The command line: argument parsing (clap) and one function per command. Each command
+//! runs the pipeline (`pipeline::load`), prints diagnostics, and returns an exit code:
+//! 0 success and nothing to change, 1 error, 2 changes found (`--check`,
+//! `--detailed-exitcode`).
+
+mod compile;
+mod pipeline;
+mod validate;
+
+pub use pipeline::{load, Loaded, PackageArgs};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kplan",
+    version,
+    about = "Compile Kurtosis-compatible Starlark packages to a plan, Docker Compose, Helm or Terraform, or apply them to Docker"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write manifests for a target (plan and compose go to stdout without -o).
+    Compile(compile::CompileArgs),
+    /// Interpret and validate a package; report every problem at once.
+    Validate(validate::ValidateArgs),
+}
+
+/// `--output text|json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Runs kplan with the given arguments and returns the process exit code.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Compile(a) => compile::run(&a),
+        Command::Validate(a) => validate::run(&a),
+    }
+}

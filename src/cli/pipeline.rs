@@ -1,0 +1,101 @@
+//! The shared front half of every command: package arguments -> interpreted, validated
+//! plan, with diagnostics printed on failure.
+
+use crate::diagnostic::{self, Diagnostic};
+use crate::frontend::{self, Sources};
+use crate::ir::{Plan, PlanInfo};
+use crate::validate;
+use clap::Args;
+use std::path::PathBuf;
+
+/// Arguments that say which package to load and with what inputs.
+#[derive(Debug, Clone, Args)]
+pub struct PackageArgs {
+    /// A package directory (with kurtosis.yml), a single .star file, or a
+    /// github.com/OWNER/REPO[/PATH][@REF] locator.
+    pub package: String,
+    /// Package arguments as a JSON or YAML object.
+    #[arg(long)]
+    pub args: Option<String>,
+    /// A file holding the package arguments (JSON or YAML object).
+    #[arg(long, value_name = "FILE")]
+    pub args_file: Option<PathBuf>,
+    /// The file holding the main function, relative to the package root.
+    #[arg(long, default_value = "main.star")]
+    pub main_file: String,
+    /// The function to run.
+    #[arg(long, default_value = "run")]
+    pub main_function: String,
+    /// Where github.com packages are cached (default: $KPLAN_PACKAGE_CACHE, then the
+    /// user's cache directory).
+    #[arg(long, value_name = "DIR")]
+    pub package_cache: Option<PathBuf>,
+    /// Never clone missing packages; fail instead.
+    #[arg(long)]
+    pub offline: bool,
+    /// Allow privileged services, the host PID namespace and docker.sock bind mounts.
+    #[arg(long)]
+    pub privileged: bool,
+}
+
+/// A loaded package: the plan, what validation proved, and the sources for snippets.
+pub struct Loaded {
+    pub plan: Plan,
+    pub info: PlanInfo,
+    pub sources: Sources,
+}
+
+impl PackageArgs {
+    pub fn frontend_options(&self, cluster: frontend::ClusterType) -> frontend::Options {
+        frontend::Options {
+            package: self.package.clone(),
+            args: self.args.clone(),
+            args_file: self.args_file.clone(),
+            main_file: self.main_file.clone(),
+            main_function: self.main_function.clone(),
+            package_cache: frontend::cache_dir(self.package_cache.as_deref()),
+            offline: self.offline,
+            cluster_type: cluster,
+            allow_privileged: self.privileged,
+        }
+    }
+}
+
+/// Interprets and validates; on failure prints every diagnostic and returns `Err(1)`.
+/// Warnings are printed either way.
+pub fn load(args: &PackageArgs, cluster: frontend::ClusterType) -> Result<Loaded, i32> {
+    let interpreted = match frontend::interpret(&args.frontend_options(cluster)) {
+        Ok(i) => i,
+        Err(failure) => {
+            print_diagnostics(&failure.diagnostics, &failure.sources);
+            return Err(1);
+        }
+    };
+    print_diagnostics(&interpreted.warnings, &interpreted.sources);
+    match validate::validate(&interpreted.plan) {
+        Ok(info) => Ok(Loaded {
+            plan: interpreted.plan,
+            info,
+            sources: interpreted.sources,
+        }),
+        Err(diags) => {
+            print_diagnostics(&diags, &interpreted.sources);
+            Err(1)
+        }
+    }
+}
+
+/// Prints diagnostics to stderr, followed by a count line when there are errors.
+pub fn print_diagnostics(diags: &[Diagnostic], sources: &Sources) {
+    for d in diags {
+        eprint!("{}", diagnostic::render(d, sources));
+        eprintln!();
+    }
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    if errors > 0 {
+        eprintln!(
+            "error: {errors} problem{} found; nothing was written or changed",
+            if errors == 1 { "" } else { "s" }
+        );
+    }
+}

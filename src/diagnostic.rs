@@ -1,0 +1,139 @@
+//! Diagnostics shared by every stage: a stable code, a message, where it happened, what
+//! else is involved, and how to fix it; plus the one renderer that prints them.
+
+use crate::ir::Span;
+use serde::Serialize;
+use std::fmt::Write as _;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One problem found in a package, with enough context to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// Stable code, e.g. `KP101`. Families: KP0xx interpretation, KP1xx validation,
+    /// KP2xx compose, KP3xx helm, KP4xx terraform, KP5xx apply.
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    /// Where the problem is; `None` only for problems outside any file (bad CLI args).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<Span>,
+    /// Other places involved (e.g. where a value is produced), each with a note.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<(Span, String)>,
+    /// How to fix it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, message: impl Into<String>, at: Option<Span>) -> Self {
+        Diagnostic {
+            code,
+            severity: Severity::Error,
+            message: message.into(),
+            at,
+            related: Vec::new(),
+            hint: None,
+        }
+    }
+
+    pub fn warning(code: &'static str, message: impl Into<String>, at: Option<Span>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message, at)
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn with_related(mut self, at: Span, note: impl Into<String>) -> Self {
+        self.related.push((at, note.into()));
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Looks up the text of a file by its display path, for source snippets.
+pub trait SourceLookup {
+    fn source(&self, file: &str) -> Option<&str>;
+}
+
+/// No sources: diagnostics render without snippets.
+pub struct NoSources;
+impl SourceLookup for NoSources {
+    fn source(&self, _: &str) -> Option<&str> {
+        None
+    }
+}
+
+/// Renders diagnostics the way rustc does:
+///
+/// ```text
+/// error[KP101]: service name 'Web_1' is invalid
+///   --> main.star:4:5
+///    |
+///  4 |     plan.add_service("Web_1", config)
+///    |     ^
+///    = help: use lower-case letters, digits and '-', starting with a letter
+/// ```
+pub fn render(d: &Diagnostic, sources: &dyn SourceLookup) -> String {
+    let mut out = String::new();
+    let sev = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let _ = writeln!(out, "{sev}[{}]: {}", d.code, d.message);
+    if let Some(at) = &d.at {
+        snippet(&mut out, at, None, sources);
+    }
+    for (at, note) in &d.related {
+        snippet(&mut out, at, Some(note), sources);
+    }
+    if let Some(h) = &d.hint {
+        let _ = writeln!(out, "   = help: {h}");
+    }
+    out
+}
+
+fn snippet(out: &mut String, at: &Span, note: Option<&str>, sources: &dyn SourceLookup) {
+    let _ = writeln!(out, "  --> {at}");
+    let line = sources
+        .source(&at.file)
+        .and_then(|src| src.lines().nth(at.line.saturating_sub(1) as usize));
+    match line {
+        Some(text) => {
+            let num = at.line.to_string();
+            let pad = " ".repeat(num.len());
+            let text = text.replace('\t', "    ");
+            let col = at.col.saturating_sub(1) as usize;
+            let _ = writeln!(out, " {pad} |");
+            let _ = writeln!(out, " {num} | {text}");
+            let marker = format!("{}^", " ".repeat(col.min(text.chars().count())));
+            match note {
+                Some(n) => {
+                    let _ = writeln!(out, " {pad} | {marker} {n}");
+                }
+                None => {
+                    let _ = writeln!(out, " {pad} | {marker}");
+                }
+            }
+        }
+        None => {
+            if let Some(n) = note {
+                let _ = writeln!(out, "   = note: {n}");
+            }
+        }
+    }
+}

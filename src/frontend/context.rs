@@ -1,0 +1,199 @@
+//! Per-run interpreter state, reached from builtins through `Evaluator::extra`: the
+//! package resolver, the module cache (each module evaluated once per run, cycles
+//! reported with the chain), the sources read, and the plan recorder.
+
+use super::dialect::{dialect, expand_indent_tabs};
+use super::package::{Packages, ResolvedFile};
+use super::recorder::Recorder;
+use super::sources::Sources;
+use super::ClusterType;
+use starlark::any::ProvidesStaticType;
+use starlark::codemap::FileSpan;
+use starlark::environment::{FrozenModule, Globals, Module};
+use starlark::eval::{Evaluator, FileLoader};
+use starlark::syntax::AstModule;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// Largest file kplan reads as Starlark or with `read_file` (64 MiB).
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
+enum Slot {
+    Loading,
+    Done(FrozenModule),
+    Failed(String),
+}
+
+/// Everything a builtin may need during one interpretation.
+#[derive(ProvidesStaticType)]
+pub struct Context {
+    pub packages: Packages,
+    pub globals: Globals,
+    pub cluster: ClusterType,
+    pub allow_privileged: bool,
+    pub sources: RefCell<Sources>,
+    pub rec: RefCell<Recorder>,
+    modules: RefCell<HashMap<PathBuf, Slot>>,
+    import_stack: RefCell<Vec<String>>,
+    /// Display path -> resolved file, for locators relative to the calling file.
+    files: RefCell<HashMap<String, ResolvedFile>>,
+}
+
+impl Context {
+    pub fn new(
+        packages: Packages,
+        globals: Globals,
+        cluster: ClusterType,
+        allow_privileged: bool,
+    ) -> Self {
+        Context {
+            packages,
+            globals,
+            cluster,
+            allow_privileged,
+            sources: RefCell::default(),
+            rec: RefCell::default(),
+            modules: RefCell::default(),
+            import_stack: RefCell::default(),
+            files: RefCell::default(),
+        }
+    }
+
+    pub fn from_eval<'a>(eval: &Evaluator<'_, 'a, '_>) -> starlark::Result<&'a Context> {
+        eval.extra
+            .and_then(|e| e.downcast_ref::<Context>())
+            .ok_or_else(|| {
+                starlark::Error::new_other(anyhow::anyhow!(
+                    "kplan builtins are only available while interpreting a package"
+                ))
+            })
+    }
+
+    /// The file that contains the current call (for relative locators).
+    pub fn calling_file(&self, at: Option<&FileSpan>) -> Option<ResolvedFile> {
+        let name = at?.filename().to_owned();
+        self.files.borrow().get(&name).cloned()
+    }
+
+    pub fn resolve(&self, locator: &str, at: Option<&FileSpan>) -> starlark::Result<ResolvedFile> {
+        let from = self
+            .calling_file(at)
+            .ok_or_else(|| other("cannot tell which file this call is in"))?;
+        self.packages.resolve(locator, &from).map_err(other)
+    }
+
+    /// Reads a resolved file as text, checking it really stays inside its repository
+    /// (symlinks included) and is not huge.
+    pub fn read_text(&self, file: &ResolvedFile) -> Result<String, String> {
+        let real = file
+            .path
+            .canonicalize()
+            .map_err(|e| format!("cannot read '{}': {e}", file.display))?;
+        if !real.starts_with(&file.repo.dir) {
+            return Err(format!(
+                "'{}' resolves outside its package (through a symbolic link)",
+                file.display
+            ));
+        }
+        let meta =
+            std::fs::metadata(&real).map_err(|e| format!("cannot read '{}': {e}", file.display))?;
+        if meta.is_dir() {
+            return Err(format!("'{}' is a directory, not a file", file.display));
+        }
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(format!(
+                "'{}' is {} bytes; kplan reads files of at most {MAX_FILE_BYTES} bytes",
+                file.display,
+                meta.len()
+            ));
+        }
+        let bytes =
+            std::fs::read(&real).map_err(|e| format!("cannot read '{}': {e}", file.display))?;
+        String::from_utf8(bytes).map_err(|_| format!("'{}' is not UTF-8 text", file.display))
+    }
+
+    /// Registers a file and parses it as Starlark.
+    pub fn parse(&self, file: &ResolvedFile) -> Result<AstModule, ParseFailure> {
+        let text = self.read_text(file).map_err(ParseFailure::Read)?;
+        self.sources.borrow_mut().insert(&file.display, &text);
+        self.files
+            .borrow_mut()
+            .insert(file.display.clone(), file.clone());
+        let src = expand_indent_tabs(&text).into_owned();
+        AstModule::parse(&file.display, src, &dialect()).map_err(ParseFailure::Syntax)
+    }
+
+    /// `import_module`: evaluates a module once per run and returns it frozen.
+    pub fn import(&self, file: &ResolvedFile) -> starlark::Result<FrozenModule> {
+        match self.modules.borrow().get(&file.path) {
+            Some(Slot::Done(m)) => return Ok(m.clone()),
+            Some(Slot::Failed(msg)) => {
+                return Err(other(format!(
+                    "module '{}' failed to load earlier: {msg}",
+                    file.display
+                )))
+            }
+            Some(Slot::Loading) => {
+                let stack = self.import_stack.borrow();
+                let start = stack.iter().position(|d| *d == file.display).unwrap_or(0);
+                let mut chain: Vec<&str> = stack[start..].iter().map(String::as_str).collect();
+                chain.push(&file.display);
+                return Err(other(format!(
+                    "There's a cycle in the import_module calls: {}; move what both modules need into a third module",
+                    chain.join(" -> ")
+                )));
+            }
+            None => {}
+        }
+        self.modules
+            .borrow_mut()
+            .insert(file.path.clone(), Slot::Loading);
+        self.import_stack.borrow_mut().push(file.display.clone());
+        let result = self.eval_module(file);
+        self.import_stack.borrow_mut().pop();
+        let slot = match &result {
+            Ok(m) => Slot::Done(m.clone()),
+            Err(e) => Slot::Failed(e.without_diagnostic().to_string()),
+        };
+        self.modules.borrow_mut().insert(file.path.clone(), slot);
+        result
+    }
+
+    fn eval_module(&self, file: &ResolvedFile) -> starlark::Result<FrozenModule> {
+        let ast = match self.parse(file) {
+            Ok(a) => a,
+            Err(ParseFailure::Read(msg)) => return Err(other(msg)),
+            Err(ParseFailure::Syntax(e)) => return Err(e),
+        };
+        Module::with_temp_heap(|module| -> starlark::Result<FrozenModule> {
+            {
+                let mut eval = Evaluator::new(&module);
+                eval.set_loader(&NoLoad);
+                eval.extra = Some(self);
+                eval.eval_module(ast, &self.globals)?;
+            }
+            module.freeze().map_err(|e| other(format!("{e:?}")))
+        })
+    }
+}
+
+/// Why a file could not be parsed.
+pub enum ParseFailure {
+    Read(String),
+    Syntax(starlark::Error),
+}
+
+pub fn other(msg: impl std::fmt::Display) -> starlark::Error {
+    starlark::Error::new_other(anyhow::anyhow!("{msg}"))
+}
+
+/// `load()` is not part of Kurtosis Starlark.
+pub struct NoLoad;
+impl FileLoader for NoLoad {
+    fn load(&self, path: &str) -> starlark::Result<FrozenModule> {
+        Err(other(format!(
+            "load(\"{path}\", ...) is not supported in Kurtosis packages; use `x = import_module(\"{path}\")` and then `x.name`"
+        )))
+    }
+}

@@ -1,0 +1,68 @@
+//! The frontend: interprets a Kurtosis package (Starlark) and records every `plan.*`
+//! call into an [`ir::Plan`]. This is the only module that imports `starlark`; builtins
+//! convert their arguments into owned IR data during the call, and future references
+//! are parsed back from placeholder strings here, once.
+
+mod check;
+mod context;
+mod convert;
+mod dialect;
+mod globals;
+mod package;
+mod plan_artifacts;
+mod plan_object;
+mod plan_services;
+mod plan_tasks;
+mod recorder;
+mod refs;
+mod run;
+mod sources;
+mod templates;
+mod types;
+mod value;
+
+pub use package::cache_dir;
+pub use run::interpret;
+pub use sources::Sources;
+
+use crate::diagnostic::Diagnostic;
+use crate::ir;
+use std::path::PathBuf;
+
+/// What `get_cluster_type()` answers, chosen by the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterType {
+    Docker,
+    Kubernetes,
+}
+
+/// Inputs of one interpretation.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Package directory, `.star` file, or `github.com/...` locator.
+    pub package: String,
+    /// `--args`: a JSON or YAML object.
+    pub args: Option<String>,
+    /// `--args-file`.
+    pub args_file: Option<PathBuf>,
+    pub main_file: String,
+    pub main_function: String,
+    pub package_cache: PathBuf,
+    pub offline: bool,
+    pub cluster_type: ClusterType,
+    /// `--privileged`: allow privileged services, host PID and docker.sock mounts.
+    pub allow_privileged: bool,
+}
+
+/// A successful interpretation.
+pub struct Interpreted {
+    pub plan: ir::Plan,
+    pub sources: Sources,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// A failed interpretation: every diagnostic, and the sources for snippets.
+pub struct Failure {
+    pub diagnostics: Vec<Diagnostic>,
+    pub sources: Sources,
+}

@@ -1,0 +1,368 @@
+//! Files-artifact instructions: `upload_files`, `render_templates`,
+//! `store_service_files`, `get_files_artifact`, and `get_cluster_type`.
+
+// Argument lists mirror Kurtosis signatures, so they are as long as Kurtosis made them.
+#![allow(clippy::too_many_arguments)]
+
+use super::check::Args;
+use super::context::{other, Context, MAX_FILE_BYTES};
+use super::package::ResolvedFile;
+use super::plan_object::{call_site, convert, PlanValue};
+use super::templates;
+use super::value::Owned;
+use super::ClusterType;
+use crate::ir::{self, ArtifactFile, ArtifactSource, FileContent, Span, Step, StepKind};
+use starlark::environment::MethodsBuilder;
+use starlark::eval::Evaluator;
+use starlark::starlark_module;
+use starlark::values::Value;
+use std::path::Path;
+
+/// Total size of one uploaded artifact kplan accepts (256 MiB).
+const MAX_UPLOAD_BYTES: u64 = 256 << 20;
+
+fn record_artifact(
+    ctx: &Context,
+    name: String,
+    named: bool,
+    source: ArtifactSource,
+    description: Option<String>,
+    at: Span,
+) {
+    let mut rec = ctx.rec.borrow_mut();
+    let id = rec.next_artifact_id();
+    rec.artifact_names.insert(name.clone());
+    rec.artifacts.push(ir::Artifact {
+        name,
+        named,
+        source,
+        description,
+        at: at.clone(),
+    });
+    rec.steps.push(Step {
+        kind: StepKind::CreateArtifact(id),
+        at,
+    });
+}
+
+fn name_and_description(
+    a: &mut Args,
+    name: Option<Value>,
+    description: Option<Value>,
+) -> (Option<String>, Option<String>) {
+    let n = a.owned("name", name);
+    let n = a.non_empty_string("name", &n);
+    let d = a.owned("description", description);
+    let d = a.non_empty_string("description", &d);
+    (n, d)
+}
+
+/// Reads an uploaded file or directory tree: a directory's contents become the artifact
+/// root; a file keeps its base name. Paths are sorted, so the artifact is stable.
+fn read_upload(ctx: &Context, file: &ResolvedFile) -> Result<Vec<ArtifactFile>, String> {
+    let real = file
+        .path
+        .canonicalize()
+        .map_err(|e| format!("cannot read '{}': {e}", file.display))?;
+    if !real.starts_with(&file.repo.dir) {
+        return Err(format!(
+            "'{}' resolves outside its package (through a symbolic link)",
+            file.display
+        ));
+    }
+    let mut out = Vec::new();
+    let mut total = 0u64;
+    if real.is_dir() {
+        walk(&real, &real, &file.repo.dir, &mut out, &mut total)?;
+    } else {
+        let name = real
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        out.push(read_one(&real, name, &mut total)?);
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    let _ = ctx;
+    Ok(out)
+}
+
+fn walk(
+    root: &Path,
+    dir: &Path,
+    floor: &Path,
+    out: &mut Vec<ArtifactFile>,
+    total: &mut u64,
+) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read directory {}: {e}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("cannot read directory {}: {e}", dir.display()))?;
+        let path = entry.path();
+        let real = path
+            .canonicalize()
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if !real.starts_with(floor) {
+            return Err(format!("{} links outside the package", path.display()));
+        }
+        if real.is_dir() {
+            if real.starts_with(&path) || path.starts_with(&real) && real != path {
+                // A link back into its own ancestors would loop forever.
+                if path != real {
+                    return Err(format!("{} is a symbolic link loop", path.display()));
+                }
+            }
+            walk(root, &path, floor, out, total)?;
+        } else {
+            let rel = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.push(read_one(&real, rel, total)?);
+        }
+    }
+    Ok(())
+}
+
+fn read_one(path: &Path, rel: String, total: &mut u64) -> Result<ArtifactFile, String> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    *total += meta.len();
+    if meta.len() > MAX_FILE_BYTES || *total > MAX_UPLOAD_BYTES {
+        return Err(format!(
+            "'{rel}' makes the upload larger than {MAX_UPLOAD_BYTES} bytes"
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    #[cfg(unix)]
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o111 != 0 {
+            0o755
+        } else {
+            0o644
+        }
+    };
+    #[cfg(not(unix))]
+    let mode = 0o644;
+    Ok(ArtifactFile {
+        path: rel,
+        mode,
+        content: FileContent::Static(bytes),
+    })
+}
+
+#[starlark_module]
+pub fn methods(builder: &mut MethodsBuilder) {
+    fn upload_files<'v>(
+        #[starlark(this)] _this: &PlanValue,
+        src: Option<Value<'v>>,
+        name: Option<Value<'v>>,
+        description: Option<Value<'v>>,
+        eval: &mut Evaluator<'v, '_, '_>,
+    ) -> starlark::Result<Value<'v>> {
+        let ctx = Context::from_eval(eval)?;
+        let (from, at) = call_site(eval);
+        let mut a = Args::for_instruction("upload_files");
+        let s = a.owned("src", src);
+        let s = a.required("src", s);
+        let src = a.non_empty_string("src", &s).unwrap_or_default();
+        let (name, d) = name_and_description(&mut a, name, description);
+        a.finish()?;
+        let file = ctx.resolve(&src, from.as_ref())?;
+        let files = read_upload(ctx, &file).map_err(other)?;
+        let named = name.is_some();
+        let name = name.unwrap_or_else(|| {
+            let stem = file
+                .display
+                .rsplit('/')
+                .next()
+                .unwrap_or("upload")
+                .to_owned();
+            ctx.rec.borrow().generate_artifact_name(&stem)
+        });
+        record_artifact(
+            ctx,
+            name.clone(),
+            named,
+            ArtifactSource::Upload {
+                src: file.display,
+                files,
+            },
+            d,
+            at,
+        );
+        Ok(eval.heap().alloc(name))
+    }
+
+    fn render_templates<'v>(
+        #[starlark(this)] _this: &PlanValue,
+        config: Option<Value<'v>>,
+        name: Option<Value<'v>>,
+        description: Option<Value<'v>>,
+        eval: &mut Evaluator<'v, '_, '_>,
+    ) -> starlark::Result<Value<'v>> {
+        let ctx = Context::from_eval(eval)?;
+        let (from, at) = call_site(eval);
+        let mut a = Args::for_instruction("render_templates");
+        let config = a.owned("config", config);
+        let config = a.required("config", config);
+        let mut entries = Vec::new();
+        if let Some(items) = a.dict("config", &config) {
+            for (path, v) in items {
+                match v {
+                    Owned::Struct(fields) => {
+                        let template = fields.iter().find(|(k, _)| k == "template").map(|(_, v)| v);
+                        let data = fields
+                            .iter()
+                            .find(|(k, _)| k == "data")
+                            .map(|(_, v)| v.clone());
+                        match template {
+                            Some(Owned::Str(t)) => {
+                                entries.push((path, t.clone(), data.unwrap_or(Owned::None)))
+                            }
+                            _ => a.fail(
+                                "config",
+                                format!("'{path}' needs struct(template=<string>, data=...)"),
+                            ),
+                        }
+                    }
+                    other => a.fail(
+                        "config",
+                        format!(
+                            "value of '{path}' must be struct(template=..., data=...), got {}",
+                            other.type_name()
+                        ),
+                    ),
+                }
+            }
+        }
+        let (name, d) = name_and_description(&mut a, name, description);
+        a.finish()?;
+        let converted = convert(ctx, &at, from.as_ref(), "render_templates", |c| {
+            entries
+                .iter()
+                .map(|(path, t, data)| (path.clone(), t.clone(), c.data(data)))
+                .collect::<Vec<_>>()
+        })?;
+        let mut files = Vec::new();
+        let mut errors = Vec::new();
+        for (path, template, data) in converted {
+            match templates::render(&path, &template, &data) {
+                Ok(content) => files.push(ArtifactFile {
+                    path: path.trim_start_matches('/').to_owned(),
+                    mode: 0o644,
+                    content,
+                }),
+                Err(e) => errors.push(e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(other(errors.join("\n")));
+        }
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let named = name.is_some();
+        let name = name.unwrap_or_else(|| {
+            let stem = files
+                .first()
+                .map(|f| f.path.rsplit('/').next().unwrap_or("rendered").to_owned())
+                .unwrap_or_default();
+            ctx.rec.borrow().generate_artifact_name(&stem)
+        });
+        record_artifact(
+            ctx,
+            name.clone(),
+            named,
+            ArtifactSource::Templates { files },
+            d,
+            at,
+        );
+        Ok(eval.heap().alloc(name))
+    }
+
+    fn store_service_files<'v>(
+        #[starlark(this)] _this: &PlanValue,
+        service_name: Option<Value<'v>>,
+        src: Option<Value<'v>>,
+        name: Option<Value<'v>>,
+        depends_on: Option<Value<'v>>,
+        description: Option<Value<'v>>,
+        eval: &mut Evaluator<'v, '_, '_>,
+    ) -> starlark::Result<Value<'v>> {
+        let ctx = Context::from_eval(eval)?;
+        let (_, at) = call_site(eval);
+        let mut a = Args::for_instruction("store_service_files");
+        let sn = a.owned("service_name", service_name);
+        let sn = a.required("service_name", sn);
+        let service_name = a.non_empty_string("service_name", &sn).unwrap_or_default();
+        let s = a.owned("src", src);
+        let s = a.required("src", s);
+        let src = a.non_empty_string("src", &s).unwrap_or_default();
+        let dep = a.owned("depends_on", depends_on);
+        a.string("depends_on", &dep);
+        let (name, d) = name_and_description(&mut a, name, description);
+        a.finish()?;
+        let service = ctx.rec.borrow().live.get(&service_name).map(|(id, _)| *id);
+        let named = name.is_some();
+        let name = name.unwrap_or_else(|| {
+            let stem = src
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or("files")
+                .to_owned();
+            ctx.rec.borrow().generate_artifact_name(&stem)
+        });
+        record_artifact(
+            ctx,
+            name.clone(),
+            named,
+            ArtifactSource::ServiceFiles {
+                service_name,
+                service,
+                src,
+            },
+            d,
+            at,
+        );
+        Ok(eval.heap().alloc(name))
+    }
+
+    fn get_files_artifact<'v>(
+        #[starlark(this)] _this: &PlanValue,
+        name: Option<Value<'v>>,
+        description: Option<Value<'v>>,
+        eval: &mut Evaluator<'v, '_, '_>,
+    ) -> starlark::Result<Value<'v>> {
+        let ctx = Context::from_eval(eval)?;
+        let mut a = Args::for_instruction("get_files_artifact");
+        let n = a.owned("name", name);
+        let n = a.required("name", n);
+        let name = a.non_empty_string("name", &n).unwrap_or_default();
+        let d = a.owned("description", description);
+        a.non_empty_string("description", &d);
+        a.finish()?;
+        if !ctx.rec.borrow().artifact_names.contains(&name) {
+            return Err(other(format!(
+                "files artifact '{name}' required by 'get_files_artifact' doesn't exist; create it earlier with upload_files, render_templates, store_service_files or a task's store"
+            )));
+        }
+        Ok(eval.heap().alloc(name))
+    }
+
+    fn get_cluster_type<'v>(
+        #[starlark(this)] _this: &PlanValue,
+        description: Option<Value<'v>>,
+        eval: &mut Evaluator<'v, '_, '_>,
+    ) -> starlark::Result<Value<'v>> {
+        let ctx = Context::from_eval(eval)?;
+        let mut a = Args::for_instruction("get_cluster_type");
+        let d = a.owned("description", description);
+        a.non_empty_string("description", &d);
+        a.finish()?;
+        Ok(eval.heap().alloc(match ctx.cluster {
+            ClusterType::Docker => "docker",
+            ClusterType::Kubernetes => "kubernetes",
+        }))
+    }
+}

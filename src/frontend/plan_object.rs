@@ -1,0 +1,99 @@
+//! The `plan` object passed to the main function: its 20 instructions, split by family
+//! (`plan_services`, `plan_tasks`, `plan_artifacts`), and helpers they share.
+
+use super::context::{other, Context};
+use super::convert::Conv;
+use super::value::Owned;
+use crate::ir::Span;
+use allocative::Allocative;
+use starlark::any::ProvidesStaticType;
+use starlark::codemap::FileSpan;
+use starlark::environment::{Methods, MethodsBuilder};
+use starlark::eval::Evaluator;
+use starlark::starlark_simple_value;
+use starlark::values::{starlark_value, NoSerialize, StarlarkValue};
+use std::fmt;
+
+/// The `plan` value. It carries no state: instructions record into the [`Context`]
+/// reached through the evaluator, so a `plan` smuggled out of `run` records nothing
+/// after interpretation ends.
+#[derive(Debug, ProvidesStaticType, NoSerialize, Allocative)]
+pub struct PlanValue;
+starlark_simple_value!(PlanValue);
+
+impl fmt::Display for PlanValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<plan>")
+    }
+}
+
+fn plan_methods(builder: &mut MethodsBuilder) {
+    super::plan_services::methods(builder);
+    super::plan_tasks::methods(builder);
+    super::plan_artifacts::methods(builder);
+}
+starlark::methods_static!(PLAN_METHODS = plan_methods);
+
+#[starlark_value(type = "plan")]
+impl<'v> StarlarkValue<'v> for PlanValue {
+    fn get_methods() -> Option<&'static Methods> {
+        Some(PLAN_METHODS.methods())
+    }
+}
+
+/// Turns a starlark location into an IR span (1-based line and column).
+pub fn to_span(at: Option<&FileSpan>) -> Span {
+    match at {
+        Some(fs) => {
+            let r = fs.resolve_span();
+            Span::new(
+                fs.filename(),
+                r.begin.line as u32 + 1,
+                r.begin.column as u32 + 1,
+            )
+        }
+        None => Span::new("<unknown>", 0, 0),
+    }
+}
+
+/// Where the current builtin was called from.
+pub fn call_site(eval: &Evaluator) -> (Option<FileSpan>, Span) {
+    let at = eval.call_stack_top_location();
+    let span = to_span(at.as_ref());
+    (at, span)
+}
+
+/// Runs a conversion with a fresh [`Conv`] and turns collected errors into one error.
+pub fn convert<T>(
+    ctx: &Context,
+    at: &Span,
+    from: Option<&FileSpan>,
+    instruction: &str,
+    f: impl FnOnce(&mut Conv) -> T,
+) -> starlark::Result<T> {
+    let rec = ctx.rec.borrow();
+    let resolve_dir = |loc: &str| -> Result<String, String> {
+        let file = ctx
+            .resolve(loc, from)
+            .map_err(|e| e.without_diagnostic().to_string())?;
+        if !file.path.is_dir() {
+            return Err(format!("'{loc}' is not a directory of the package"));
+        }
+        Ok(file.display)
+    };
+    let mut conv = Conv::new(&rec.refs, at, &resolve_dir);
+    let out = f(&mut conv);
+    if conv.errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(other(format!(
+            "Cannot call '{instruction}':\n  - {}",
+            conv.errors.join("\n  - ")
+        )))
+    }
+}
+
+/// The optional `description` of an instruction.
+pub fn description(d: &Option<Owned>) -> Option<String> {
+    d.as_ref().and_then(Owned::as_str).map(str::to_owned)
+}

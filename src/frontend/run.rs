@@ -1,0 +1,484 @@
+//! One interpretation, start to end: find the package, read the arguments, evaluate the
+//! main file, call the main function with `plan` and the arguments, and collect the
+//! recorded plan, turning every failure into a diagnostic with a position.
+
+use super::context::{Context, NoLoad, ParseFailure};
+use super::convert::Conv;
+use super::globals::{self, from_json};
+use super::package::{read_kurtosis_yml, GithubLocator, KurtosisYml, Packages, Repo, ResolvedFile};
+use super::plan_object::{to_span, PlanValue};
+use super::value::Owned;
+use super::{Failure, Interpreted, Options, Sources};
+use crate::diagnostic::Diagnostic;
+use crate::ir::{self, PackageInfo, Span};
+use starlark::environment::Module;
+use starlark::eval::Evaluator;
+use starlark::values::Value;
+use std::path::{Path, PathBuf};
+
+fn fail(code: &'static str, msg: impl Into<String>, at: Option<Span>) -> Failure {
+    Failure {
+        diagnostics: vec![Diagnostic::error(code, msg, at)],
+        sources: Sources::default(),
+    }
+}
+
+/// Interprets the package named in `opts`.
+pub fn interpret(opts: &Options) -> Result<Interpreted, Failure> {
+    let (packages, main) = locate(opts)?;
+    let args = read_args(opts)?;
+    let ctx = Context::new(
+        packages,
+        globals::build(),
+        opts.cluster_type,
+        opts.allow_privileged,
+    );
+    let result = evaluate(&ctx, &main, opts, args);
+    let sources = ctx.sources.borrow().clone();
+    let output = match result {
+        Ok(o) => o,
+        Err(d) => {
+            return Err(Failure {
+                diagnostics: vec![*d],
+                sources,
+            })
+        }
+    };
+    let rec = ctx.rec.into_inner();
+    let plan = ir::Plan {
+        package: PackageInfo {
+            name: ctx.packages.root_name.clone(),
+            main_file: main.display.clone(),
+            main_function: opts.main_function.clone(),
+        },
+        services: rec.services,
+        artifacts: rec.artifacts,
+        tasks: rec.tasks,
+        steps: rec.steps,
+        output,
+    };
+    Ok(Interpreted {
+        plan,
+        sources,
+        warnings: rec.warnings,
+    })
+}
+
+/// Finds the root package and its main file.
+fn locate(opts: &Options) -> Result<(Packages, ResolvedFile), Failure> {
+    let mut cache = opts.package_cache.clone();
+    if cache.is_relative() {
+        if let Ok(cwd) = std::env::current_dir() {
+            cache = cwd.join(cache);
+        }
+    }
+    let (dir, script, name) = if opts.package.starts_with("github.com/") {
+        let loc = GithubLocator::parse(&opts.package).map_err(|e| fail("KP001", e, None))?;
+        let bootstrap = Packages {
+            root: Repo {
+                dir: cache.clone(),
+                display_prefix: String::new(),
+            },
+            root_name: String::new(),
+            root_yml: KurtosisYml::default(),
+            root_package_dir: cache.clone(),
+            cache: cache.clone(),
+            offline: opts.offline,
+        };
+        let anchor = ResolvedFile {
+            path: cache.clone(),
+            display: String::new(),
+            repo: bootstrap.root.clone(),
+        };
+        let file = bootstrap
+            .resolve(&opts.package, &anchor)
+            .map_err(|e| fail("KP001", e, None))?;
+        let full = if loc.path.is_empty() {
+            loc.repo_locator()
+        } else {
+            format!("{}/{}", loc.repo_locator(), loc.path)
+        };
+        if file.path.is_dir() {
+            (file.path, None, Some(full))
+        } else {
+            (
+                file.path
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default(),
+                Some(file.path),
+                None,
+            )
+        }
+    } else {
+        let p = PathBuf::from(&opts.package);
+        let meta = std::fs::metadata(&p).map_err(|e| {
+            fail(
+                "KP001",
+                format!("cannot open package '{}': {e}", opts.package),
+                None,
+            )
+        })?;
+        if meta.is_dir() {
+            (p, None, None)
+        } else {
+            (
+                p.parent()
+                    .map(Path::to_path_buf)
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or_else(|| PathBuf::from(".")),
+                Some(p),
+                None,
+            )
+        }
+    };
+    let dir = dir.canonicalize().map_err(|e| {
+        fail(
+            "KP001",
+            format!("cannot open package '{}': {e}", opts.package),
+            None,
+        )
+    })?;
+    let yml_path = dir.join("kurtosis.yml");
+    let (yml, root_name) = if script.is_none() {
+        if !yml_path.is_file() {
+            return Err(fail(
+                "KP001",
+                format!("'{}' is not a Kurtosis package: it has no kurtosis.yml", opts.package),
+                None,
+            )
+            .with_hint("add a kurtosis.yml with `name: github.com/OWNER/REPO`, or pass a single .star file"));
+        }
+        let yml = read_kurtosis_yml(&yml_path)
+            .map_err(|e| fail("KP002", e, Some(Span::new("kurtosis.yml", 1, 1))))?;
+        let name = yml.name.clone().or(name).unwrap_or_else(|| {
+            dir.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "package".into())
+        });
+        (yml, name)
+    } else {
+        let n = script
+            .as_ref()
+            .and_then(|s| s.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        (KurtosisYml::default(), n)
+    };
+    // `/` locators start at the repository root: for a package published as
+    // github.com/O/R/sub/dir, that is the directory two levels up, when it exists.
+    let mut repo_dir = dir.clone();
+    if let Ok(loc) = GithubLocator::parse(&root_name) {
+        let depth = loc.path.split('/').filter(|s| !s.is_empty()).count();
+        let mut d = dir.clone();
+        let mut ok = true;
+        for _ in 0..depth {
+            ok &= d.pop();
+        }
+        if ok && depth > 0 && dir.ends_with(&loc.path) {
+            repo_dir = d;
+        }
+    }
+    let root = Repo {
+        dir: repo_dir.clone(),
+        display_prefix: String::new(),
+    };
+    let packages = Packages {
+        root: root.clone(),
+        root_name: if script.is_some() {
+            String::new()
+        } else {
+            root_name.clone()
+        },
+        root_yml: yml,
+        root_package_dir: dir.clone(),
+        cache,
+        offline: opts.offline,
+    };
+    let main_path = match &script {
+        Some(s) => s.canonicalize().unwrap_or_else(|_| s.clone()),
+        None => dir.join(&opts.main_file),
+    };
+    if !main_path.starts_with(&repo_dir) {
+        return Err(fail(
+            "KP001",
+            format!("--main-file '{}' is outside the package", opts.main_file),
+            None,
+        ));
+    }
+    let main = packages.file_in(&root, main_path.clone());
+    if !main_path.is_file() {
+        return Err(fail(
+            "KP001",
+            format!(
+                "package '{}' has no main file '{}'",
+                opts.package, main.display
+            ),
+            None,
+        )
+        .with_hint(
+            "create main.star with `def run(plan, args = {}):`, or name the file with --main-file",
+        ));
+    }
+    Ok((packages, main))
+}
+
+impl Failure {
+    fn with_hint(mut self, hint: &str) -> Self {
+        for d in &mut self.diagnostics {
+            d.hint = Some(hint.to_owned());
+        }
+        self
+    }
+}
+
+/// Reads `--args` / `--args-file` (JSON or YAML, objects only). `--args` wins.
+fn read_args(opts: &Options) -> Result<Option<serde_json::Value>, Failure> {
+    let (text, origin) = match (&opts.args, &opts.args_file) {
+        (Some(a), _) => (a.clone(), "--args".to_owned()),
+        (None, Some(f)) => {
+            let meta = std::fs::metadata(f).map_err(|e| {
+                fail(
+                    "KP003",
+                    format!("cannot read --args-file {}: {e}", f.display()),
+                    None,
+                )
+            })?;
+            if meta.len() > 64 << 20 {
+                return Err(fail(
+                    "KP003",
+                    format!("--args-file {} is larger than 64 MiB", f.display()),
+                    None,
+                ));
+            }
+            let t = std::fs::read_to_string(f).map_err(|e| {
+                fail(
+                    "KP003",
+                    format!("cannot read --args-file {}: {e}", f.display()),
+                    None,
+                )
+            })?;
+            (t, format!("--args-file {}", f.display()))
+        }
+        (None, None) => return Ok(None),
+    };
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let value: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(json_err) => match serde_yaml::from_str::<serde_json::Value>(&text) {
+            Ok(v) => v,
+            Err(yaml_err) => {
+                let looks_json =
+                    text.trim_start().starts_with('{') || text.trim_start().starts_with('[');
+                let msg = if looks_json {
+                    format!("{origin} is not valid JSON: {json_err}")
+                } else {
+                    format!("{origin} is not valid JSON or YAML: {yaml_err}")
+                };
+                return Err(fail("KP003", msg, None));
+            }
+        },
+    };
+    match value {
+        serde_json::Value::Object(_) => Ok(Some(value)),
+        serde_json::Value::Null => Ok(None),
+        other => Err(fail(
+            "KP003",
+            format!(
+                "{origin} must be an object of named arguments, got {}",
+                json_kind(&other)
+            ),
+            None,
+        )
+        .with_hint(
+            "write the arguments as an object, e.g. '{\"name\": \"value\"}' or 'name: value'",
+        )),
+    }
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Turns a starlark error into a diagnostic at its position.
+pub fn to_diagnostic(code: &'static str, e: &starlark::Error) -> Diagnostic {
+    let stack = e.call_stack();
+    let span = e.span().map(|s| to_span(Some(s))).or_else(|| {
+        stack
+            .frames
+            .last()
+            .and_then(|f| f.location.as_ref())
+            .map(|l| to_span(Some(l)))
+    });
+    let message = e.without_diagnostic().to_string();
+    let message = message.trim_start_matches("error: ").trim().to_owned();
+    let mut d = Diagnostic::error(code, message, span.clone());
+    for f in stack
+        .frames
+        .iter()
+        .rev()
+        .skip(if e.span().is_some() { 0 } else { 1 })
+    {
+        if let Some(loc) = &f.location {
+            let s = to_span(Some(loc));
+            if Some(&s) != span.as_ref() {
+                d.related
+                    .push((s, format!("called from here (in {})", f.name)));
+            }
+        }
+    }
+    d
+}
+
+/// Evaluates the main file and calls the main function. Returns `run`'s result.
+fn evaluate(
+    ctx: &Context,
+    main: &ResolvedFile,
+    opts: &Options,
+    args: Option<serde_json::Value>,
+) -> Result<Option<ir::Data>, Box<Diagnostic>> {
+    let ast = match ctx.parse(main) {
+        Ok(a) => a,
+        Err(ParseFailure::Read(msg)) => {
+            return Err(Box::new(Diagnostic::error("KP001", msg, None)))
+        }
+        Err(ParseFailure::Syntax(e)) => return Err(Box::new(to_diagnostic("KP010", &e))),
+    };
+    let main_span = Span::new(main.display.clone(), 1, 1);
+    Module::with_temp_heap(|module| -> Result<Option<ir::Data>, Box<Diagnostic>> {
+        let mut eval = Evaluator::new(&module);
+        eval.set_loader(&NoLoad);
+        eval.extra = Some(ctx);
+        eval.eval_module(ast, &ctx.globals)
+            .map_err(|e| Box::new(to_diagnostic("KP011", &e)))?;
+        let func = module.get(&opts.main_function).ok_or_else(|| {
+            Box::new(
+                Diagnostic::error(
+                    "KP012",
+                    format!(
+                        "No '{}' function found in {}",
+                        opts.main_function, main.display
+                    ),
+                    Some(main_span.clone()),
+                )
+                .with_hint(format!(
+                    "define `def {}(plan, args = {{}}):` in {}",
+                    opts.main_function, main.display
+                )),
+            )
+        })?;
+        let params = param_names(func);
+        let heap = eval.heap();
+        let plan = heap.alloc(PlanValue);
+        let mut positional: Vec<Value> = Vec::new();
+        let mut named: Vec<(String, Value)> = Vec::new();
+        if let Some(first) = params.first() {
+            if first == "plan" {
+                positional.push(plan);
+            } else if opts.main_function == "run" {
+                return Err(Box::new(Diagnostic::error(
+                    "KP012",
+                    format!("Expected argument at index '0' of run function to be called 'plan', got '{first}'"),
+                    Some(main_span.clone()),
+                )
+                .with_hint("write `def run(plan, args = {}):`")));
+            }
+        }
+        let args_owned = args.as_ref().map(|a| {
+            let o = from_json(a);
+            if a.get("_kurtosis_parser").and_then(|p| p.as_str()) == Some("struct") {
+                to_structs(o)
+            } else {
+                o
+            }
+        });
+        let legacy = params.len() == 2 && params[1] == "args" && positional.len() == 1;
+        match args_owned {
+            Some(a) if legacy => positional.push(a.to_value(heap)),
+            Some(Owned::Dict(entries)) => {
+                for (k, v) in entries {
+                    if let Owned::Str(k) = k {
+                        if k != "_kurtosis_parser" {
+                            named.push((k, v.to_value(heap)));
+                        }
+                    }
+                }
+            }
+            Some(Owned::Struct(fields)) if legacy => {
+                positional.push(Owned::Struct(fields).to_value(heap));
+            }
+            _ => {}
+        }
+        let named_refs: Vec<(&str, Value)> = named.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        let ret = eval.eval_function(func, &positional, &named_refs).map_err(|e| {
+            let mut d = to_diagnostic("KP011", &e);
+            if d.message.contains("Missing parameter") || d.message.contains("Found extra named parameter") {
+                d.hint = Some(format!("the arguments given with --args/--args-file must match the parameters of {}()", opts.main_function));
+            }
+            Box::new(d)
+        })?;
+        if ret.is_none() {
+            return Ok(None);
+        }
+        let owned = Owned::from_value(ret).map_err(|e| {
+            Diagnostic::error(
+                "KP011",
+                format!(
+                    "the value {}() returned cannot be recorded: {e}",
+                    opts.main_function
+                ),
+                Some(main_span.clone()),
+            )
+        })?;
+        let rec = ctx.rec.borrow();
+        let resolve_dir = |_: &str| -> Result<String, String> { Err("not available".into()) };
+        let mut conv = Conv::new(&rec.refs, &main_span, &resolve_dir);
+        let data = conv.data(&owned);
+        Ok(Some(data))
+    })
+}
+
+fn to_structs(o: Owned) -> Owned {
+    match o {
+        Owned::Dict(entries) => Owned::Struct(
+            entries
+                .into_iter()
+                .filter_map(|(k, v)| match k {
+                    Owned::Str(k) if k != "_kurtosis_parser" => Some((k, to_structs(v))),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        Owned::List(items) => Owned::List(items.into_iter().map(to_structs).collect()),
+        other => other,
+    }
+}
+
+/// Parameter names of a `def`, from its signature (`plan, args={}` -> [plan, args]).
+fn param_names(func: Value) -> Vec<String> {
+    let Some(spec) = func.parameters_spec() else {
+        return Vec::new();
+    };
+    spec.parameters_str()
+        .split(',')
+        .map(|p| {
+            p.trim()
+                .trim_start_matches('*')
+                .split(['=', ':'])
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_owned()
+        })
+        .filter(|p| !p.is_empty())
+        .collect()
+}

@@ -1,0 +1,66 @@
+//! `render_templates` at compile time: Go templates rendered with the data the script
+//! gave. Run-time values in the data become holes; a template that only prints them
+//! renders into text with typed references, and one whose logic inspects them is kept
+//! as a template for the executor to render once the values exist.
+
+use crate::gotemplate::{ExecError, Piece, Template, Value};
+use crate::ir::{Data, FileContent, Part, RuntimeRef, StrExpr};
+use std::collections::BTreeMap;
+
+/// Renders one file of a `render_templates` config.
+pub fn render(path: &str, template: &str, data: &Data) -> Result<FileContent, String> {
+    let parsed = Template::parse(path, template).map_err(|e| format!("render_templates: {e}"))?;
+    let mut holes = Vec::new();
+    let value = to_value(data, &mut holes);
+    match parsed.execute(&value) {
+        Ok(pieces) => {
+            let expr = StrExpr::from_parts(pieces.into_iter().map(|p| match p {
+                Piece::Text(t) => Part::Lit(t),
+                Piece::Hole(i) => match holes.get(i as usize) {
+                    Some(r) => Part::Ref(r.clone()),
+                    None => Part::Lit(String::new()),
+                },
+            }));
+            Ok(match expr.as_literal() {
+                Some(text) => FileContent::Static(text.into_bytes()),
+                None => FileContent::Text(expr),
+            })
+        }
+        Err(e @ ExecError::NeedsRuntimeValue { .. }) => Ok(FileContent::Template {
+            template: template.to_owned(),
+            data: data.clone(),
+            reason: e.to_string(),
+        }),
+        Err(e) => Err(format!("render_templates: {e}")),
+    }
+}
+
+/// Template data as the engine's value; every run-time reference becomes a hole
+/// numbered by its position in `holes`.
+pub fn to_value(data: &Data, holes: &mut Vec<RuntimeRef>) -> Value {
+    match data {
+        Data::Null => Value::Null,
+        Data::Bool(b) => Value::Bool(*b),
+        Data::Number(n) => Value::Number(n.clone()),
+        Data::Str(s) => Value::String(
+            s.parts()
+                .iter()
+                .map(|p| match p {
+                    Part::Lit(l) => Piece::Text(l.clone()),
+                    Part::Ref(r) => {
+                        holes.push(r.clone());
+                        Piece::Hole(holes.len() as u32 - 1)
+                    }
+                })
+                .collect(),
+        ),
+        Data::List(items) => Value::List(items.iter().map(|x| to_value(x, holes)).collect()),
+        Data::Object(entries) => {
+            let map: BTreeMap<String, Value> = entries
+                .iter()
+                .map(|(k, v)| (k.clone(), to_value(v, holes)))
+                .collect();
+            Value::Map(map)
+        }
+    }
+}
