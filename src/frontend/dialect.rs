@@ -20,89 +20,100 @@ pub fn dialect() -> Dialect {
     }
 }
 
-/// Rewrites tabs in indentation (outside string literals) to spaces, with tab stops
-/// every 8 columns as starlark-go does; starlark-rust rejects tab indentation.
+/// Rewrites tabs outside string literals, which starlark-rust rejects anywhere: in
+/// indentation they advance to the next multiple of 8 columns (as starlark-go does);
+/// elsewhere (between tokens, at line ends, in comments) they become one space. Tabs
+/// inside strings, including triple-quoted ones, stay as written.
 pub fn expand_indent_tabs(src: &str) -> std::borrow::Cow<'_, str> {
     if !src.contains('\t') {
         return std::borrow::Cow::Borrowed(src);
     }
     let mut out = String::with_capacity(src.len() + 64);
-    // Inside a triple-quoted string, indentation is content and must stay as written.
-    let mut in_triple: Option<&str> = None;
-    for line in src.split_inclusive('\n') {
-        let mut rest = line;
-        if in_triple.is_none() {
-            let mut col = 0usize;
-            let mut indent = String::new();
-            for (i, c) in line.char_indices() {
-                match c {
-                    ' ' => {
-                        col += 1;
-                        indent.push(' ');
-                    }
-                    '\t' => {
-                        let next = col + 8 - col % 8;
-                        indent.push_str(&" ".repeat(next - col));
-                        col = next;
-                    }
-                    _ => {
-                        rest = &line[i..];
-                        break;
-                    }
-                }
-                rest = &line[i + c.len_utf8()..];
+    let chars: Vec<char> = src.chars().collect();
+    let mut i = 0;
+    let mut col = 0usize; // column in the output line, for tab stops
+    let mut at_line_start = true;
+    // The open string's quote: one char or three.
+    let mut quote: Option<(char, bool)> = None;
+    let mut in_comment = false;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\n' {
+            out.push(c);
+            i += 1;
+            col = 0;
+            at_line_start = quote.is_none();
+            in_comment = false;
+            // A newline ends an unterminated single-quoted string (a syntax error the
+            // parser will report); keep scanning sanely.
+            if matches!(quote, Some((_, false))) {
+                quote = None;
+                at_line_start = true;
             }
-            out.push_str(&indent);
+            continue;
         }
-        out.push_str(rest);
-        in_triple = scan_triple_quotes(rest, in_triple);
+        match quote {
+            Some((q, triple)) => {
+                if c == '\\' && i + 1 < chars.len() {
+                    out.push(c);
+                    out.push(chars[i + 1]);
+                    i += 2;
+                    col += 2;
+                    continue;
+                }
+                if c == q
+                    && (!triple || (i + 2 < chars.len() && chars[i + 1] == q && chars[i + 2] == q))
+                {
+                    let n = if triple { 3 } else { 1 };
+                    for _ in 0..n {
+                        out.push(q);
+                    }
+                    i += n;
+                    col += n;
+                    quote = None;
+                    continue;
+                }
+                out.push(c);
+                i += 1;
+                col += 1;
+            }
+            None => {
+                if c == '\t' {
+                    if at_line_start {
+                        let next = col + 8 - col % 8;
+                        out.extend(std::iter::repeat_n(' ', next - col));
+                        col = next;
+                    } else {
+                        out.push(' ');
+                        col += 1;
+                    }
+                    i += 1;
+                    continue;
+                }
+                if c != ' ' {
+                    at_line_start = false;
+                }
+                if !in_comment && c == '#' {
+                    in_comment = true;
+                }
+                if !in_comment && (c == '"' || c == '\'') {
+                    let triple = i + 2 < chars.len() && chars[i + 1] == c && chars[i + 2] == c;
+                    quote = Some((c, triple));
+                    let n = if triple { 3 } else { 1 };
+                    for _ in 0..n {
+                        out.push(c);
+                    }
+                    i += n;
+                    col += n;
+                    continue;
+                }
+                out.push(c);
+                i += 1;
+                col += 1;
+            }
+        }
     }
     std::borrow::Cow::Owned(out)
-}
-
-/// Tracks whether a line leaves us inside a triple-quoted string.
-fn scan_triple_quotes(line: &str, mut state: Option<&'static str>) -> Option<&'static str> {
-    let b = line.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        match state {
-            Some(q) => {
-                if b[i] == b'\\' {
-                    i += 2;
-                    continue;
-                }
-                if line[i..].starts_with(q) {
-                    state = None;
-                    i += 3;
-                    continue;
-                }
-                i += 1;
-            }
-            None => match b[i] {
-                b'#' => return None,
-                b'"' | b'\'' => {
-                    let q: &'static str = if b[i] == b'"' { "\"\"\"" } else { "'''" };
-                    if line[i..].starts_with(q) {
-                        state = Some(q);
-                        i += 3;
-                        continue;
-                    }
-                    // A single-quoted string: skip to its end on this line.
-                    let quote = b[i];
-                    i += 1;
-                    while i < b.len() && b[i] != quote {
-                        if b[i] == b'\\' {
-                            i += 1;
-                        }
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                _ => i += 1,
-            },
-        }
-    }
-    state
 }
 
 #[cfg(test)]

@@ -158,7 +158,7 @@ fn time_members(builder: &mut GlobalsBuilder) {
 fn kurtosis_globals(builder: &mut GlobalsBuilder) {
     /// Evaluates another Starlark file once per run and returns its globals as a module.
     fn import_module<'v>(
-        #[starlark(require = pos)] module_file: &str,
+        module_file: &str,
         description: Option<&str>,
         eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<Value<'v>> {
@@ -184,7 +184,7 @@ fn kurtosis_globals(builder: &mut GlobalsBuilder) {
 
     /// Returns the content of a package file as a string.
     fn read_file<'v>(
-        #[starlark(require = pos)] src: &str,
+        src: &str,
         description: Option<&str>,
         eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<String> {

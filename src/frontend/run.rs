@@ -393,6 +393,8 @@ fn evaluate(
                 .with_hint("write `def run(plan, args = {}):`")));
             }
         }
+        // Kurtosis sends `{}` when no arguments are given.
+        let args = args.or_else(|| Some(serde_json::Value::Object(Default::default())));
         let args_owned = args.as_ref().map(|a| {
             let o = from_json(a);
             if a.get("_kurtosis_parser").and_then(|p| p.as_str()) == Some("struct") {
