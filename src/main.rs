@@ -1,3 +1,20 @@
+//! The kplan binary: runs the CLI on a thread with a large stack, because deeply
+//! nested Starlark (and the templates it renders) is parsed and evaluated recursively;
+//! the frontend also bounds nesting, so input cannot overflow even this stack.
+
+/// 512 MiB of address space; pages are only touched when used.
+const STACK_BYTES: usize = 512 << 20;
+
 fn main() {
-    std::process::exit(kplan::cli::run(std::env::args_os()));
+    let args: Vec<_> = std::env::args_os().collect();
+    let code = std::thread::Builder::new()
+        .name("kplan".into())
+        .stack_size(STACK_BYTES)
+        .spawn(move || kplan::cli::run(args))
+        .map(|h| h.join().unwrap_or(101))
+        .unwrap_or_else(|e| {
+            eprintln!("error: cannot start kplan: {e}");
+            1
+        });
+    std::process::exit(code);
 }

@@ -7,7 +7,7 @@ mod compile;
 mod pipeline;
 mod validate;
 
-pub use pipeline::{load, Loaded, PackageArgs};
+pub use pipeline::{load, load_quiet, Loaded, PackageArgs};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;

@@ -64,23 +64,42 @@ impl PackageArgs {
 /// Interprets and validates; on failure prints every diagnostic and returns `Err(1)`.
 /// Warnings are printed either way.
 pub fn load(args: &PackageArgs, cluster: frontend::ClusterType) -> Result<Loaded, i32> {
-    let interpreted = match frontend::interpret(&args.frontend_options(cluster)) {
-        Ok(i) => i,
-        Err(failure) => {
-            print_diagnostics(&failure.diagnostics, &failure.sources);
-            return Err(1);
+    match load_quiet(args, cluster) {
+        Ok((loaded, warnings)) => {
+            print_diagnostics(&warnings, &loaded.sources);
+            Ok(loaded)
         }
-    };
-    print_diagnostics(&interpreted.warnings, &interpreted.sources);
-    match validate::validate(&interpreted.plan) {
-        Ok(info) => Ok(Loaded {
-            plan: interpreted.plan,
-            info,
-            sources: interpreted.sources,
-        }),
-        Err(diags) => {
-            print_diagnostics(&diags, &interpreted.sources);
+        Err(failure) => {
+            let (diags, sources) = *failure;
+            print_diagnostics(&diags, &sources);
             Err(1)
+        }
+    }
+}
+
+/// What `load_quiet` returns on failure: every diagnostic, and sources for snippets.
+pub type LoadFailure = (Vec<Diagnostic>, Sources);
+
+/// Interprets and validates without printing: the loaded plan and its warnings, or
+/// every diagnostic.
+pub fn load_quiet(
+    args: &PackageArgs,
+    cluster: frontend::ClusterType,
+) -> Result<(Loaded, Vec<Diagnostic>), Box<LoadFailure>> {
+    let interpreted = frontend::interpret(&args.frontend_options(cluster))
+        .map_err(|f| Box::new((f.diagnostics, f.sources)))?;
+    match validate::validate(&interpreted.plan) {
+        Ok(info) => Ok((
+            Loaded {
+                plan: interpreted.plan,
+                info,
+                sources: interpreted.sources,
+            },
+            interpreted.warnings,
+        )),
+        Err(mut diags) => {
+            diags.extend(interpreted.warnings);
+            Err(Box::new((diags, interpreted.sources)))
         }
     }
 }

@@ -1,32 +1,79 @@
-//! `kplan validate`: interpret and validate, report every problem.
+//! `kplan validate`: interpret and validate, report every problem at once.
 
 use super::pipeline::{self, PackageArgs};
 use super::OutputFormat;
+use crate::diagnostic::Diagnostic;
 use crate::frontend::ClusterType;
 use clap::Args;
+use serde::Serialize;
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     #[command(flatten)]
     pub package: PackageArgs,
-    /// Also check that every image exists in the local Docker engine.
-    #[arg(long)]
-    pub check_images: bool,
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
 }
 
+/// The `--output json` document.
+#[derive(Serialize)]
+struct Report<'a> {
+    valid: bool,
+    services: usize,
+    artifacts: usize,
+    tasks: usize,
+    diagnostics: &'a [Diagnostic],
+}
+
 pub fn run(args: &ValidateArgs) -> i32 {
-    let loaded = match pipeline::load(&args.package, ClusterType::Docker) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
-    let _ = (&loaded, args.check_images, args.output);
-    eprintln!(
-        "ok: {} services, {} artifacts, {} tasks",
-        loaded.plan.services.len(),
-        loaded.plan.artifacts.len(),
-        loaded.plan.tasks.len()
-    );
-    0
+    match (
+        pipeline::load_quiet(&args.package, ClusterType::Docker),
+        args.output,
+    ) {
+        (Ok((loaded, warnings)), OutputFormat::Text) => {
+            pipeline::print_diagnostics(&warnings, &loaded.sources);
+            let p = &loaded.plan;
+            eprintln!(
+                "{} is valid: {} services, {} files artifacts, {} tasks, {} steps",
+                p.package.name,
+                p.services.len(),
+                p.artifacts.len(),
+                p.tasks.len(),
+                p.steps.len()
+            );
+            0
+        }
+        (Err(failure), OutputFormat::Text) => {
+            pipeline::print_diagnostics(&failure.0, &failure.1);
+            1
+        }
+        (Ok((loaded, warnings)), OutputFormat::Json) => {
+            let p = &loaded.plan;
+            print_json(&Report {
+                valid: true,
+                services: p.services.len(),
+                artifacts: p.artifacts.len(),
+                tasks: p.tasks.len(),
+                diagnostics: &warnings,
+            });
+            0
+        }
+        (Err(failure), OutputFormat::Json) => {
+            print_json(&Report {
+                valid: false,
+                services: 0,
+                artifacts: 0,
+                tasks: 0,
+                diagnostics: &failure.0,
+            });
+            1
+        }
+    }
+}
+
+fn print_json(report: &Report) {
+    match serde_json::to_string_pretty(report) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("error: {e}"),
+    }
 }

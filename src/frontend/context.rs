@@ -2,7 +2,7 @@
 //! package resolver, the module cache (each module evaluated once per run, cycles
 //! reported with the chain), the sources read, and the plan recorder.
 
-use super::dialect::{dialect, expand_indent_tabs};
+use super::dialect::{check_limits, dialect, expand_indent_tabs};
 use super::package::{Packages, ResolvedFile};
 use super::recorder::Recorder;
 use super::sources::Sources;
@@ -120,8 +120,22 @@ impl Context {
         self.files
             .borrow_mut()
             .insert(file.display.clone(), file.clone());
+        if let Err((line, col, msg)) = check_limits(&text) {
+            return Err(ParseFailure::Limit(
+                crate::ir::Span::new(file.display.clone(), line, col),
+                msg,
+            ));
+        }
         let src = expand_indent_tabs(&text).into_owned();
         AstModule::parse(&file.display, src, &dialect()).map_err(ParseFailure::Syntax)
+    }
+
+    /// Marks the main file as the start of every import chain (for cycle messages).
+    pub fn enter_main(&self, file: &ResolvedFile) {
+        self.import_stack.borrow_mut().push(file.display.clone());
+        self.modules
+            .borrow_mut()
+            .insert(file.path.clone(), Slot::Loading);
     }
 
     /// `import_module`: evaluates a module once per run and returns it frozen.
@@ -164,6 +178,7 @@ impl Context {
         let ast = match self.parse(file) {
             Ok(a) => a,
             Err(ParseFailure::Read(msg)) => return Err(other(msg)),
+            Err(ParseFailure::Limit(at, msg)) => return Err(other(format!("{at}: {msg}"))),
             Err(ParseFailure::Syntax(e)) => return Err(e),
         };
         Module::with_temp_heap(|module| -> starlark::Result<FrozenModule> {
@@ -181,6 +196,8 @@ impl Context {
 /// Why a file could not be parsed.
 pub enum ParseFailure {
     Read(String),
+    /// Input the parser would need too much stack for.
+    Limit(crate::ir::Span, String),
     Syntax(starlark::Error),
 }
 

@@ -28,6 +28,92 @@ pub fn expand_indent_tabs(src: &str) -> std::borrow::Cow<'_, str> {
     if !src.contains('\t') {
         return std::borrow::Cow::Borrowed(src);
     }
+    expand(src)
+}
+
+/// Deepest bracket nesting accepted (starlark-go's own parser is recursive too; real
+/// packages nest a few levels).
+pub const MAX_NESTING: usize = 1000;
+/// Most operators accepted in one logical line (a chain `a + b + ...` nests as deep).
+pub const MAX_OPERATORS_PER_LINE: usize = 5000;
+
+/// Refuses input the recursive parser and evaluator could not handle without
+/// exhausting the stack: brackets nested deeper than [`MAX_NESTING`], or more than
+/// [`MAX_OPERATORS_PER_LINE`] operators in one logical line. Returns the 1-based line
+/// and column of the offending character and a message.
+pub fn check_limits(src: &str) -> Result<(), (u32, u32, String)> {
+    let mut depth = 0usize;
+    let mut ops = 0usize;
+    let (mut line, mut col) = (1u32, 0u32);
+    let mut quote: Option<(char, bool)> = None;
+    let mut in_comment = false;
+    let chars: Vec<char> = src.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        col += 1;
+        if c == '\n' {
+            line += 1;
+            col = 0;
+            in_comment = false;
+            if matches!(quote, Some((_, false))) {
+                quote = None;
+            }
+            if depth == 0 && quote.is_none() {
+                ops = 0;
+            }
+            i += 1;
+            continue;
+        }
+        if let Some((q, triple)) = quote {
+            if c == '\\' {
+                i += 2;
+                col += 1;
+                continue;
+            }
+            if c == q
+                && (!triple || (i + 2 < chars.len() && chars[i + 1] == q && chars[i + 2] == q))
+            {
+                quote = None;
+                i += if triple { 3 } else { 1 };
+                continue;
+            }
+            i += 1;
+            continue;
+        }
+        if in_comment {
+            i += 1;
+            continue;
+        }
+        match c {
+            '#' => in_comment = true,
+            '"' | '\'' => {
+                let triple = i + 2 < chars.len() && chars[i + 1] == c && chars[i + 2] == c;
+                quote = Some((c, triple));
+                i += if triple { 3 } else { 1 };
+                continue;
+            }
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err((line, col, format!("brackets are nested more than {MAX_NESTING} levels deep; split the expression into named parts")));
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            '+' | '-' | '*' | '/' | '%' | '|' | '&' | '^' | '<' | '>' | '=' | '!' | '.' => {
+                ops += 1;
+                if ops > MAX_OPERATORS_PER_LINE {
+                    return Err((line, col, format!("this expression has more than {MAX_OPERATORS_PER_LINE} operators; split it into several statements")));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+fn expand(src: &str) -> std::borrow::Cow<'_, str> {
     let mut out = String::with_capacity(src.len() + 64);
     let chars: Vec<char> = src.chars().collect();
     let mut i = 0;

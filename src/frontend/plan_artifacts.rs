@@ -8,10 +8,13 @@ use super::check::Args;
 use super::context::{other, Context, MAX_FILE_BYTES};
 use super::package::ResolvedFile;
 use super::plan_object::{call_site, convert, PlanValue};
+use super::recorder::Recorder;
 use super::templates;
 use super::value::Owned;
 use super::ClusterType;
-use crate::ir::{self, ArtifactFile, ArtifactSource, FileContent, Span, Step, StepKind};
+use crate::ir::{
+    self, ArtifactFile, ArtifactSource, FileContent, RuntimeRef, Span, Step, StepKind,
+};
 use starlark::environment::MethodsBuilder;
 use starlark::eval::Evaluator;
 use starlark::starlark_module;
@@ -152,6 +155,28 @@ fn read_one(path: &Path, rel: String, total: &mut u64) -> Result<ArtifactFile, S
     })
 }
 
+/// Names a run-time value for people: "the hostname of service 'api'".
+fn describe_ref(rec: &Recorder, r: &RuntimeRef) -> String {
+    match r {
+        RuntimeRef::Service { service, field } => {
+            let name = rec
+                .services
+                .get(service.0 as usize)
+                .map(|s| s.name.as_str())
+                .unwrap_or("?");
+            format!("the {} of service '{name}'", field.as_str())
+        }
+        RuntimeRef::Task { task, field } => {
+            let (what, at) = rec
+                .tasks
+                .get(task.0 as usize)
+                .map(|t| (t.kind.instruction(), t.at.to_string()))
+                .unwrap_or(("task", String::new()));
+            format!("the {} of the {what} at {at}", field.name())
+        }
+    }
+}
+
 #[starlark_module]
 pub fn methods(builder: &mut MethodsBuilder) {
     fn upload_files<'v>(
@@ -247,8 +272,9 @@ pub fn methods(builder: &mut MethodsBuilder) {
         })?;
         let mut files = Vec::new();
         let mut errors = Vec::new();
+        let describe = |r: &RuntimeRef| describe_ref(&ctx.rec.borrow(), r);
         for (path, template, data) in converted {
-            match templates::render(&path, &template, &data) {
+            match templates::render(&path, &template, &data, &describe) {
                 Ok(content) => files.push(ArtifactFile {
                     path: path.trim_start_matches('/').to_owned(),
                     mode: 0o644,

@@ -352,8 +352,12 @@ fn evaluate(
             return Err(Box::new(Diagnostic::error("KP001", msg, None)))
         }
         Err(ParseFailure::Syntax(e)) => return Err(Box::new(to_diagnostic("KP010", &e))),
+        Err(ParseFailure::Limit(at, msg)) => {
+            return Err(Box::new(Diagnostic::error("KP013", msg, Some(at))))
+        }
     };
     let main_span = Span::new(main.display.clone(), 1, 1);
+    ctx.enter_main(main);
     Module::with_temp_heap(|module| -> Result<Option<ir::Data>, Box<Diagnostic>> {
         let mut eval = Evaluator::new(&module);
         eval.set_loader(&NoLoad);

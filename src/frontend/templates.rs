@@ -8,7 +8,13 @@ use crate::ir::{Data, FileContent, Part, RuntimeRef, StrExpr};
 use std::collections::BTreeMap;
 
 /// Renders one file of a `render_templates` config.
-pub fn render(path: &str, template: &str, data: &Data) -> Result<FileContent, String> {
+/// `describe` names a run-time value for messages ("the hostname of service 'api'").
+pub fn render(
+    path: &str,
+    template: &str,
+    data: &Data,
+    describe: &dyn Fn(&RuntimeRef) -> String,
+) -> Result<FileContent, String> {
     let parsed = Template::parse(path, template).map_err(|e| format!("render_templates: {e}"))?;
     let mut holes = Vec::new();
     let value = to_value(data, &mut holes);
@@ -26,11 +32,24 @@ pub fn render(path: &str, template: &str, data: &Data) -> Result<FileContent, St
                 None => FileContent::Text(expr),
             })
         }
-        Err(e @ ExecError::NeedsRuntimeValue { .. }) => Ok(FileContent::Template {
-            template: template.to_owned(),
-            data: data.clone(),
-            reason: e.to_string(),
-        }),
+        Err(ExecError::NeedsRuntimeValue {
+            hole,
+            line,
+            col,
+            what,
+        }) => {
+            let value = holes
+                .get(hole as usize)
+                .map(describe)
+                .unwrap_or_else(|| "a run-time value".into());
+            Ok(FileContent::Template {
+                template: template.to_owned(),
+                data: data.clone(),
+                reason: format!(
+                    "{path}:{line}:{col}: {what} needs {value}, known only at run time"
+                ),
+            })
+        }
         Err(e) => Err(format!("render_templates: {e}")),
     }
 }

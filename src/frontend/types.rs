@@ -83,6 +83,10 @@ fn check_port_spec(
 }
 
 fn check_label(a: &mut Args, key: &str, value: &str) {
+    if super::refs::RefTable::contains_ref(value) {
+        a.fail("labels", format!("the value of label '{key}' is known only at run time (a service's address or a task's output); labels must be known when the package is interpreted, e.g. use service.name"));
+        return;
+    }
     static KEY: OnceLock<Regex> = OnceLock::new();
     static VAL: OnceLock<Regex> = OnceLock::new();
     if key.is_empty()

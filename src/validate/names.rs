@@ -83,7 +83,11 @@ fn check_service(s: &Service, diags: &mut Vec<Diagnostic>) {
             diags.push(
                 Diagnostic::error(
                     "KP109",
-                    format!("public port '{id}' of service '{}' is not one of its ports ({})", s.name, s.config.ports.keys().cloned().collect::<Vec<_>>().join(", ")),
+                    if s.config.ports.is_empty() {
+                        format!("public port '{id}' of service '{}' is not one of its ports: it has none", s.name)
+                    } else {
+                        format!("public port '{id}' of service '{}' is not one of its ports ({})", s.name, s.config.ports.keys().cloned().collect::<Vec<_>>().join(", "))
+                    },
                     Some(p.at.clone()),
                 )
                 .with_hint("every id in public_ports must also be in ports; public_ports only pins the host port"),

@@ -1,0 +1,155 @@
+//! Golden plan outputs: every package under fixtures/valid compiles with
+//! `kplan compile --target plan` to exactly tests/out/plan/<case>/plan.yaml, and every
+//! package under fixtures/invalid fails `kplan validate` with exactly the diagnostics in
+//! tests/out/errors/<case>.txt. Set KPLAN_BLESS=1 to rewrite the files after reviewing
+//! the change; `git diff tests/out` then shows what changed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn cases(dir: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir() || p.extension().is_some_and(|x| x == "star"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Runs kplan from the repository root so every path in its output is relative.
+fn kplan(args: &[&str], case: &Path) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kplan"));
+    cmd.current_dir(root()).args(args);
+    cmd.env("KPLAN_PACKAGE_CACHE", root().join("fixtures/cache"));
+    cmd.arg("--offline");
+    for name in ["args.yaml", "args.json"] {
+        let f = case.join(name);
+        if f.is_file() {
+            cmd.arg("--args-file")
+                .arg(f.strip_prefix(root()).unwrap_or(&f));
+        }
+    }
+    cmd.output().expect("run kplan")
+}
+
+fn compare(golden: &Path, actual: &str, problems: &mut Vec<String>) {
+    if std::env::var_os("KPLAN_BLESS").is_some() {
+        std::fs::create_dir_all(golden.parent().unwrap_or(Path::new("."))).expect("mkdir");
+        std::fs::write(golden, actual).expect("write golden");
+        return;
+    }
+    match std::fs::read_to_string(golden) {
+        Ok(expected) if expected == actual => {}
+        Ok(expected) => problems.push(format!(
+            "{} differs:\n{}",
+            golden.display(),
+            similar::TextDiff::from_lines(expected.as_str(), actual)
+                .unified_diff()
+                .header("expected", "actual")
+        )),
+        Err(_) => problems.push(format!(
+            "{} is missing; run with KPLAN_BLESS=1 to create it",
+            golden.display()
+        )),
+    }
+}
+
+fn rel(p: &Path) -> String {
+    p.strip_prefix(root())
+        .unwrap_or(p)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn valid_fixtures_match_golden_plans() {
+    let mut problems = Vec::new();
+    for case in cases("fixtures/valid") {
+        let name = case
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let out = kplan(&["compile", &rel(&case), "--target", "plan"], &case);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() {
+            problems.push(format!("{name}: kplan failed:\n{stderr}"));
+            continue;
+        }
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        compare(
+            &root().join(format!("tests/out/plan/{name}/plan.yaml")),
+            &stdout,
+            &mut problems,
+        );
+        // Byte-stable: a second run gives the same bytes.
+        let again = kplan(&["compile", &rel(&case), "--target", "plan"], &case);
+        if again.stdout != out.stdout {
+            problems.push(format!("{name}: two runs gave different output"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn plan_json_and_yaml_hold_the_same_data() {
+    for case in cases("fixtures/valid") {
+        let yaml = kplan(&["compile", &rel(&case), "--target", "plan"], &case);
+        let json = kplan(
+            &[
+                "compile",
+                &rel(&case),
+                "--target",
+                "plan",
+                "--output",
+                "json",
+            ],
+            &case,
+        );
+        assert!(
+            yaml.status.success() && json.status.success(),
+            "{}",
+            case.display()
+        );
+        let y: serde_json::Value = serde_yaml::from_slice(&yaml.stdout).expect("yaml parses");
+        let j: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json parses");
+        assert_eq!(y, j, "{}", case.display());
+    }
+}
+
+#[test]
+fn invalid_fixtures_report_every_problem() {
+    let mut problems = Vec::new();
+    for case in cases("fixtures/invalid") {
+        let name = case
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let out = kplan(&["validate", &rel(&case)], &case);
+        if out.status.code() != Some(1) {
+            problems.push(format!(
+                "{name}: expected exit code 1, got {:?}",
+                out.status.code()
+            ));
+        }
+        if !out.stdout.is_empty() {
+            problems.push(format!("{name}: validate printed to stdout on failure"));
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if stderr.contains("panicked") {
+            problems.push(format!("{name}: kplan panicked:\n{stderr}"));
+        }
+        compare(
+            &root().join(format!("tests/out/errors/{name}.txt")),
+            &stderr,
+            &mut problems,
+        );
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
