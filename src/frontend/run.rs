@@ -427,7 +427,10 @@ fn evaluate(
         let named_refs: Vec<(&str, Value)> = named.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         let ret = eval.eval_function(func, &positional, &named_refs).map_err(|e| {
             let mut d = to_diagnostic("KP011", &e);
-            if d.message.contains("Missing parameter") || d.message.contains("Found extra named parameter") {
+            if d.at.is_none() {
+                d.at = Some(main_span.clone());
+            }
+            if d.message.contains("Missing parameter") || d.message.contains("extra named parameter") {
                 d.hint = Some(format!("the arguments given with --args/--args-file must match the parameters of {}()", opts.main_function));
             }
             Box::new(d)

@@ -1,0 +1,298 @@
+//! The `kplan` binary as users run it: exit codes, stdout/stderr, -o/--check, and bad
+//! input that must fail cleanly (no panic, no partial output).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn kplan(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kplan"))
+        .current_dir(root())
+        .env("KPLAN_PACKAGE_CACHE", root().join("fixtures/cache"))
+        .args(args)
+        .output()
+        .expect("run kplan")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write");
+    p
+}
+
+#[test]
+fn help_and_version() {
+    assert!(kplan(&["--help"]).status.success());
+    assert!(kplan(&["--version"]).status.success());
+    let o = kplan(&["compile", "--help"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("--target"));
+}
+
+#[test]
+fn unknown_flag_is_an_error() {
+    let o = kplan(&["compile", "fixtures/valid/web-db", "--target", "nope"]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = kplan(&[
+        "compile",
+        "fixtures/valid/web-db",
+        "--target",
+        "plan",
+        "--check",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "--check needs -o");
+}
+
+#[test]
+fn validate_valid_package() {
+    let o = kplan(&["validate", "fixtures/valid/web-db"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is valid: 2 services"),
+        "{}",
+        stderr(&o)
+    );
+    let o = kplan(&["validate", "fixtures/valid/web-db", "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["valid"], true);
+}
+
+#[test]
+fn missing_package_and_main_file() {
+    let o = kplan(&["validate", "does/not/exist"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("cannot open package 'does/not/exist'"),
+        "{}",
+        stderr(&o)
+    );
+    let dir = tempdir();
+    let o = kplan(&["validate", dir.path().to_str().unwrap_or_default()]);
+    assert!(stderr(&o).contains("has no kurtosis.yml"), "{}", stderr(&o));
+    write(dir.path(), "kurtosis.yml", "name: github.com/x/y\n");
+    let o = kplan(&["validate", dir.path().to_str().unwrap_or_default()]);
+    assert!(
+        stderr(&o).contains("has no main file 'main.star'"),
+        "{}",
+        stderr(&o)
+    );
+    write(
+        dir.path(),
+        "kurtosis.yml",
+        "name: github.com/x/y\nbogus: 1\n",
+    );
+    write(dir.path(), "main.star", "def run(plan):\n    pass\n");
+    let o = kplan(&["validate", dir.path().to_str().unwrap_or_default()]);
+    assert!(
+        stderr(&o).contains("kurtosis.yml is not valid"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn bad_args_are_reported_with_their_origin() {
+    let pkg = "fixtures/valid/args-and-imports";
+    for (args, expect) in [
+        ("{not json", "--args is not valid JSON"),
+        (
+            "[1, 2]",
+            "--args must be an object of named arguments, got a list",
+        ),
+        ("42", "must be an object"),
+        ("replicas: [unclosed", "--args is not valid JSON or YAML"),
+        ("{\"nope\": 1}", "extra named parameter"),
+    ] {
+        let o = kplan(&["validate", pkg, "--offline", "--args", args]);
+        assert_eq!(o.status.code(), Some(1), "{args}");
+        assert!(stderr(&o).contains(expect), "{args}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"));
+    }
+    let o = kplan(&[
+        "validate",
+        pkg,
+        "--offline",
+        "--args-file",
+        "no/such/file.yaml",
+    ]);
+    assert!(
+        stderr(&o).contains("cannot read --args-file no/such/file.yaml"),
+        "{}",
+        stderr(&o)
+    );
+    let o = kplan(&["validate", pkg, "--offline", "--args", "replicas: 3"]);
+    assert_eq!(o.status.code(), Some(0), "YAML args: {}", stderr(&o));
+}
+
+#[test]
+fn main_file_and_function_flags() {
+    let dir = tempdir();
+    write(dir.path(), "kurtosis.yml", "name: github.com/x/flags\n");
+    write(
+        dir.path(),
+        "other.star",
+        "def deploy(plan, who = 'x'):\n    plan.print('hi ' + who)\n",
+    );
+    let d = dir.path().to_str().unwrap_or_default();
+    let o = kplan(&[
+        "compile",
+        d,
+        "--target",
+        "plan",
+        "--main-file",
+        "other.star",
+        "--main-function",
+        "deploy",
+        "--args",
+        "{\"who\": \"y\"}",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("hi y"));
+    let o = kplan(&[
+        "compile",
+        d,
+        "--target",
+        "plan",
+        "--main-file",
+        "../../etc/passwd",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn out_dir_check_and_stale_files() {
+    let dir = tempdir();
+    let out = dir.path().join("deploy");
+    let o_s = out.to_str().unwrap_or_default();
+    let pkg = "fixtures/valid/web-db";
+    let o = kplan(&["compile", pkg, "--target", "plan", "-o", o_s]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(out.join("plan.yaml").is_file());
+    let o = kplan(&["compile", pkg, "--target", "plan", "-o", o_s, "--check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // An edited file: exit 2 and a unified diff on stdout.
+    let plan = out.join("plan.yaml");
+    let text = std::fs::read_to_string(&plan).expect("read");
+    std::fs::write(&plan, text.replace("name: web", "name: webby")).expect("write");
+    let o = kplan(&["compile", pkg, "--target", "plan", "-o", o_s, "--check"]);
+    assert_eq!(o.status.code(), Some(2));
+    let diff = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        diff.contains("--- a/plan.yaml")
+            && diff.contains("-- name: webby")
+            && diff.contains("+- name: web"),
+        "{diff}"
+    );
+
+    // A file kplan generated earlier but no longer produces is stale.
+    let o = kplan(&[
+        "compile", pkg, "--target", "plan", "--output", "json", "-o", o_s,
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stderr(&o).contains("removed") && !plan.exists(),
+        "plan.yaml is removed when plan.json replaces it: {}",
+        stderr(&o)
+    );
+    std::fs::write(&plan, "left behind").expect("write");
+    let manifest = out.join(".kplan-files");
+    let m = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(&manifest, format!("{m}plan.yaml\n")).expect("write");
+    let o = kplan(&[
+        "compile", pkg, "--target", "plan", "--output", "json", "-o", o_s, "--check",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("stale:"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+
+    // Files kplan did not write are never touched.
+    write(&out, "README.md", "mine");
+    let o = kplan(&["compile", pkg, "--target", "plan", "-o", o_s]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(out.join("README.md"))
+            .ok()
+            .as_deref(),
+        Some("mine")
+    );
+}
+
+#[test]
+fn failed_compile_leaves_no_output() {
+    let dir = tempdir();
+    let out = dir.path().join("deploy");
+    let o = kplan(&[
+        "compile",
+        "fixtures/invalid/validation-errors.star",
+        "--target",
+        "plan",
+        "-o",
+        out.to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!out.exists(), "nothing is written when validation fails");
+    // -o naming an existing file: an error, and the file is untouched.
+    let file = write(dir.path(), "not-a-dir", "keep");
+    let o = kplan(&[
+        "compile",
+        "fixtures/valid/web-db",
+        "--target",
+        "plan",
+        "-o",
+        file.to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(&file).ok().as_deref(), Some("keep"));
+}
+
+#[test]
+fn hostile_inputs_fail_cleanly() {
+    let dir = tempdir();
+    let cases: Vec<(&str, String)> = vec![
+        ("binary.star", "\u{0}\u{1}\u{2}def run(plan):".into()),
+        ("deep.star", format!("def run(plan):\n    x = {}{}\n", "[".repeat(5000), "]".repeat(5000))),
+        ("long-sum.star", format!("def run(plan):\n    x = 1{}\n", " + 1".repeat(20000))),
+        ("recursion.star", "def f(n):\n    return f(n + 1)\ndef run(plan):\n    f(0)\n".into()),
+        ("huge-string.star", format!("def run(plan):\n    plan.print(\"{}\")\n", "x".repeat(4 << 20))),
+        ("unterminated.star", "def run(plan):\n    x = '''never closed\n".into()),
+        ("bad-types.star", "def run(plan):\n    plan.add_service(1, 2)\n".into()),
+        ("none-config.star", "def run(plan):\n    plan.add_service(name = 'a', config = None)\n".into()),
+        ("plan-escapes.star", "def run(plan):\n    return plan\n".into()),
+        ("lambda-data.star", "def run(plan):\n    plan.render_templates({'a': struct(template = 'x', data = lambda: 1)})\n".into()),
+        ("cyclic-list.star", "def run(plan):\n    x = []\n    x.append(x)\n    plan.verify(value = 'a', assertion = 'IN', target_value = x)\n".into()),
+    ];
+    for (name, text) in cases {
+        let f = write(dir.path(), name, &text);
+        let o = kplan(&[
+            "compile",
+            f.to_str().unwrap_or_default(),
+            "--target",
+            "plan",
+        ]);
+        let err = stderr(&o);
+        assert!(
+            !err.contains("panicked") && !err.contains("has overflowed its stack"),
+            "{name}: {err}"
+        );
+        if name == "huge-string.star" {
+            assert_eq!(o.status.code(), Some(0), "{name}: {err}");
+        } else {
+            assert_eq!(o.status.code(), Some(1), "{name}: {err}");
+            assert!(err.contains("error["), "{name} names the problem: {err}");
+        }
+    }
+}
