@@ -65,9 +65,15 @@ fn json_to_yaml(v: serde_json::Value) -> serde_yaml::Value {
             } else if let Some(u) = n.as_u64() {
                 Y::Number(u.into())
             } else {
-                match n.to_string().parse::<f64>() {
-                    Ok(f) => Y::Number(f.into()),
-                    Err(_) => Y::String(n.to_string()),
+                let text = n.to_string();
+                // YAML libraries hold no integer wider than 64 bits: keep its digits.
+                if text.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+                    Y::String(text)
+                } else {
+                    match text.parse::<f64>() {
+                        Ok(f) => Y::Number(f.into()),
+                        Err(_) => Y::String(text),
+                    }
                 }
             }
         }

@@ -108,7 +108,10 @@ impl Owned {
             Owned::None => Value::new_none(),
             Owned::Bool(b) => Value::new_bool(*b),
             Owned::Int(i) => heap.alloc(*i),
-            Owned::BigInt(s) => heap.alloc(s.as_str()),
+            Owned::BigInt(s) => match s.parse::<num_bigint::BigInt>() {
+                Ok(b) => heap.alloc(b),
+                Err(_) => heap.alloc(s.as_str()),
+            },
             Owned::Float(f) => heap.alloc(*f),
             Owned::Str(s) => heap.alloc(s.as_str()),
             Owned::List(items) => heap.alloc(AllocList(items.iter().map(|x| x.to_value(heap)))),

@@ -54,6 +54,10 @@ impl Serialize for Data {
             Data::Number(n) => {
                 if let Ok(i) = n.parse::<i64>() {
                     s.serialize_i64(i)
+                } else if let Ok(u) = n.parse::<u64>() {
+                    s.serialize_u64(u)
+                } else if let Ok(i) = n.parse::<i128>() {
+                    s.serialize_i128(i)
                 } else if let Ok(f) = n.parse::<f64>() {
                     s.serialize_f64(f)
                 } else {
