@@ -20,6 +20,8 @@ pub struct Conv<'a> {
     pub refs: &'a RefTable,
     pub at: &'a Span,
     pub errors: Vec<String>,
+    /// Deprecated usage, reported as warnings.
+    pub warnings: Vec<String>,
     pub resolve_dir: &'a dyn Fn(&str) -> Result<String, String>,
 }
 
@@ -33,6 +35,7 @@ impl<'a> Conv<'a> {
             refs,
             at,
             errors: Vec::new(),
+            warnings: Vec::new(),
             resolve_dir,
         }
     }
@@ -363,6 +366,16 @@ impl<'a> Conv<'a> {
                     let e = self.expr(&format!("env_vars[{key:?}]"), v);
                     env_vars.insert(key.clone(), e);
                 }
+            }
+        }
+        for (old, new) in [
+            ("cpu_allocation", "max_cpu"),
+            ("memory_allocation", "max_memory"),
+        ] {
+            if k.get(old).is_some() {
+                self.warnings.push(format!(
+                    "ServiceConfig argument '{old}' is deprecated; use '{new}'"
+                ));
             }
         }
         let max_cpu =

@@ -1,6 +1,7 @@
 //! The predeclared names of Kurtosis Starlark: `import_module`, `read_file`, `json`
 //! (with starlark-go's sorted-key encoding), `struct`, `time` (whose `now` is refused),
-//! the type constructors, and `print`/`load` refusals that point at the Kurtosis way.
+//! `kurtosis` (the enclave's environment, empty outside Kurtosis Cloud), the type
+//! constructors, and `print`/`load` refusals that point at the Kurtosis way.
 
 use super::context::{other, Context};
 use super::convert::format_json_float;
@@ -18,6 +19,7 @@ pub fn build() -> Globals {
         .with(super::types::kurtosis_types)
         .with_namespace("json", json_members)
         .with_namespace("time", time_members)
+        .with_namespace("kurtosis", |_| {})
         .build()
 }
 

@@ -71,7 +71,6 @@ pub fn convert<T>(
     instruction: &str,
     f: impl FnOnce(&mut Conv) -> T,
 ) -> starlark::Result<T> {
-    let rec = ctx.rec.borrow();
     let resolve_dir = |loc: &str| -> Result<String, String> {
         let file = ctx
             .resolve(loc, from)
@@ -81,14 +80,27 @@ pub fn convert<T>(
         }
         Ok(file.display)
     };
-    let mut conv = Conv::new(&rec.refs, at, &resolve_dir);
-    let out = f(&mut conv);
-    if conv.errors.is_empty() {
+    let (out, errors, warnings) = {
+        let rec = ctx.rec.borrow();
+        let mut conv = Conv::new(&rec.refs, at, &resolve_dir);
+        let out = f(&mut conv);
+        (out, conv.errors, conv.warnings)
+    };
+    if !warnings.is_empty() {
+        let mut rec = ctx.rec.borrow_mut();
+        for w in warnings {
+            let d = crate::diagnostic::Diagnostic::warning("KP020", w, Some(at.clone()));
+            if !rec.warnings.contains(&d) {
+                rec.warnings.push(d);
+            }
+        }
+    }
+    if errors.is_empty() {
         Ok(out)
     } else {
         Err(other(format!(
             "Cannot call '{instruction}':\n  - {}",
-            conv.errors.join("\n  - ")
+            errors.join("\n  - ")
         )))
     }
 }

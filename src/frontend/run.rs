@@ -47,7 +47,11 @@ pub fn interpret(opts: &Options) -> Result<Interpreted, Failure> {
     let rec = ctx.rec.into_inner();
     let plan = ir::Plan {
         package: PackageInfo {
-            name: ctx.packages.root_name.clone(),
+            name: if ctx.packages.root_name.is_empty() {
+                main.display.clone()
+            } else {
+                ctx.packages.root_name.clone()
+            },
             main_file: main.display.clone(),
             main_function: opts.main_function.clone(),
         },
