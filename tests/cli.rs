@@ -296,3 +296,95 @@ fn hostile_inputs_fail_cleanly() {
         }
     }
 }
+
+fn git(dir: &Path, args: &[&str]) {
+    let o = Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .output()
+        .expect("git");
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn missing_packages_are_cloned_into_the_cache_unless_offline() {
+    let dir = tempdir();
+    // A "remote" repository github.com/acme/lib, served from a local directory.
+    let remote = dir.path().join("remote/acme/lib.git");
+    std::fs::create_dir_all(&remote).expect("mkdir");
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    git(&work, &["init", "-q"]);
+    write(&work, "kurtosis.yml", "name: github.com/acme/lib\n");
+    write(&work, "lib.star", "def hello():\n    return 'v1'\n");
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-q", "-m", "v1"]);
+    git(&work, &["tag", "v1"]);
+    write(&work, "lib.star", "def hello():\n    return 'v2'\n");
+    git(&work, &["commit", "-q", "-am", "v2"]);
+    git(
+        &work,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            work.to_str().unwrap_or_default(),
+            remote.to_str().unwrap_or_default(),
+        ],
+    );
+
+    let pkg = dir.path().join("pkg");
+    std::fs::create_dir_all(&pkg).expect("mkdir");
+    write(&pkg, "kurtosis.yml", "name: github.com/acme/app\n");
+    write(&pkg, "main.star", "lib = import_module('github.com/acme/lib/lib.star')\nold = import_module('github.com/acme/lib@v1/lib.star')\ndef run(plan):\n    plan.print(lib.hello() + ' ' + old.hello())\n");
+    let cache = dir.path().join("cache");
+    let run = |offline: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kplan"));
+        cmd.args([
+            "compile",
+            pkg.to_str().unwrap_or_default(),
+            "--target",
+            "plan",
+            "--package-cache",
+            cache.to_str().unwrap_or_default(),
+        ])
+        .env(
+            "KPLAN_GITHUB_URL",
+            format!("file://{}", dir.path().join("remote").display()),
+        );
+        if offline {
+            cmd.arg("--offline");
+        }
+        cmd.output().expect("run kplan")
+    };
+    let o = run(true);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("is not in the package cache") && stderr(&o).contains("--offline"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(false);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("message: v2 v1"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(cache.join("github.com/acme/lib/lib.star").is_file());
+    assert!(cache.join("github.com/acme/lib@v1/lib.star").is_file());
+    // Now cached: works offline.
+    assert_eq!(run(true).status.code(), Some(0));
+}

@@ -293,7 +293,15 @@ impl Packages {
             .map_err(|e| format!("cannot create the package cache {}: {e}", parent.display()))?;
         let tmp = parent.join(format!(".{}.tmp-{}", loc.repo, std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
-        let url = format!("https://github.com/{}/{}.git", loc.owner, loc.repo);
+        // KPLAN_GITHUB_URL points clones at a mirror (or, in tests, a local directory).
+        let base =
+            std::env::var("KPLAN_GITHUB_URL").unwrap_or_else(|_| "https://github.com".into());
+        let url = format!(
+            "{}/{}/{}.git",
+            base.trim_end_matches('/'),
+            loc.owner,
+            loc.repo
+        );
         let mut clone = Command::new("git");
         clone.args(["clone", "--quiet"]);
         if loc.reference.is_none() {
