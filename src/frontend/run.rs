@@ -262,7 +262,7 @@ fn read_args(opts: &Options) -> Result<Option<serde_json::Value>, Failure> {
                     None,
                 )
             })?;
-            (t, format!("--args-file {}", f.display()))
+            (t, f.display().to_string())
         }
         (None, None) => return Ok(None),
     };
@@ -276,12 +276,32 @@ fn read_args(opts: &Options) -> Result<Option<serde_json::Value>, Failure> {
             Err(yaml_err) => {
                 let looks_json =
                     text.trim_start().starts_with('{') || text.trim_start().starts_with('[');
-                let msg = if looks_json {
-                    format!("{origin} is not valid JSON: {json_err}")
+                // Point at the problem in the file (or in the --args text).
+                let (msg, line, col) = if looks_json {
+                    let (l, c) = (json_err.line(), json_err.column());
+                    (
+                        format!("{} is not valid JSON: {json_err}", describe_origin(&origin)),
+                        l,
+                        c,
+                    )
                 } else {
-                    format!("{origin} is not valid JSON or YAML: {yaml_err}")
+                    let (l, c) = yaml_err
+                        .location()
+                        .map(|p| (p.line(), p.column()))
+                        .unwrap_or((1, 1));
+                    (
+                        format!(
+                            "{} is not valid JSON or YAML: {yaml_err}",
+                            describe_origin(&origin)
+                        ),
+                        l,
+                        c,
+                    )
                 };
-                return Err(fail("KP003", msg, None));
+                let at = Span::new(origin.clone(), line.max(1) as u32, col.max(1) as u32);
+                let mut failure = fail("KP003", msg, Some(at));
+                failure.sources.insert(&origin, &text);
+                return Err(failure);
             }
         },
     };
@@ -291,14 +311,24 @@ fn read_args(opts: &Options) -> Result<Option<serde_json::Value>, Failure> {
         other => Err(fail(
             "KP003",
             format!(
-                "{origin} must be an object of named arguments, got {}",
+                "{} must be an object of named arguments, got {}",
+                describe_origin(&origin),
                 json_kind(&other)
             ),
-            None,
+            (origin != "--args").then(|| Span::new(origin.clone(), 1, 1)),
         )
         .with_hint(
             "write the arguments as an object, e.g. '{\"name\": \"value\"}' or 'name: value'",
         )),
+    }
+}
+
+/// `--args` or `--args-file PATH`, for messages.
+fn describe_origin(origin: &str) -> String {
+    if origin == "--args" {
+        origin.to_owned()
+    } else {
+        format!("--args-file {origin}")
     }
 }
 
