@@ -19,9 +19,18 @@ use std::path::PathBuf;
 /// Largest file kplan reads as Starlark or with `read_file` (64 MiB).
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
+/// A module's frozen globals and all their names. starlark-rust treats `_name` as
+/// private and leaves it out of `FrozenModule::names`, but Kurtosis (starlark-go)
+/// exposes every global of an imported module, so the names are kept here.
+#[derive(Clone)]
+pub struct Imported {
+    pub module: FrozenModule,
+    pub names: Vec<String>,
+}
+
 enum Slot {
     Loading,
-    Done(FrozenModule),
+    Done(Imported),
     Failed(String),
 }
 
@@ -139,7 +148,7 @@ impl Context {
     }
 
     /// `import_module`: evaluates a module once per run and returns it frozen.
-    pub fn import(&self, file: &ResolvedFile) -> starlark::Result<FrozenModule> {
+    pub fn import(&self, file: &ResolvedFile) -> starlark::Result<Imported> {
         match self.modules.borrow().get(&file.path) {
             Some(Slot::Done(m)) => return Ok(m.clone()),
             Some(Slot::Failed(msg)) => {
@@ -174,21 +183,26 @@ impl Context {
         result
     }
 
-    fn eval_module(&self, file: &ResolvedFile) -> starlark::Result<FrozenModule> {
+    fn eval_module(&self, file: &ResolvedFile) -> starlark::Result<Imported> {
         let ast = match self.parse(file) {
             Ok(a) => a,
             Err(ParseFailure::Read(msg)) => return Err(other(msg)),
             Err(ParseFailure::Limit(at, msg)) => return Err(other(format!("{at}: {msg}"))),
             Err(ParseFailure::Syntax(e)) => return Err(e),
         };
-        Module::with_temp_heap(|module| -> starlark::Result<FrozenModule> {
+        Module::with_temp_heap(|module| -> starlark::Result<Imported> {
             {
                 let mut eval = Evaluator::new(&module);
                 eval.set_loader(&NoLoad);
                 eval.extra = Some(self);
                 eval.eval_module(ast, &self.globals)?;
             }
-            module.freeze().map_err(|e| other(format!("{e:?}")))
+            let names = module
+                .names_and_visibilities()
+                .map(|(n, _)| n.as_str().to_owned())
+                .collect();
+            let module = module.freeze().map_err(|e| other(format!("{e:?}")))?;
+            Ok(Imported { module, names })
         })
     }
 }

@@ -173,12 +173,11 @@ fn kurtosis_globals(builder: &mut GlobalsBuilder) {
                 "import_module('{module_file}'): only .star files can be imported"
             )));
         }
-        let frozen = ctx.import(&file)?;
+        let imported = ctx.import(&file)?;
         let mut members = Vec::new();
-        for name in frozen.names() {
-            let name = name.as_str().to_owned();
-            if let Ok(v) = frozen.get(&name) {
-                members.push((name, eval.heap().access_owned_frozen_value(&v)));
+        for name in &imported.names {
+            if let Ok((v, _)) = imported.module.get_any_visibility(name) {
+                members.push((name.clone(), eval.heap().access_owned_frozen_value(&v)));
             }
         }
         Ok(eval.heap().alloc(AllocStruct(members)))

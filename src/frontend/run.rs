@@ -355,7 +355,13 @@ pub fn to_diagnostic(code: &'static str, e: &starlark::Error) -> Diagnostic {
     });
     let message = e.without_diagnostic().to_string();
     let message = message.trim_start_matches("error: ").trim().to_owned();
+    let hint = if message == "Immutable" || message.contains("frozen") {
+        Some("values at the top level of an imported module are frozen (as in starlark-go); copy before changing, e.g. dict(m.X) or list(m.X)")
+    } else {
+        None
+    };
     let mut d = Diagnostic::error(code, message, span.clone());
+    d.hint = hint.map(str::to_owned);
     for f in stack
         .frames
         .iter()
