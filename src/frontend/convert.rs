@@ -203,7 +203,7 @@ impl<'a> Conv<'a> {
                 .filter(|s| !s.is_empty()),
             wait,
             url: self.str_field(k, "url"),
-            at: self.at.clone(),
+            at: k.at.clone().unwrap_or_else(|| self.at.clone()),
         }
     }
 
@@ -260,7 +260,7 @@ impl<'a> Conv<'a> {
             target_value: self.data(k.get("target_value").unwrap_or(&Owned::None)),
             interval: duration_or(k.get("interval"), GoDuration::from_secs(1)),
             timeout: duration_or(k.get("timeout"), GoDuration::from_secs(15 * 60)),
-            at: self.at.clone(),
+            at: k.at.clone().unwrap_or_else(|| self.at.clone()),
         })
     }
 

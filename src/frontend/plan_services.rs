@@ -51,6 +51,7 @@ fn service_value(uuid: &str, name: &str, config: &ServiceConfig) -> KValue {
                 Owned::Kurtosis(KValue {
                     type_name: "PortSpec",
                     fields,
+                    at: Some(p.at.clone()),
                 }),
             )
         })
@@ -63,6 +64,7 @@ fn service_value(uuid: &str, name: &str, config: &ServiceConfig) -> KValue {
             ("ip_address", Owned::Str(placeholder(uuid, "ip_address"))),
             ("ports", Owned::Dict(ports)),
         ],
+        at: None,
     }
 }
 

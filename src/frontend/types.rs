@@ -7,21 +7,28 @@
 #![allow(clippy::too_many_arguments)]
 
 use super::check::Args;
+use super::plan_object::to_span;
 use super::value::{KValue, Owned};
 use crate::ir::Assertion;
 use regex::Regex;
 use starlark::environment::GlobalsBuilder;
+use starlark::eval::Evaluator;
 use starlark::starlark_module;
 use starlark::values::Value;
 use std::sync::OnceLock;
 
-fn make(type_name: &'static str, fields: Vec<(&'static str, Option<Owned>)>) -> KValue {
+fn make(
+    type_name: &'static str,
+    eval: &Evaluator,
+    fields: Vec<(&'static str, Option<Owned>)>,
+) -> KValue {
     KValue {
         type_name,
         fields: fields
             .into_iter()
             .filter_map(|(k, v)| v.map(|v| (k, v)))
             .collect(),
+        at: Some(to_span(eval.call_stack_top_location().as_ref())),
     }
 }
 
@@ -143,6 +150,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         wait: Option<Value<'v>>,
         url: Option<Value<'v>>,
         description: Option<Value<'v>>,
+        eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<KValue> {
         let mut a = Args::for_type("PortSpec");
         let number = a.owned("number", number);
@@ -155,6 +163,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         a.finish()?;
         Ok(make(
             "PortSpec",
+            eval,
             vec![
                 ("number", number),
                 ("transport_protocol", transport),
@@ -197,6 +206,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         host_pid_namespace: Option<Value<'v>>,
         bind_mounts: Option<Value<'v>>,
         description: Option<Value<'v>>,
+        eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<KValue> {
         let mut a = Args::for_type("ServiceConfig");
         let image = a.owned("image", image);
@@ -343,6 +353,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         a.finish()?;
         Ok(make(
             "ServiceConfig",
+            eval,
             vec![
                 ("image", image),
                 ("ports", ports),
@@ -383,6 +394,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         persistent_key: Option<Value<'v>>,
         size: Option<Value<'v>>,
         description: Option<Value<'v>>,
+        eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<KValue> {
         let mut a = Args::for_type("Directory");
         let names = a.owned("artifact_names", artifact_names);
@@ -405,6 +417,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         a.finish()?;
         Ok(make(
             "Directory",
+            eval,
             vec![
                 ("artifact_names", names),
                 ("persistent_key", key),
@@ -422,6 +435,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         interval: Option<Value<'v>>,
         timeout: Option<Value<'v>>,
         description: Option<Value<'v>>,
+        eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<KValue> {
         let mut a = Args::for_type("ReadyCondition");
         let recipe = a.owned("recipe", recipe);
@@ -443,6 +457,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         a.finish()?;
         Ok(make(
             "ReadyCondition",
+            eval,
             vec![
                 ("recipe", recipe),
                 ("field", field),
@@ -459,6 +474,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         command: Option<Value<'v>>,
         extract: Option<Value<'v>>,
         description: Option<Value<'v>>,
+        eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<KValue> {
         let mut a = Args::for_type("ExecRecipe");
         let command = a.owned("command", command);
@@ -474,6 +490,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         a.finish()?;
         Ok(make(
             "ExecRecipe",
+            eval,
             vec![
                 ("command", command),
                 ("extract", extract),
@@ -488,6 +505,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         extract: Option<Value<'v>>,
         headers: Option<Value<'v>>,
         description: Option<Value<'v>>,
+        eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<KValue> {
         let mut a = Args::for_type("GetHttpRequestRecipe");
         let port_id = a.owned("port_id", port_id);
@@ -504,6 +522,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         a.finish()?;
         Ok(make(
             "GetHttpRequestRecipe",
+            eval,
             vec![
                 ("port_id", port_id),
                 ("endpoint", endpoint),
@@ -522,6 +541,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         extract: Option<Value<'v>>,
         headers: Option<Value<'v>>,
         description: Option<Value<'v>>,
+        eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<KValue> {
         let mut a = Args::for_type("PostHttpRequestRecipe");
         let port_id = a.owned("port_id", port_id);
@@ -542,6 +562,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         a.finish()?;
         Ok(make(
             "PostHttpRequestRecipe",
+            eval,
             vec![
                 ("port_id", port_id),
                 ("endpoint", endpoint),
@@ -558,6 +579,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         src: Option<Value<'v>>,
         name: Option<Value<'v>>,
         description: Option<Value<'v>>,
+        eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<KValue> {
         let mut a = Args::for_type("StoreSpec");
         let src = a.owned("src", src);
@@ -569,6 +591,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         a.finish()?;
         Ok(make(
             "StoreSpec",
+            eval,
             vec![("src", src), ("name", name), ("description", d)],
         ))
     }
@@ -577,6 +600,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         uid: Option<Value<'v>>,
         gid: Option<Value<'v>>,
         description: Option<Value<'v>>,
+        eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<KValue> {
         let mut a = Args::for_type("User");
         let uid = a.owned("uid", uid);
@@ -588,6 +612,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         a.finish()?;
         Ok(make(
             "User",
+            eval,
             vec![("uid", uid), ("gid", gid), ("description", d)],
         ))
     }
@@ -599,6 +624,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         effect: Option<Value<'v>>,
         toleration_seconds: Option<Value<'v>>,
         description: Option<Value<'v>>,
+        eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<KValue> {
         let mut a = Args::for_type("Toleration");
         let key = a.owned("key", key);
@@ -639,6 +665,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         a.finish()?;
         Ok(make(
             "Toleration",
+            eval,
             vec![
                 ("key", key),
                 ("operator", operator),
@@ -657,6 +684,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         ulimits: Option<Value<'v>>,
         driver: Option<Value<'v>>,
         description: Option<Value<'v>>,
+        eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<KValue> {
         let mut a = Args::for_type("GpuConfig");
         let count = a.owned("count", count);
@@ -700,6 +728,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         a.finish()?;
         Ok(make(
             "GpuConfig",
+            eval,
             vec![
                 ("count", count),
                 ("device_ids", device_ids),
@@ -717,6 +746,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         username: Option<Value<'v>>,
         password: Option<Value<'v>>,
         description: Option<Value<'v>>,
+        eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<KValue> {
         let mut a = Args::for_type("ImageSpec");
         let image = a.owned("image", image);
@@ -732,6 +762,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         a.finish()?;
         Ok(make(
             "ImageSpec",
+            eval,
             vec![
                 ("image", image),
                 ("registry", registry),
@@ -749,6 +780,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         target_stage: Option<Value<'v>>,
         build_args: Option<Value<'v>>,
         description: Option<Value<'v>>,
+        eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<KValue> {
         let mut a = Args::for_type("ImageBuildSpec");
         let image_name = a.owned("image_name", image_name);
@@ -767,6 +799,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         a.finish()?;
         Ok(make(
             "ImageBuildSpec",
+            eval,
             vec![
                 ("image_name", image_name),
                 ("build_context_dir", ctx),
@@ -784,6 +817,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         image_name: Option<Value<'v>>,
         flake_output: Option<Value<'v>>,
         description: Option<Value<'v>>,
+        eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<KValue> {
         let mut a = Args::for_type("NixBuildSpec");
         let flake = a.owned("flake_location_dir", flake_location_dir);
@@ -801,6 +835,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         a.finish()?;
         Ok(make(
             "NixBuildSpec",
+            eval,
             vec![
                 ("flake_location_dir", flake),
                 ("build_context_dir", ctx),
@@ -817,6 +852,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         ip_address: Option<Value<'v>>,
         ports: Option<Value<'v>>,
         description: Option<Value<'v>>,
+        eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<KValue> {
         let mut a = Args::for_type("Service");
         let name = a.owned("name", name);
@@ -835,6 +871,7 @@ pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
         a.finish()?;
         Ok(make(
             "Service",
+            eval,
             vec![
                 ("name", name),
                 ("hostname", hostname),

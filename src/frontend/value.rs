@@ -250,6 +250,9 @@ pub fn format_float(f: f64) -> String {
 pub struct KValue {
     pub type_name: &'static str,
     pub fields: Vec<(&'static str, Owned)>,
+    /// Where the constructor was called, for diagnostics about this value.
+    #[allocative(skip)]
+    pub at: Option<crate::ir::Span>,
 }
 starlark_simple_value!(KValue);
 
