@@ -150,20 +150,27 @@ impl Args {
         }
     }
 
-    pub fn string_list(&mut self, arg: &str, v: &Option<Owned>) -> Option<Vec<String>> {
+    /// A list (or tuple) whose items `item` accepts; `what` names one item and the plural.
+    fn list_of<T>(
+        &mut self,
+        arg: &str,
+        v: &Option<Owned>,
+        (what, plural): (&str, &str),
+        item: impl Fn(&Owned) -> Option<T>,
+    ) -> Option<Vec<T>> {
         match v {
             None => None,
             Some(Owned::List(items)) | Some(Owned::Tuple(items)) => {
                 let mut out = Vec::new();
                 for (i, x) in items.iter().enumerate() {
-                    match x {
-                        Owned::Str(s) => out.push(s.clone()),
-                        o => self.fail(
+                    match item(x) {
+                        Some(t) => out.push(t),
+                        None => self.fail(
                             arg,
                             format!(
-                                "item {i} must be a string, got {} {}",
-                                o.type_name(),
-                                o.repr()
+                                "item {i} must be {what}, got {} {}",
+                                x.type_name(),
+                                x.repr()
                             ),
                         ),
                     }
@@ -174,7 +181,7 @@ impl Args {
                 self.fail(
                     arg,
                     format!(
-                        "expected a list of strings, got {} {}",
+                        "expected a list of {plural}, got {} {}",
                         o.type_name(),
                         o.repr()
                     ),
@@ -184,38 +191,17 @@ impl Args {
         }
     }
 
+    pub fn string_list(&mut self, arg: &str, v: &Option<Owned>) -> Option<Vec<String>> {
+        self.list_of(arg, v, ("a string", "strings"), |x| {
+            x.as_str().map(str::to_owned)
+        })
+    }
+
     pub fn int_list(&mut self, arg: &str, v: &Option<Owned>) -> Option<Vec<i64>> {
-        match v {
-            None => None,
-            Some(Owned::List(items)) | Some(Owned::Tuple(items)) => {
-                let mut out = Vec::new();
-                for (i, x) in items.iter().enumerate() {
-                    match x {
-                        Owned::Int(n) => out.push(*n),
-                        o => self.fail(
-                            arg,
-                            format!(
-                                "item {i} must be an int, got {} {}",
-                                o.type_name(),
-                                o.repr()
-                            ),
-                        ),
-                    }
-                }
-                Some(out)
-            }
-            Some(o) => {
-                self.fail(
-                    arg,
-                    format!(
-                        "expected a list of ints, got {} {}",
-                        o.type_name(),
-                        o.repr()
-                    ),
-                );
-                None
-            }
-        }
+        self.list_of(arg, v, ("an int", "ints"), |x| match x {
+            Owned::Int(n) => Some(*n),
+            _ => None,
+        })
     }
 
     /// A dict with string keys; values are returned as they are.

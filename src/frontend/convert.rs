@@ -114,6 +114,18 @@ impl<'a> Conv<'a> {
         plain_dict_of(self, k.get(name), name)
     }
 
+    /// `build_context_dir` of a build spec, resolved to the package display path.
+    fn context_dir(&mut self, k: &KValue) -> String {
+        let ctx = self.str_field(k, "build_context_dir").unwrap_or_default();
+        match (self.resolve_dir)(&ctx) {
+            Ok(d) => d,
+            Err(e) => {
+                self.fail(format!("build_context_dir: {e}"));
+                ctx
+            }
+        }
+    }
+
     pub fn image(&mut self, v: &Owned) -> Image {
         match v {
             Owned::Str(s) => Image::Name(self.plain("image", s)),
@@ -125,14 +137,7 @@ impl<'a> Conv<'a> {
                     password: self.str_field(k, "password"),
                 },
                 "ImageBuildSpec" => {
-                    let ctx = self.str_field(k, "build_context_dir").unwrap_or_default();
-                    let ctx = match (self.resolve_dir)(&ctx) {
-                        Ok(d) => d,
-                        Err(e) => {
-                            self.fail(format!("build_context_dir: {e}"));
-                            ctx
-                        }
-                    };
+                    let ctx = self.context_dir(k);
                     Image::Build {
                         image_name: self.str_field(k, "image_name").unwrap_or_default(),
                         build_context_dir: ctx,
@@ -144,14 +149,7 @@ impl<'a> Conv<'a> {
                     }
                 }
                 "NixBuildSpec" => {
-                    let ctx = self.str_field(k, "build_context_dir").unwrap_or_default();
-                    let ctx = match (self.resolve_dir)(&ctx) {
-                        Ok(d) => d,
-                        Err(e) => {
-                            self.fail(format!("build_context_dir: {e}"));
-                            ctx
-                        }
-                    };
+                    let ctx = self.context_dir(k);
                     Image::Nix {
                         image_name: self.str_field(k, "image_name").unwrap_or_default(),
                         build_context_dir: ctx,
