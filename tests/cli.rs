@@ -62,6 +62,13 @@ fn validate_valid_package() {
         "{}",
         stderr(&o)
     );
+    // A .star file next to kurtosis.yml runs as that package's main file.
+    let o = kplan(&["validate", "fixtures/valid/web-db/main.star"]);
+    assert!(
+        stderr(&o).contains("github.com/kplan-fixtures/web-db is valid"),
+        "{}",
+        stderr(&o)
+    );
     let o = kplan(&["validate", "fixtures/valid/web-db", "--output", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(v["valid"], true);

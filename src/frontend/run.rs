@@ -144,6 +144,23 @@ fn locate(opts: &Options) -> Result<(Packages, ResolvedFile), Failure> {
         )
     })?;
     let yml_path = dir.join("kurtosis.yml");
+    // A .star file next to a kurtosis.yml runs as that package's main file, so its
+    // relative imports and `replace` work.
+    let mut main_file = opts.main_file.clone();
+    let (script, name) = match script {
+        Some(s) if yml_path.is_file() => {
+            main_file = s
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or(main_file);
+            let name = GithubLocator::parse(&opts.package)
+                .ok()
+                .map(|l| l.repo_locator())
+                .or(name);
+            (None, name)
+        }
+        other => (other, name),
+    };
     let (yml, root_name) = if script.is_none() {
         if !yml_path.is_file() {
             return Err(fail(
@@ -201,7 +218,7 @@ fn locate(opts: &Options) -> Result<(Packages, ResolvedFile), Failure> {
     };
     let main_path = match &script {
         Some(s) => s.canonicalize().unwrap_or_else(|_| s.clone()),
-        None => dir.join(&opts.main_file),
+        None => dir.join(&main_file),
     };
     if !main_path.starts_with(&repo_dir) {
         return Err(fail(

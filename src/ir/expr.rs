@@ -89,7 +89,7 @@ impl StrExpr {
             Part::Lit(s) if s.is_empty() => {}
             Part::Lit(s) => match self.0.last_mut() {
                 Some(Part::Lit(prev)) => prev.push_str(&s),
-                _ => self.0.push(Part::Lit(s)),
+                Some(Part::Ref(_)) | None => self.0.push(Part::Lit(s)),
             },
             r @ Part::Ref(_) => self.0.push(r),
         }
