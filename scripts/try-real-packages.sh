@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Compiles public Kurtosis packages from a package cache with default arguments, for
+# local use only (their files are never committed). Lay the packages out first as
+# CACHE/github.com/OWNER/REPO (a git clone each), then:
+#
+#   scripts/try-real-packages.sh CACHE [TARGET...]        # TARGET: plan (default), compose
+#
+# Prints one line per package and target: ok, or the first diagnostic.
+set -uo pipefail
+cache="${1:?usage: $0 CACHE [TARGET...]}"
+shift
+targets=("${@:-plan}")
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bin="$root/target/release/kplan"
+(cd "$root" && cargo build --release -q) || exit 1
+packages=(
+    github.com/kurtosis-tech/redis-package
+    github.com/kurtosis-tech/postgres-package
+    github.com/kurtosis-tech/prometheus-package
+    github.com/kurtosis-tech/near-package
+    github.com/ethpandaops/ethereum-package
+)
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+for pkg in "${packages[@]}"; do
+    for t in "${targets[@]}"; do
+        dir="$out/$(basename "$pkg")-$t"
+        start=$(date +%s%N)
+        if err=$(KPLAN_PACKAGE_CACHE="$cache" "$bin" compile "$cache/$pkg" --target "$t" --offline -o "$dir" 2>&1); then
+            ms=$(( ($(date +%s%N) - start) / 1000000 ))
+            printf '%-45s %-8s ok (%d ms, %d files)\n' "$pkg" "$t" "$ms" "$(find "$dir" -type f ! -name .kplan-files | wc -l)"
+        else
+            printf '%-45s %-8s FAIL %s\n' "$pkg" "$t" "$(printf '%s\n' "$err" | grep -m1 -E '^error')"
+        fi
+    done
+done
