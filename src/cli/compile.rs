@@ -10,6 +10,7 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Target {
     Plan,
+    Compose,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -39,7 +40,7 @@ pub struct CompileArgs {
 
 pub fn run(args: &CompileArgs) -> i32 {
     let cluster = match args.target {
-        Target::Plan => ClusterType::Docker,
+        Target::Plan | Target::Compose => ClusterType::Docker,
     };
     let loaded = match pipeline::load(&args.package, cluster) {
         Ok(l) => l,
@@ -52,6 +53,21 @@ pub fn run(args: &CompileArgs) -> i32 {
                 PlanFormat::Json => backend::plan::Format::Json,
             };
             backend::plan::compile(&loaded.plan, format)
+        }
+        Target::Compose => {
+            let opts = backend::compose::Options {
+                to_stdout: args.out.is_none(),
+            };
+            match backend::compose::compile(&loaded.plan, &loaded.info, &opts) {
+                Ok(c) => {
+                    pipeline::print_diagnostics(&c.warnings, &loaded.sources);
+                    c.output
+                }
+                Err(diags) => {
+                    pipeline::print_diagnostics(&diags, &loaded.sources);
+                    return 1;
+                }
+            }
         }
     };
     emit(&output, args)

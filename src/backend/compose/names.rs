@@ -1,0 +1,106 @@
+//! Names in the Compose project: the project name, service, volume and directory
+//! names derived from package, task and artifact names, made valid and unique.
+
+use std::collections::BTreeSet;
+
+/// Compose's project name rule: `[a-z0-9][a-z0-9_-]*`. Uses the last path segment
+/// of the package name (`github.com/o/redis-package` -> `redis-package`), lower-cased,
+/// with every other character replaced by `-`.
+pub fn project_name(package: &str) -> String {
+    let last = package
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(package);
+    let last = last.strip_suffix(".star").unwrap_or(last);
+    let mut s: String = last
+        .chars()
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let start = s
+        .find(|c: char| c.is_ascii_alphanumeric())
+        .unwrap_or(s.len());
+    s.drain(..start);
+    if s.is_empty() {
+        "kplan".into()
+    } else {
+        s
+    }
+}
+
+/// A name made of `[a-zA-Z0-9_.-]`, starting with a letter or digit (valid for
+/// Compose services, volumes and as a directory name).
+pub fn token(name: &str) -> String {
+    let mut s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let start = s
+        .find(|c: char| c.is_ascii_alphanumeric())
+        .unwrap_or(s.len());
+    s.drain(..start);
+    if s.is_empty() {
+        "x".into()
+    } else {
+        s
+    }
+}
+
+/// Hands out names that are unique within one namespace, in a fixed order, so the
+/// same plan always gets the same names: `base`, then `base-2`, `base-3`, ...
+#[derive(Debug, Default)]
+pub struct Namer {
+    used: BTreeSet<String>,
+}
+
+impl Namer {
+    pub fn claim(&mut self, base: &str) -> String {
+        let mut candidate = base.to_owned();
+        let mut n = 2;
+        while self.used.contains(&candidate) {
+            candidate = format!("{base}-{n}");
+            n += 1;
+        }
+        self.used.insert(candidate.clone());
+        candidate
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_names_follow_compose_rules() {
+        assert_eq!(
+            project_name("github.com/kurtosis-tech/redis-package"),
+            "redis-package"
+        );
+        assert_eq!(project_name("My Package!"), "my-package-");
+        assert_eq!(project_name("__x"), "x");
+        assert_eq!(project_name("web-db.star"), "web-db");
+        assert_eq!(project_name("!!!"), "kplan");
+    }
+
+    #[test]
+    fn namer_is_unique() {
+        let mut n = Namer::default();
+        assert_eq!(n.claim("a"), "a");
+        assert_eq!(n.claim("a"), "a-2");
+        assert_eq!(n.claim("a"), "a-3");
+        assert_eq!(token("../x y"), "x-y");
+    }
+}

@@ -1,0 +1,205 @@
+//! `add_service` in Compose: each service that exists at the end of the plan becomes
+//! a Compose service with its image, command, environment, labels, user, resources,
+//! ports, mounts and healthcheck.
+
+use super::artifacts::mount_volumes;
+use super::model::{
+    ComposeService, CountOrAll, Deploy, DeviceRequest, PublishedPort, ResourceSet, Resources,
+};
+use super::Ctx;
+use crate::diagnostic::Diagnostic;
+use crate::ir::{Image, Service, ServiceId, StrExpr, Transport};
+
+pub fn lower(cx: &mut Ctx) {
+    let ids: Vec<ServiceId> = cx.svc_names.keys().copied().collect();
+    for id in ids {
+        let svc = cx.plan.service(id);
+        let name = cx.svc_names[&id].clone();
+        let lowered = service(cx, id, svc, &name);
+        cx.project.services.insert(name.clone(), lowered);
+        if let Some(step) = cx.service_step.get(&id).copied() {
+            cx.owners.push((name, step));
+        }
+    }
+}
+
+fn transport(t: Transport) -> &'static str {
+    match t {
+        Transport::Tcp => "tcp",
+        Transport::Udp => "udp",
+        Transport::Sctp => "sctp",
+    }
+}
+
+/// Millicores as Compose's decimal CPU count ("0.25").
+fn cpus(millis: u64) -> String {
+    let s = format!("{}.{:03}", millis / 1000, millis % 1000);
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+fn service(cx: &mut Ctx, id: ServiceId, svc: &Service, name: &str) -> ComposeService {
+    let c = &svc.config;
+    let mut out = ComposeService {
+        image: image(cx, svc),
+        ..ComposeService::default()
+    };
+    // The container's own IP placeholder: its DNS name resolves to that IP.
+    let own = |e: &StrExpr| -> StrExpr {
+        StrExpr::from_parts(e.parts().iter().map(|p| match p {
+            crate::ir::Part::Lit(l) => {
+                crate::ir::Part::Lit(l.replace(&c.private_ip_address_placeholder, name))
+            }
+            other => other.clone(),
+        }))
+    };
+    let place = |what: &str| format!("the {what} of service '{}'", svc.name);
+    if !c.entrypoint.is_empty() {
+        let e: Vec<StrExpr> = c.entrypoint.iter().map(own).collect();
+        out.entrypoint = cx.texts(&e, &svc.at, &place("entrypoint"));
+    }
+    if !c.cmd.is_empty() {
+        let e: Vec<StrExpr> = c.cmd.iter().map(own).collect();
+        out.command = cx.texts(&e, &svc.at, &place("cmd"));
+    }
+    for (k, v) in &c.env_vars {
+        if let Some(t) = cx.text(&own(v), &svc.at, &place(&format!("env var {k}"))) {
+            out.environment.insert(k.clone(), t);
+        }
+    }
+    out.labels = c.labels.clone();
+    out.user = c.user.as_ref().map(|u| match u.gid {
+        Some(g) => format!("{}:{g}", u.uid),
+        None => u.uid.to_string(),
+    });
+    out.init = c.tini_enabled.then_some(true);
+    out.tty = c.tty_enabled.then_some(true);
+    out.privileged = c.privileged.then_some(true);
+    out.pid = c.host_pid_namespace.then(|| "host".to_owned());
+    out.cap_add = c.capabilities.clone();
+    out.devices = c.devices.clone();
+    for p in c.ports.values() {
+        out.expose.push(match p.transport_protocol {
+            Transport::Tcp => p.number.to_string(),
+            t => format!("{}/{}", p.number, transport(t)),
+        });
+    }
+    for (pid, public) in &c.public_ports {
+        if let Some(private) = c.ports.get(pid) {
+            out.ports.push(PublishedPort {
+                target: private.number,
+                published: public.number.to_string(),
+                protocol: transport(private.transport_protocol).to_owned(),
+            });
+        }
+    }
+    if !c.files_to_be_moved.is_empty() {
+        cx.diags.push(
+            Diagnostic::error(
+                "KP204",
+                format!("service '{}' uses files_to_be_moved, which Compose cannot do (it mounts files, it does not move them after start)", svc.name),
+                Some(svc.at.clone()),
+            )
+            .with_hint("mount the artifact at the final path instead"),
+        );
+    }
+    out.volumes = mount_volumes(cx, name, &c.files, &svc.at, true);
+    for (host, container) in &c.bind_mounts {
+        out.volumes.push(format!("{host}:{container}"));
+    }
+    out.healthcheck = cx.healthchecks.remove(&id);
+    // Resources.
+    let limits = ResourceSet {
+        cpus: (c.max_cpu > 0).then(|| cpus(c.max_cpu)),
+        memory: (c.max_memory > 0).then(|| format!("{}M", c.max_memory)),
+        devices: Vec::new(),
+    };
+    let mut reservations = ResourceSet {
+        cpus: (c.min_cpu > 0).then(|| cpus(c.min_cpu)),
+        memory: (c.min_memory > 0).then(|| format!("{}M", c.min_memory)),
+        devices: Vec::new(),
+    };
+    if let Some(g) = &c.gpu {
+        reservations.devices.push(DeviceRequest {
+            driver: g.docker_driver.clone(),
+            count: if !g.device_ids.is_empty() {
+                None
+            } else if g.count < 0 {
+                Some(CountOrAll::All("all".into()))
+            } else {
+                Some(CountOrAll::Count(g.count))
+            },
+            device_ids: g.device_ids.clone(),
+            capabilities: vec!["gpu".into()],
+        });
+        out.shm_size = g.shm_size.map(|m| format!("{m}M"));
+        out.ulimits = g.ulimits.clone().into_iter().collect();
+    }
+    let has = |r: &ResourceSet| r.cpus.is_some() || r.memory.is_some() || !r.devices.is_empty();
+    if has(&limits) || has(&reservations) {
+        out.deploy = Some(Deploy {
+            resources: Resources {
+                limits: has(&limits).then_some(limits),
+                reservations: has(&reservations).then_some(reservations),
+            },
+        });
+    }
+    if cx.stopped.contains(&id) {
+        out.scale = Some(0);
+    }
+    out
+}
+
+fn image(cx: &mut Ctx, svc: &Service) -> String {
+    match &svc.config.image {
+        Image::Name(n) => n.clone(),
+        Image::Spec {
+            image,
+            username,
+            password,
+            ..
+        } => {
+            if username.is_some() || password.is_some() {
+                cx.diags.push(
+                    Diagnostic::warning(
+                        "KP212",
+                        format!("the registry credentials of service '{}' are not written into compose.yaml", svc.name),
+                        Some(svc.at.clone()),
+                    )
+                    .with_hint("run `docker login` for the registry before `docker compose up`"),
+                );
+            }
+            image.clone()
+        }
+        Image::Build {
+            image_name,
+            build_context_dir,
+            ..
+        } => {
+            cx.diags.push(
+                Diagnostic::error(
+                    "KP203",
+                    format!("service '{}' builds its image from {build_context_dir}, a directory of the package that is not part of the Compose project", svc.name),
+                    Some(svc.at.clone()),
+                )
+                .with_hint(format!("build it first (`docker build -t {image_name} ...`) and use the image name in ServiceConfig(image = ...)")),
+            );
+            image_name.clone()
+        }
+        Image::Nix { image_name, .. } => {
+            cx.diags.push(
+                Diagnostic::error(
+                    "KP203",
+                    format!(
+                        "service '{}' builds its image with Nix, which Compose cannot do",
+                        svc.name
+                    ),
+                    Some(svc.at.clone()),
+                )
+                .with_hint(format!(
+                    "build the image with nix first and use its name ('{image_name}') as the image"
+                )),
+            );
+            image_name.clone()
+        }
+    }
+}

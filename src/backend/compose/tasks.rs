@@ -1,0 +1,360 @@
+//! Tasks in Compose. `run_sh`/`run_python` become one-shot services (`restart: "no"`)
+//! that later services wait for with `service_completed_successfully`, copying their
+//! `store` paths into named volumes; `request` becomes a one-shot `wget` from the
+//! target's image; `exec` becomes a `post_start` hook of its service (Compose 2.30+);
+//! `wait` is part of the service's healthcheck ([`super::health`]); `verify` with values
+//! known at compile time is checked now; `print` is reported as not lowered.
+
+use super::artifacts::task_mounts;
+use super::health::wget_argv;
+use super::model::{ComposeService, Condition, Hook};
+use super::{shell, Ctx, Placement};
+use crate::diagnostic::Diagnostic;
+use crate::ir::{Assertion, Data, Image, StrExpr, Task, TaskId, TaskKind};
+use std::collections::BTreeMap;
+
+pub fn lower(cx: &mut Ctx) {
+    let ids: Vec<TaskId> = cx.plan.task_ids().collect();
+    for t in ids {
+        let task = cx.plan.task(t);
+        match &task.kind {
+            TaskKind::RunSh {
+                run,
+                image,
+                files,
+                env_vars,
+                acceptable_codes,
+                skip_code_check,
+                privileged,
+                host_pid_namespace,
+                bind_mounts,
+                ..
+            } => {
+                let Some(name) = cx.task_names.get(&t).cloned() else {
+                    continue;
+                };
+                let script = cx.text(run, &task.at, "the script of run_sh");
+                let core = script.map(|s| vec!["/bin/sh".to_owned(), "-c".to_owned(), s]);
+                let mut svc = one_shot(
+                    cx,
+                    t,
+                    task,
+                    &name,
+                    image,
+                    files,
+                    core,
+                    &[],
+                    acceptable_codes,
+                    *skip_code_check,
+                );
+                for (k, v) in env_vars {
+                    let place = format!("env var {k} of run_sh");
+                    if let Some(v) = cx.text(v, &task.at, &place) {
+                        svc.environment.insert(k.clone(), v);
+                    }
+                }
+                svc.privileged = privileged.then_some(true);
+                svc.pid = host_pid_namespace.then(|| "host".to_owned());
+                for (host, container) in bind_mounts {
+                    svc.volumes.push(format!("{host}:{container}"));
+                }
+                add(cx, t, name, svc);
+            }
+            TaskKind::RunPython {
+                run,
+                args,
+                packages,
+                image,
+                files,
+                acceptable_codes,
+                skip_code_check,
+                ..
+            } => {
+                let Some(name) = cx.task_names.get(&t).cloned() else {
+                    continue;
+                };
+                let args = cx.texts(args, &task.at, "the args of run_python");
+                let core = args.map(|a| {
+                    let mut v = vec!["python".to_owned(), "-c".to_owned(), run.clone()];
+                    v.extend(a);
+                    v
+                });
+                let svc = one_shot(
+                    cx,
+                    t,
+                    task,
+                    &name,
+                    image,
+                    files,
+                    core,
+                    packages,
+                    acceptable_codes,
+                    *skip_code_check,
+                );
+                add(cx, t, name, svc);
+            }
+            TaskKind::Request {
+                service_name,
+                recipe,
+                acceptable_codes,
+                skip_code_check,
+            } => {
+                let Some(name) = cx.task_names.get(&t).cloned() else {
+                    continue;
+                };
+                let Some(target) = final_target(cx, service_name, task) else {
+                    continue;
+                };
+                let svc = cx.plan.service(target);
+                let Some(port) = svc.config.ports.get(&recipe.port_id) else {
+                    continue;
+                };
+                let target_name = cx.svc_names[&target].clone();
+                let authority = format!("{target_name}:{}", port.number);
+                let Some(argv) =
+                    wget_argv(cx, recipe, &authority, &task.at, "the body of plan.request")
+                else {
+                    continue;
+                };
+                let all_2xx = acceptable_codes.iter().all(|c| (200..300).contains(c));
+                let (entrypoint, command) = if *skip_code_check {
+                    (
+                        vec!["/bin/sh".to_owned(), "-c".to_owned()],
+                        [vec!["\"$0\" \"$@\"; exit 0".to_owned()], argv].concat(),
+                    )
+                } else {
+                    if !all_2xx {
+                        cx.diags.push(
+                            Diagnostic::warning(
+                                "KP211",
+                                format!("plan.request accepts codes {acceptable_codes:?}; in Compose the request succeeds on any 2xx answer and fails otherwise"),
+                                Some(task.at.clone()),
+                            ),
+                        );
+                    }
+                    (argv, Vec::new())
+                };
+                let svc = ComposeService {
+                    image: svc.config.image.reference().to_owned(),
+                    entrypoint: Some(entrypoint),
+                    command: (!command.is_empty()).then_some(command),
+                    restart: Some("no".into()),
+                    ..ComposeService::default()
+                };
+                cx.need(&name, &target_name, Condition::Started);
+                add(cx, t, name, svc);
+            }
+            TaskKind::Exec {
+                service_name,
+                recipe,
+                acceptable_codes,
+                skip_code_check,
+            } => {
+                let Some(target) = final_target(cx, service_name, task) else {
+                    continue;
+                };
+                let Some(argv) = cx.texts(&recipe.command, &task.at, "the command of plan.exec")
+                else {
+                    continue;
+                };
+                let command = match code_check(acceptable_codes, *skip_code_check) {
+                    None => argv,
+                    Some(check) => [
+                        vec![
+                            "/bin/sh".to_owned(),
+                            "-c".to_owned(),
+                            format!("\"$0\" \"$@\"; rc=$?; {check}exit 0"),
+                        ],
+                        argv,
+                    ]
+                    .concat(),
+                };
+                let name = cx.svc_names[&target].clone();
+                if let Some(s) = cx.project.services.get_mut(&name) {
+                    s.post_start.push(Hook { command });
+                }
+            }
+            TaskKind::Wait { .. } => {}
+            TaskKind::Verify {
+                value,
+                assertion,
+                target_value,
+            } => verify(cx, task, value, *assertion, target_value),
+            TaskKind::Print { .. } => cx.diags.push(
+                Diagnostic::warning(
+                    "KP210",
+                    "plan.print has no Compose equivalent; the message is not part of the Compose project",
+                    Some(task.at.clone()),
+                ),
+            ),
+        }
+    }
+}
+
+fn add(cx: &mut Ctx, t: TaskId, name: String, svc: ComposeService) {
+    cx.project.services.insert(name.clone(), svc);
+    if let Some(step) = cx.task_step.get(&t).copied() {
+        cx.owners.push((name, step));
+    }
+}
+
+/// The final service an exec/request runs against, or a KP202 error.
+fn final_target(cx: &mut Ctx, service_name: &str, task: &Task) -> Option<crate::ir::ServiceId> {
+    let id = cx.info.final_services.get(service_name).copied();
+    if id.is_none() {
+        cx.diags.push(Diagnostic::error(
+            "KP202",
+            format!(
+                "plan.{} runs against service '{service_name}', which the package removes later; a Compose project holds only the services that exist at the end",
+                task.kind.instruction()
+            ),
+            Some(task.at.clone()),
+        ));
+    }
+    id
+}
+
+/// A shell snippet (ending in "; ") that exits with `$rc` unless it is acceptable;
+/// `None` when the plain exit status already means the same (`[0]`).
+fn code_check(codes: &[i64], skip: bool) -> Option<String> {
+    if skip {
+        return Some(String::new());
+    }
+    if codes == [0] {
+        return None;
+    }
+    let pat = codes
+        .iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join("|");
+    Some(format!("case $rc in {pat}) ;; *) exit $rc;; esac; "))
+}
+
+/// A `run_sh`/`run_python` container: `core` is the argv that does the work; a
+/// wrapper shell installs packages, maps acceptable exit codes to success and copies
+/// the `store` paths into their volumes when any of those is needed.
+#[allow(clippy::too_many_arguments)]
+fn one_shot(
+    cx: &mut Ctx,
+    t: TaskId,
+    task: &Task,
+    name: &str,
+    image: &Image,
+    files: &BTreeMap<String, String>,
+    core: Option<Vec<String>>,
+    packages: &[String],
+    codes: &[i64],
+    skip: bool,
+) -> ComposeService {
+    let mut volumes = task_mounts(cx, name, files, &task.at);
+    let mut store = String::new();
+    let stored = cx.info.task_artifacts.get(&t).cloned().unwrap_or_default();
+    for (i, a) in stored.iter().enumerate() {
+        let src = match &cx.plan.artifact(*a).source {
+            crate::ir::ArtifactSource::TaskStore { src, .. } => src.clone(),
+            _ => continue,
+        };
+        if let Some(Placement::Volume { volume, .. }) = cx.placements.get(a) {
+            volumes.push(format!("{volume}:/kplan/store/{i}"));
+            let src = if src.contains(['*', '?', '[']) && !src.contains(char::is_whitespace) {
+                src
+            } else {
+                shell::quote(&src)
+            };
+            store.push_str(&format!("cp -a {src} /kplan/store/{i}/ || exit 1; "));
+        }
+    }
+    let check = code_check(codes, skip);
+    let install = if packages.is_empty() {
+        String::new()
+    } else {
+        let p: Vec<String> = packages.iter().map(|p| shell::quote(p)).collect();
+        format!("pip install -q {} || exit 1; ", p.join(" "))
+    };
+    let core = core.unwrap_or_default();
+    let (entrypoint, command) = if store.is_empty() && install.is_empty() && check.is_none() {
+        match core.split_first() {
+            Some((first, rest)) if first == "/bin/sh" => (
+                vec!["/bin/sh".to_owned(), "-c".to_owned()],
+                rest.iter().skip(1).cloned().collect(),
+            ),
+            Some((first, rest)) => (vec![first.clone()], rest.to_vec()),
+            None => (Vec::new(), Vec::new()),
+        }
+    } else {
+        let wrapper = format!(
+            "{install}\"$0\" \"$@\"; rc=$?; {}{store}exit 0",
+            check.unwrap_or_else(|| "[ $rc -eq 0 ] || exit $rc; ".into())
+        );
+        (
+            vec!["/bin/sh".to_owned(), "-c".to_owned()],
+            [vec![wrapper], core].concat(),
+        )
+    };
+    ComposeService {
+        image: image.reference().to_owned(),
+        entrypoint: Some(entrypoint),
+        command: Some(command),
+        volumes,
+        restart: Some("no".into()),
+        ..ComposeService::default()
+    }
+}
+
+/// `verify` with values known now is checked at compile time; a run-time value in it
+/// is a KP201 error (reported by `text`).
+fn verify(cx: &mut Ctx, task: &Task, value: &StrExpr, assertion: Assertion, target: &Data) {
+    let Some(v) = cx.text(value, &task.at, "plan.verify") else {
+        return;
+    };
+    let holds = match assertion {
+        Assertion::In | Assertion::NotIn => match target {
+            Data::List(items) => {
+                let found = items
+                    .iter()
+                    .filter_map(shell::data_text)
+                    .any(|t| same(&v, &t));
+                Some(found == (assertion == Assertion::In))
+            }
+            _ => None,
+        },
+        Assertion::Eq | Assertion::Ne => {
+            shell::data_text(target).map(|t| same(&v, &t) == (assertion == Assertion::Eq))
+        }
+        Assertion::Ge | Assertion::Le | Assertion::Gt | Assertion::Lt => {
+            match (
+                v.parse::<f64>(),
+                shell::data_text(target).and_then(|t| t.parse::<f64>().ok()),
+            ) {
+                (Ok(a), Some(b)) => Some(match assertion {
+                    Assertion::Ge => a >= b,
+                    Assertion::Le => a <= b,
+                    Assertion::Gt => a > b,
+                    _ => a < b,
+                }),
+                _ => None,
+            }
+        }
+    };
+    match holds {
+        Some(true) => {}
+        Some(false) => cx.diags.push(
+            Diagnostic::error(
+                "KP206",
+                format!("plan.verify fails: {v:?} {} the target is false", assertion.as_str()),
+                Some(task.at.clone()),
+            )
+            .with_hint("the values are known at compile time; fix the value or the assertion"),
+        ),
+        None => cx.diags.push(Diagnostic::warning(
+            "KP211",
+            "plan.verify cannot be evaluated at compile time and has no Compose equivalent; it is not checked",
+            Some(task.at.clone()),
+        )),
+    }
+}
+
+fn same(a: &str, b: &str) -> bool {
+    a == b || matches!((a.parse::<f64>(), b.parse::<f64>()), (Ok(x), Ok(y)) if x == y)
+}
