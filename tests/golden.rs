@@ -4,6 +4,8 @@
 //! tests/out/errors/<case>.txt. Set KPLAN_BLESS=1 to rewrite the files after reviewing
 //! the change; `git diff tests/out` then shows what changed.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -152,4 +154,111 @@ fn invalid_fixtures_report_every_problem() {
         );
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Every file under `dir`, relative to it, except kplan's manifest.
+fn files_under(dir: &Path) -> Vec<String> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else if p.file_name().is_some_and(|n| n != ".kplan-files") {
+                out.push(
+                    p.strip_prefix(base)
+                        .unwrap_or(&p)
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// `kplan compile --target compose -o DIR` for every valid fixture: the project's
+/// files match tests/out/compose/<case>/ exactly (and nothing else is there), or, for
+/// plans Compose cannot hold, the diagnostics match tests/out/compose-errors/<case>.txt
+/// and nothing is written. Every golden project passes the real Compose binary's
+/// `config -q` and the compose-spec schema, in one oracle batch.
+#[test]
+fn valid_fixtures_match_golden_compose_projects() {
+    let mut problems = Vec::new();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut projects = Vec::new();
+    for case in cases("fixtures/valid") {
+        let name = case
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let dir = tmp.path().join(&name);
+        let args = [
+            "compile",
+            &rel(&case),
+            "--target",
+            "compose",
+            "-o",
+            &dir.to_string_lossy(),
+        ];
+        let out = kplan(&args, &case);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if stderr.contains("panicked") {
+            problems.push(format!("{name}: kplan panicked:\n{stderr}"));
+            continue;
+        }
+        let golden_dir = root().join(format!("tests/out/compose/{name}"));
+        let errors_file = root().join(format!("tests/out/compose-errors/{name}.txt"));
+        if out.status.code() == Some(1) {
+            if dir.exists() {
+                problems.push(format!("{name}: failed but wrote {}", dir.display()));
+            }
+            compare(&errors_file, &stderr, &mut problems);
+            continue;
+        }
+        if !out.status.success() {
+            problems.push(format!("{name}: exit {:?}:\n{stderr}", out.status.code()));
+            continue;
+        }
+        if std::env::var_os("KPLAN_BLESS").is_some() {
+            let _ = std::fs::remove_dir_all(&golden_dir);
+            let _ = std::fs::remove_file(&errors_file);
+        }
+        let produced = files_under(&dir);
+        for f in &produced {
+            let actual = std::fs::read_to_string(dir.join(f)).expect("read output");
+            compare(&golden_dir.join(f), &actual, &mut problems);
+        }
+        for f in files_under(&golden_dir) {
+            if !produced.contains(&f) {
+                problems.push(format!(
+                    "{}: golden file {f} is no longer produced",
+                    golden_dir.display()
+                ));
+            }
+        }
+        // Byte-stable, and --check agrees that the directory is current.
+        let check = kplan(&[&args[..], &["--check"]].concat(), &case);
+        if check.status.code() != Some(0) {
+            problems.push(format!(
+                "{name}: --check right after writing exited {:?}:\n{}",
+                check.status.code(),
+                String::from_utf8_lossy(&check.stdout)
+            ));
+        }
+        projects.push(golden_dir);
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    if projects.is_empty() || support::oracle_python().is_none() {
+        return;
+    }
+    if let Err(report) = support::oracle_check("compose", &projects) {
+        panic!("the real Compose rejects golden projects:\n{report}");
+    }
 }

@@ -1,0 +1,119 @@
+//! End to end on the real engine: `kplan compile --target compose` of
+//! fixtures/valid/compose-e2e, then the real Compose v2 binary runs it with
+//! `up --wait` (busybox test image, no pulls, only the project's network), and the
+//! test checks over `docker exec` that the rendered page is served, that the client
+//! reaches the server by its hostname (and its rendered config holds that name), that
+//! the exec hook ran, and that the consumer sees the file the run_sh task stored.
+//! The project is always removed with `down -v`, also when the test fails.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct ComposeDown {
+    file: PathBuf,
+    project: String,
+}
+
+impl Drop for ComposeDown {
+    fn drop(&mut self) {
+        let out = support::docker_compose([
+            "-f".as_ref(),
+            self.file.as_os_str(),
+            "-p".as_ref(),
+            self.project.as_ref(),
+            "down".as_ref(),
+            "-v".as_ref(),
+            "--remove-orphans".as_ref(),
+            "--timeout".as_ref(),
+            "2".as_ref(),
+        ]);
+        if !out.status.success() {
+            eprintln!(
+                "compose down failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+fn compile(case: &str, dir: &Path) {
+    let out = Command::new(support::kplan_bin())
+        .current_dir(support::repo_root())
+        .args(["compile", case, "--target", "compose", "-o"])
+        .arg(dir)
+        .output()
+        .expect("run kplan");
+    assert!(
+        out.status.success(),
+        "kplan compile failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn exec(container: &str, script: &str) -> String {
+    support::docker_ok(["exec", container, "sh", "-c", script])
+}
+
+#[test]
+fn compose_project_runs_on_the_real_engine() {
+    if !support::require_docker() || support::compose_bin().is_none() {
+        return;
+    }
+    support::busybox_image();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("deploy");
+    compile("fixtures/valid/compose-e2e", &dir);
+    let file = dir.join("compose.yaml");
+    let project = support::unique_name("kplan-e2e");
+    let _down = ComposeDown {
+        file: file.clone(),
+        project: project.clone(),
+    };
+    let up = support::docker_compose([
+        "-f".as_ref(),
+        file.as_os_str(),
+        "-p".as_ref(),
+        project.as_ref(),
+        "up".as_ref(),
+        "--wait".as_ref(),
+        "--wait-timeout".as_ref(),
+        "120".as_ref(),
+        "--pull".as_ref(),
+        "never".as_ref(),
+    ]);
+    assert!(
+        up.status.success(),
+        "compose up --wait failed:\n{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let client = format!("{project}-client-1");
+    let consumer = format!("{project}-consumer-1");
+    // The rendered template is served by httpd, reached by the service's hostname.
+    assert_eq!(
+        exec(&client, "wget -q -O- http://web:80/index.html"),
+        "hello from kplan\n"
+    );
+    assert_eq!(
+        exec(&client, "wget -q -O- \"$WEB_URL\""),
+        "hello from kplan\n"
+    );
+    // A template whose data held the hostname rendered with the DNS name.
+    assert_eq!(
+        exec(&client, "cat /etc/client/client.conf"),
+        "url=http://web:80/index.html\n"
+    );
+    assert_eq!(
+        exec(
+            &client,
+            "wget -q -O- \"$(sed -n 's/^url=//p' /etc/client/client.conf)\""
+        ),
+        "hello from kplan\n"
+    );
+    // `$` reached the container unchanged, and the exec hook ran.
+    assert_eq!(exec(&client, "printf %s \"$LITERAL\""), "$HOME stays");
+    assert_eq!(exec(&client, "cat /tmp/started"), "started\n");
+    // The consumer sees the file the run_sh task stored.
+    assert_eq!(exec(&consumer, "cat /data/result.txt"), "stored-by-task\n");
+}
