@@ -237,7 +237,7 @@ fn service_files(
     cx.copier_names.insert(id, copier.clone());
     let volume = artifact_volume(cx, &a_name);
     let source = cx.svc_names[&sid].clone();
-    let mut volumes = mount_volumes(cx, &copier, &svc.config.files, &svc.at, false);
+    let mut volumes = mount_volumes(cx, &copier, &svc.config.files, &svc.at, true);
     volumes.push(format!("{volume}:/kplan/out"));
     let service = ComposeService {
         image: svc.config.image.reference().to_owned(),
@@ -272,6 +272,7 @@ pub fn mount_volumes(
     at: &Span,
     read_only: bool,
 ) -> Vec<String> {
+    // Every caller mounts artifacts read-only; persistent directories stay writable.
     let ro = if read_only { ":ro" } else { "" };
     let mut out = Vec::new();
     for (dir, m) in files {

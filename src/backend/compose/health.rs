@@ -212,7 +212,7 @@ fn recipe_check(
                     }
                 }
                 "output" => match shell::test("\"$out\"", assertion, target) {
-                    Some(t) => Some(make(format!("{{ out=$({line}); {t}; }}"), None)),
+                    Some(t) => Some(make(capture(&line, &t), None)),
                     None => {
                         approx(cx, "the comparison cannot be written as a shell test; the command must succeed instead");
                         Some(make(line, Some(argv)))
@@ -249,7 +249,7 @@ fn recipe_check(
                     Some(make(shell::join(&argv), Some(argv)))
                 }
                 "body" => match shell::test("\"$out\"", assertion, target) {
-                    Some(t) => Some(make(format!("{{ out=$({line}); {t}; }}"), None)),
+                    Some(t) => Some(make(capture(&line, &t), None)),
                     None => {
                         approx(cx, "the comparison cannot be written as a shell test; the request must answer 2xx instead");
                         let argv = quiet(argv);
@@ -264,6 +264,12 @@ fn recipe_check(
             }
         }
     }
+}
+
+/// `{ out=$(CMD; echo x); out=${out%x}; TEST; }`: the output with its trailing
+/// newlines kept (a bare `$(...)` strips them, Kurtosis compares them).
+fn capture(line: &str, test: &str) -> String {
+    format!("{{ out=$({line}; echo x); out=${{out%x}}; {test}; }}")
 }
 
 /// `wget` arguments for an HTTP recipe against `host:port`, printing the body.

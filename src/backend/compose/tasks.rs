@@ -10,11 +10,14 @@ use super::health::wget_argv;
 use super::model::{ComposeService, Condition, Hook};
 use super::{shell, Ctx, Placement};
 use crate::diagnostic::Diagnostic;
-use crate::ir::{Assertion, Data, Image, StrExpr, Task, TaskId, TaskKind};
+use crate::ir::{
+    Assertion, Data, Image, Part, RuntimeRef, StrExpr, Task, TaskField, TaskId, TaskKind,
+};
 use std::collections::BTreeMap;
 
 pub fn lower(cx: &mut Ctx) {
     let ids: Vec<TaskId> = cx.plan.task_ids().collect();
+    let code_checks = code_verifies(cx);
     for t in ids {
         let task = cx.plan.task(t);
         match &task.kind {
@@ -44,8 +47,8 @@ pub fn lower(cx: &mut Ctx) {
                     files,
                     core,
                     &[],
-                    acceptable_codes,
-                    *skip_code_check,
+                    (acceptable_codes, *skip_code_check),
+                    code_checks.get(&t).map(String::as_str).unwrap_or(""),
                 );
                 for (k, v) in env_vars {
                     let place = format!("env var {k} of run_sh");
@@ -88,8 +91,8 @@ pub fn lower(cx: &mut Ctx) {
                     files,
                     core,
                     packages,
-                    acceptable_codes,
-                    *skip_code_check,
+                    (acceptable_codes, *skip_code_check),
+                    code_checks.get(&t).map(String::as_str).unwrap_or(""),
                 );
                 add(cx, t, name, svc);
             }
@@ -157,13 +160,17 @@ pub fn lower(cx: &mut Ctx) {
                 else {
                     continue;
                 };
-                let command = match code_check(acceptable_codes, *skip_code_check) {
-                    None => argv,
-                    Some(check) => [
+                let verified = code_checks.get(&t).map(String::as_str).unwrap_or("");
+                let command = match (code_check(acceptable_codes, *skip_code_check), verified) {
+                    (None, "") => argv,
+                    (check, verified) => [
                         vec![
                             "/bin/sh".to_owned(),
                             "-c".to_owned(),
-                            format!("\"$0\" \"$@\"; rc=$?; {check}exit 0"),
+                            format!(
+                                "\"$0\" \"$@\"; rc=$?; {}{verified}exit 0",
+                                check.unwrap_or_else(|| "[ $rc -eq 0 ] || exit $rc; ".into())
+                            ),
                         ],
                         argv,
                     ]
@@ -179,7 +186,13 @@ pub fn lower(cx: &mut Ctx) {
                 value,
                 assertion,
                 target_value,
-            } => verify(cx, task, value, *assertion, target_value),
+            } => {
+                if folded_code(cx, value).is_none()
+                    || shell::test("\"$rc\"", *assertion, target_value).is_none()
+                {
+                    verify(cx, task, value, *assertion, target_value);
+                }
+            }
             TaskKind::Print { .. } => cx.diags.push(
                 Diagnostic::warning(
                     "KP210",
@@ -189,6 +202,51 @@ pub fn lower(cx: &mut Ctx) {
             ),
         }
     }
+}
+
+/// The task whose exit code alone is `value`, when that task becomes a container or
+/// hook that can check it (`exec`, `run_sh`, `run_python`).
+fn folded_code(cx: &Ctx, value: &StrExpr) -> Option<TaskId> {
+    let [Part::Ref(RuntimeRef::Task {
+        task,
+        field: TaskField::Code,
+    })] = value.parts()
+    else {
+        return None;
+    };
+    match &cx.plan.task(*task).kind {
+        TaskKind::Exec { .. } | TaskKind::RunSh { .. } | TaskKind::RunPython { .. } => Some(*task),
+        TaskKind::Request { .. }
+        | TaskKind::Wait { .. }
+        | TaskKind::Verify { .. }
+        | TaskKind::Print { .. } => None,
+    }
+}
+
+/// `plan.verify(result["code"], ...)` on an exec/run_sh/run_python: the comparison
+/// runs right after the command in the same hook or container, which then fails as
+/// Kurtosis would. Returns shell text per task (`[ "$rc" -eq 0 ] || exit 1; `...).
+fn code_verifies(cx: &Ctx) -> BTreeMap<TaskId, String> {
+    let mut out: BTreeMap<TaskId, String> = BTreeMap::new();
+    for t in cx.plan.task_ids() {
+        let TaskKind::Verify {
+            value,
+            assertion,
+            target_value,
+        } = &cx.plan.task(t).kind
+        else {
+            continue;
+        };
+        let Some(producer) = folded_code(cx, value) else {
+            continue;
+        };
+        if let Some(test) = shell::test("\"$rc\"", *assertion, target_value) {
+            out.entry(producer)
+                .or_default()
+                .push_str(&format!("{test} || exit 1; "));
+        }
+    }
+    out
 }
 
 fn add(cx: &mut Ctx, t: TaskId, name: String, svc: ComposeService) {
@@ -244,8 +302,8 @@ fn one_shot(
     files: &BTreeMap<String, String>,
     core: Option<Vec<String>>,
     packages: &[String],
-    codes: &[i64],
-    skip: bool,
+    (codes, skip): (&[i64], bool),
+    verified: &str,
 ) -> ComposeService {
     let mut volumes = task_mounts(cx, name, files, &task.at);
     let mut store = String::new();
@@ -273,25 +331,26 @@ fn one_shot(
         format!("pip install -q {} || exit 1; ", p.join(" "))
     };
     let core = core.unwrap_or_default();
-    let (entrypoint, command) = if store.is_empty() && install.is_empty() && check.is_none() {
-        match core.split_first() {
-            Some((first, rest)) if first == "/bin/sh" => (
+    let (entrypoint, command) =
+        if store.is_empty() && install.is_empty() && check.is_none() && verified.is_empty() {
+            match core.split_first() {
+                Some((first, rest)) if first == "/bin/sh" => (
+                    vec!["/bin/sh".to_owned(), "-c".to_owned()],
+                    rest.iter().skip(1).cloned().collect(),
+                ),
+                Some((first, rest)) => (vec![first.clone()], rest.to_vec()),
+                None => (Vec::new(), Vec::new()),
+            }
+        } else {
+            let wrapper = format!(
+                "{install}\"$0\" \"$@\"; rc=$?; {}{verified}{store}exit 0",
+                check.unwrap_or_else(|| "[ $rc -eq 0 ] || exit $rc; ".into())
+            );
+            (
                 vec!["/bin/sh".to_owned(), "-c".to_owned()],
-                rest.iter().skip(1).cloned().collect(),
-            ),
-            Some((first, rest)) => (vec![first.clone()], rest.to_vec()),
-            None => (Vec::new(), Vec::new()),
-        }
-    } else {
-        let wrapper = format!(
-            "{install}\"$0\" \"$@\"; rc=$?; {}{store}exit 0",
-            check.unwrap_or_else(|| "[ $rc -eq 0 ] || exit $rc; ".into())
-        );
-        (
-            vec!["/bin/sh".to_owned(), "-c".to_owned()],
-            [vec![wrapper], core].concat(),
-        )
-    };
+                [vec![wrapper], core].concat(),
+            )
+        };
     ComposeService {
         image: image.reference().to_owned(),
         entrypoint: Some(entrypoint),
