@@ -190,7 +190,10 @@ fn files_under(dir: &Path) -> Vec<String> {
 #[test]
 fn valid_fixtures_match_golden_compose_projects() {
     let mut problems = Vec::new();
-    let tmp = tempfile::tempdir().expect("tempdir");
+    // Written inside the repository at the same depth as tests/out/compose/<case>, so
+    // `build:` contexts (relative to the output directory) are the same in both.
+    let scratch = root().join("target/kplan/golden-compose");
+    let _ = std::fs::remove_dir_all(&scratch);
     let mut projects = Vec::new();
     for case in cases("fixtures/valid") {
         let name = case
@@ -198,7 +201,7 @@ fn valid_fixtures_match_golden_compose_projects() {
             .unwrap_or_default()
             .to_string_lossy()
             .into_owned();
-        let dir = tmp.path().join(&name);
+        let dir = scratch.join(&name);
         let args = [
             "compile",
             &rel(&case),

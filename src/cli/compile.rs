@@ -57,6 +57,7 @@ pub fn run(args: &CompileArgs) -> i32 {
         Target::Compose => {
             let opts = backend::compose::Options {
                 to_stdout: args.out.is_none(),
+                package_dir: package_dir_from_out(args),
             };
             match backend::compose::compile(&loaded.plan, &loaded.info, &opts) {
                 Ok(c) => {
@@ -71,6 +72,22 @@ pub fn run(args: &CompileArgs) -> i32 {
         }
     };
     emit(&output, args)
+}
+
+/// The package directory relative to `-o DIR`, when the package is a local directory
+/// (for `build:` contexts in Compose).
+fn package_dir_from_out(args: &CompileArgs) -> Option<String> {
+    let out = args.out.as_ref()?;
+    let pkg = std::fs::canonicalize(&args.package.package).ok()?;
+    let pkg = if pkg.is_file() {
+        pkg.parent()?.to_path_buf()
+    } else {
+        pkg
+    };
+    let out = std::fs::canonicalize(out)
+        .or_else(|_| std::path::absolute(out))
+        .ok()?;
+    backend::compose::relative_path(&out, &pkg)
 }
 
 fn emit(output: &Output, args: &CompileArgs) -> i32 {

@@ -35,7 +35,7 @@ pub fn place(cx: &mut Ctx) {
                         continue;
                     }
                     let place = format!("file '{}' of artifact '{}'", f.path, a.name);
-                    if let Some(bytes) = content(cx, &f.content, &a.at, &place) {
+                    if let Some(bytes) = content(cx, &f.path, &f.content, &a.at, &place) {
                         cx.out.add(format!("{dir}/{}", f.path), bytes);
                         paths.push(f.path.clone());
                     }
@@ -81,7 +81,7 @@ fn safe_rel(p: &str) -> bool {
 /// The bytes of one artifact file; run-time values in rendered text resolve to DNS
 /// names, and templates whose logic needed a run-time value are rendered now with
 /// those names.
-fn content(cx: &mut Ctx, c: &FileContent, at: &Span, place: &str) -> Option<Vec<u8>> {
+fn content(cx: &mut Ctx, path: &str, c: &FileContent, at: &Span, place: &str) -> Option<Vec<u8>> {
     match c {
         FileContent::Static(b) => Some(b.clone()),
         FileContent::Text(e) => cx.text(e, at, place).map(String::into_bytes),
@@ -91,7 +91,7 @@ fn content(cx: &mut Ctx, c: &FileContent, at: &Span, place: &str) -> Option<Vec<
             reason,
         } => {
             let value = data_value(cx, data, at, place)?;
-            let rendered = Template::parse(place, template)
+            let rendered = Template::parse(path, template)
                 .map_err(|e| e.to_string())
                 .and_then(|t| t.execute(&value).map_err(|e| e.to_string()));
             match rendered {

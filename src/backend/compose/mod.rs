@@ -45,10 +45,35 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const FILE_NAME: &str = "compose.yaml";
 
 /// How the project is going to be written.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// The project goes to stdout (no `-o DIR`): it must consist of `compose.yaml` alone.
     pub to_stdout: bool,
+    /// The root package's directory relative to the output directory (`/`-separated),
+    /// when the package is a local directory; `build:` contexts are written relative
+    /// to it. `None`: images built from the package cannot be lowered (KP203).
+    pub package_dir: Option<String>,
+}
+
+/// `to` relative to `from` (both absolute and normalized), `/`-separated; `None` when
+/// they share no root or a component is not UTF-8.
+pub fn relative_path(from: &std::path::Path, to: &std::path::Path) -> Option<String> {
+    use std::path::Component;
+    let a: Vec<Component> = from.components().collect();
+    let b: Vec<Component> = to.components().collect();
+    if a.first() != b.first() {
+        return None;
+    }
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut parts: Vec<String> = vec!["..".to_owned(); a.len() - common];
+    for c in &b[common..] {
+        parts.push(c.as_os_str().to_str()?.to_owned());
+    }
+    Some(if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    })
 }
 
 /// A lowered project and the warnings found on the way.
@@ -61,6 +86,7 @@ pub struct Compiled {
 /// Lowers the plan; `Err` holds every error (and the warnings), sorted by position.
 pub fn compile(plan: &Plan, info: &PlanInfo, opts: &Options) -> Result<Compiled, Vec<Diagnostic>> {
     let mut cx = Ctx::new(plan, info);
+    cx.package_dir = opts.package_dir.clone();
     cx.name_everything();
     artifacts::place(&mut cx);
     health::collect(&mut cx);
@@ -154,6 +180,8 @@ pub(crate) struct Ctx<'a> {
     /// Compose service -> dependencies it needs besides step order.
     pub needs: BTreeMap<String, BTreeMap<String, Condition>>,
     pub volume_names: names::Namer,
+    /// See [`Options::package_dir`].
+    pub package_dir: Option<String>,
     service_namer: names::Namer,
     dir_namer: names::Namer,
 }
@@ -181,6 +209,7 @@ impl<'a> Ctx<'a> {
             owners: Vec::new(),
             needs: BTreeMap::new(),
             volume_names: names::Namer::default(),
+            package_dir: None,
             service_namer: names::Namer::default(),
             dir_namer: names::Namer::default(),
         };
@@ -485,5 +514,20 @@ impl<'a> Ctx<'a> {
                 svc.depends_on.insert(t, Dependency { condition: c });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative_path;
+    use std::path::Path;
+
+    #[test]
+    fn relative_paths() {
+        let r = |a: &str, b: &str| relative_path(Path::new(a), Path::new(b));
+        assert_eq!(r("/w/r/deploy", "/w/r").as_deref(), Some(".."));
+        assert_eq!(r("/w/r/deploy", "/w/r/pkg").as_deref(), Some("../pkg"));
+        assert_eq!(r("/w/r", "/w/r").as_deref(), Some("."));
+        assert_eq!(r("/a/b/c", "/x").as_deref(), Some("../../../x"));
     }
 }

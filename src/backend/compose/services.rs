@@ -4,7 +4,7 @@
 
 use super::artifacts::mount_volumes;
 use super::model::{
-    ComposeService, CountOrAll, Deploy, DeviceRequest, PublishedPort, ResourceSet, Resources,
+    Build, ComposeService, CountOrAll, Deploy, DeviceRequest, PublishedPort, ResourceSet, Resources,
 };
 use super::Ctx;
 use crate::diagnostic::Diagnostic;
@@ -39,10 +39,12 @@ fn cpus(millis: u64) -> String {
 
 fn service(cx: &mut Ctx, id: ServiceId, svc: &Service, name: &str) -> ComposeService {
     let c = &svc.config;
+    let mut build = None;
     let mut out = ComposeService {
-        image: image(cx, svc),
+        image: image(cx, svc, &mut build),
         ..ComposeService::default()
     };
+    out.build = build;
     // The container's own IP placeholder: its DNS name resolves to that IP.
     let own = |e: &StrExpr| -> StrExpr {
         StrExpr::from_parts(e.parts().iter().map(|p| match p {
@@ -149,7 +151,7 @@ fn service(cx: &mut Ctx, id: ServiceId, svc: &Service, name: &str) -> ComposeSer
     out
 }
 
-fn image(cx: &mut Ctx, svc: &Service) -> String {
+fn image(cx: &mut Ctx, svc: &Service, build: &mut Option<Build>) -> String {
     match &svc.config.image {
         Image::Name(n) => n.clone(),
         Image::Spec {
@@ -173,16 +175,44 @@ fn image(cx: &mut Ctx, svc: &Service) -> String {
         Image::Build {
             image_name,
             build_context_dir,
-            ..
+            build_file,
+            target_stage,
+            build_args,
         } => {
-            cx.diags.push(
-                Diagnostic::error(
-                    "KP203",
-                    format!("service '{}' builds its image from {build_context_dir}, a directory of the package that is not part of the Compose project", svc.name),
-                    Some(svc.at.clone()),
-                )
-                .with_hint(format!("build it first (`docker build -t {image_name} ...`) and use the image name in ServiceConfig(image = ...)")),
-            );
+            // Faithful only for a context inside the local root package: then the
+            // path from the output directory to it is fixed by the checkout.
+            let in_package = !build_context_dir.starts_with("github.com/");
+            match (&cx.package_dir, in_package) {
+                (Some(pkg), true) => {
+                    let ctx = build_context_dir.trim_start_matches("./");
+                    let context = if ctx.is_empty() || ctx == "." {
+                        pkg.clone()
+                    } else {
+                        format!("{pkg}/{ctx}")
+                    };
+                    *build = Some(Build {
+                        context,
+                        dockerfile: build_file.clone(),
+                        target: target_stage.clone(),
+                        args: build_args.clone(),
+                    });
+                }
+                (None, _) | (Some(_), false) => {
+                    let why = if in_package {
+                        "without -o DIR there is no directory to make the build context relative to"
+                    } else {
+                        "the context is in a package from the package cache, outside the project"
+                    };
+                    cx.diags.push(
+                        Diagnostic::error(
+                            "KP203",
+                            format!("service '{}' builds its image from {build_context_dir}, which Compose cannot build faithfully: {why}", svc.name),
+                            Some(svc.at.clone()),
+                        )
+                        .with_hint(format!("pass -o DIR for a package in a local directory, or build the image first (`docker build -t {image_name} ...`) and use its name as the image")),
+                    );
+                }
+            }
             image_name.clone()
         }
         Image::Nix { image_name, .. } => {

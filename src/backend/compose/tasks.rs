@@ -401,7 +401,11 @@ fn verify(cx: &mut Ctx, task: &Task, value: &StrExpr, assertion: Assertion, targ
         Some(false) => cx.diags.push(
             Diagnostic::error(
                 "KP206",
-                format!("plan.verify fails: {v:?} {} the target is false", assertion.as_str()),
+                format!(
+                    "plan.verify fails: {v:?} {} {} is false",
+                    assertion.as_str(),
+                    serde_json::to_string(target).unwrap_or_default()
+                ),
                 Some(task.at.clone()),
             )
             .with_hint("the values are known at compile time; fix the value or the assertion"),
