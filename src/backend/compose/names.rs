@@ -13,49 +13,33 @@ pub fn project_name(package: &str) -> String {
         .next()
         .unwrap_or(package);
     let last = last.strip_suffix(".star").unwrap_or(last);
-    let mut s: String = last
-        .chars()
-        .map(|c| {
-            let c = c.to_ascii_lowercase();
-            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let start = s
-        .find(|c: char| c.is_ascii_alphanumeric())
-        .unwrap_or(s.len());
-    s.drain(..start);
-    if s.is_empty() {
-        "kplan".into()
-    } else {
-        s
-    }
+    sanitize(&last.to_ascii_lowercase(), "_-", "kplan")
 }
 
 /// A name made of `[a-zA-Z0-9_.-]`, starting with a letter or digit (valid for
 /// Compose services, volumes and as a directory name).
 pub fn token(name: &str) -> String {
-    let mut s: String = name
+    sanitize(name, "_.-", "x")
+}
+
+/// Keeps ASCII alphanumerics and `extra`, replaces anything else with `-`, drops
+/// leading non-alphanumerics; `empty` when nothing is left.
+fn sanitize(s: &str, extra: &str, empty: &str) -> String {
+    let mapped: String = s
         .chars()
         .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-' {
+            if c.is_ascii_alphanumeric() || extra.contains(c) {
                 c
             } else {
                 '-'
             }
         })
         .collect();
-    let start = s
-        .find(|c: char| c.is_ascii_alphanumeric())
-        .unwrap_or(s.len());
-    s.drain(..start);
-    if s.is_empty() {
-        "x".into()
+    let trimmed = mapped.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
+    if trimmed.is_empty() {
+        empty.to_owned()
     } else {
-        s
+        trimmed.to_owned()
     }
 }
 
