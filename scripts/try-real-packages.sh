@@ -5,7 +5,9 @@
 #
 #   scripts/try-real-packages.sh CACHE [TARGET...]        # TARGET: plan (default), compose
 #
-# Prints one line per package and target: ok, or the first diagnostic.
+# Prints one line per package and target: ok, or the first diagnostic. Compose outputs
+# are also checked with the real Compose binary (`config -q`) when .tools/venv exists.
+# A package whose run() has required parameters gets the arguments listed below.
 set -uo pipefail
 cache="${1:?usage: $0 CACHE [TARGET...]}"
 shift
@@ -19,16 +21,30 @@ packages=(
     github.com/kurtosis-tech/prometheus-package
     github.com/kurtosis-tech/near-package
     github.com/ethpandaops/ethereum-package
+    github.com/bharath-123/db-adminer-package
 )
+declare -A pkg_args=(
+    [github.com/bharath-123/db-adminer-package]='{"default_db": "app", "default_driver": "pgsql", "default_password": "secret", "default_server": "postgres", "default_username": "postgres"}'
+)
+oracle="$root/.tools/venv/bin/python"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 for pkg in "${packages[@]}"; do
     for t in "${targets[@]}"; do
         dir="$out/$(basename "$pkg")-$t"
         start=$(date +%s%N)
-        if err=$(KPLAN_PACKAGE_CACHE="$cache" "$bin" compile "$cache/$pkg" --target "$t" --offline -o "$dir" 2>&1); then
+        args=("--args" "${pkg_args[$pkg]:-{\}}")
+        if err=$(KPLAN_PACKAGE_CACHE="$cache" "$bin" compile "$cache/$pkg" --target "$t" --offline "${args[@]}" -o "$dir" 2>&1); then
             ms=$(( ($(date +%s%N) - start) / 1000000 ))
-            printf '%-45s %-8s ok (%d ms, %d files)\n' "$pkg" "$t" "$ms" "$(find "$dir" -type f ! -name .kplan-files | wc -l)"
+            checked=""
+            if [ "$t" = compose ] && [ -x "$oracle" ]; then
+                if report=$("$oracle" "$root/tests/oracles/oracle.py" compose "$dir" 2>&1); then
+                    checked=", compose config -q ok"
+                else
+                    checked=", REJECTED by compose: $(printf '%s\n' "$report" | head -3 | tr '\n' ' ')"
+                fi
+            fi
+            printf '%-45s %-8s ok (%d ms, %d files%s)\n' "$pkg" "$t" "$ms" "$(find "$dir" -type f ! -name .kplan-files | wc -l)" "$checked"
         else
             printf '%-45s %-8s FAIL %s\n' "$pkg" "$t" "$(printf '%s\n' "$err" | grep -m1 -E '^error')"
         fi

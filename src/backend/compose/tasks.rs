@@ -78,7 +78,12 @@ pub fn lower(cx: &mut Ctx) {
                 };
                 let args = cx.texts(args, &task.at, "the args of run_python");
                 let core = args.map(|a| {
-                    let mut v = vec!["python".to_owned(), "-c".to_owned(), run.clone()];
+                    let mut v = vec![
+                        "python".to_owned(),
+                        "-u".to_owned(),
+                        "-c".to_owned(),
+                        run.clone(),
+                    ];
                     v.extend(a);
                     v
                 });
@@ -356,6 +361,8 @@ fn one_shot(
         entrypoint: Some(entrypoint),
         command: Some(command),
         volumes,
+        // Kurtosis runs tasks under tini.
+        init: Some(true),
         restart: Some("no".into()),
         ..ComposeService::default()
     }
