@@ -8,7 +8,7 @@ use super::model::{
 };
 use super::Ctx;
 use crate::diagnostic::Diagnostic;
-use crate::ir::{Image, Service, ServiceId, StrExpr, Transport};
+use crate::ir::{Image, Service, ServiceId, Span, StrExpr, Transport};
 
 pub fn lower(cx: &mut Ctx) {
     let ids: Vec<ServiceId> = cx.svc_names.keys().copied().collect();
@@ -41,7 +41,13 @@ fn service(cx: &mut Ctx, id: ServiceId, svc: &Service, name: &str) -> ComposeSer
     let c = &svc.config;
     let mut build = None;
     let mut out = ComposeService {
-        image: image(cx, svc, &mut build),
+        image: image(
+            cx,
+            &c.image,
+            &format!("service '{}'", svc.name),
+            &svc.at,
+            &mut build,
+        ),
         ..ComposeService::default()
     };
     out.build = build;
@@ -151,8 +157,16 @@ fn service(cx: &mut Ctx, id: ServiceId, svc: &Service, name: &str) -> ComposeSer
     out
 }
 
-fn image(cx: &mut Ctx, svc: &Service, build: &mut Option<Build>) -> String {
-    match &svc.config.image {
+/// The `image:` of a service or task (`who`, e.g. "service 'api'"), and its `build:`
+/// when the image is built from the local package.
+pub fn image(
+    cx: &mut Ctx,
+    image: &Image,
+    who: &str,
+    at: &Span,
+    build: &mut Option<Build>,
+) -> String {
+    match image {
         Image::Name(n) => n.clone(),
         Image::Spec {
             image,
@@ -164,8 +178,10 @@ fn image(cx: &mut Ctx, svc: &Service, build: &mut Option<Build>) -> String {
                 cx.diags.push(
                     Diagnostic::warning(
                         "KP212",
-                        format!("the registry credentials of service '{}' are not written into compose.yaml", svc.name),
-                        Some(svc.at.clone()),
+                        format!(
+                            "the registry credentials of {who} are not written into compose.yaml"
+                        ),
+                        Some(at.clone()),
                     )
                     .with_hint("run `docker login` for the registry before `docker compose up`"),
                 );
@@ -206,8 +222,8 @@ fn image(cx: &mut Ctx, svc: &Service, build: &mut Option<Build>) -> String {
                     cx.diags.push(
                         Diagnostic::error(
                             "KP203",
-                            format!("service '{}' builds its image from {build_context_dir}, which Compose cannot build faithfully: {why}", svc.name),
-                            Some(svc.at.clone()),
+                            format!("{who} builds its image from {build_context_dir}, which Compose cannot build faithfully: {why}"),
+                            Some(at.clone()),
                         )
                         .with_hint(format!("pass -o DIR for a package in a local directory, or build the image first (`docker build -t {image_name} ...`) and use its name as the image")),
                     );
@@ -219,11 +235,8 @@ fn image(cx: &mut Ctx, svc: &Service, build: &mut Option<Build>) -> String {
             cx.diags.push(
                 Diagnostic::error(
                     "KP203",
-                    format!(
-                        "service '{}' builds its image with Nix, which Compose cannot do",
-                        svc.name
-                    ),
-                    Some(svc.at.clone()),
+                    format!("{who} builds its image with Nix, which Compose cannot do"),
+                    Some(at.clone()),
                 )
                 .with_hint(format!(
                     "build the image with nix first and use its name ('{image_name}') as the image"

@@ -356,8 +356,12 @@ fn one_shot(
                 [vec![wrapper], core].concat(),
             )
         };
+    let mut build = None;
+    let who = format!("{} '{name}'", task.kind.instruction());
+    let image = super::services::image(cx, image, &who, &task.at, &mut build);
     ComposeService {
-        image: image.reference().to_owned(),
+        image,
+        build,
         entrypoint: Some(entrypoint),
         command: Some(command),
         volumes,
