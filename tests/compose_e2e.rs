@@ -3,7 +3,8 @@
 //! `up --wait` (busybox test image, no pulls, only the project's network), and the
 //! test checks over `docker exec` that the rendered page is served, that the client
 //! reaches the server by its hostname (and its rendered config holds that name), that
-//! the exec hook ran, and that the consumer sees the file the run_sh task stored.
+//! the exec hooks ran, that the request's one-shot succeeded, and that the consumer
+//! sees the files the run_sh task and store_service_files stored.
 //! The project is always removed with `down -v`, also when the test fails.
 
 mod support;
@@ -116,4 +117,20 @@ fn compose_project_runs_on_the_real_engine() {
     assert_eq!(exec(&client, "cat /tmp/started"), "started\n");
     // The consumer sees the file the run_sh task stored.
     assert_eq!(exec(&consumer, "cat /data/result.txt"), "stored-by-task\n");
+    // store_service_files: from a mounted artifact, and from the image.
+    assert_eq!(
+        exec(&consumer, "cat /page/index.html"),
+        "hello from kplan\n"
+    );
+    assert!(exec(&consumer, "cat /passwd/passwd").starts_with("root:"));
+    // The exec with an accepted, verified exit code 3 ran as a hook.
+    assert_eq!(exec(&client, "test -f /tmp/three && echo yes"), "yes\n");
+    // The request ran to completion in its one-shot container.
+    let state = support::docker_ok([
+        "inspect",
+        "-f",
+        "{{.State.Status}} {{.State.ExitCode}}",
+        &format!("{project}-request-web-1"),
+    ]);
+    assert_eq!(state.trim(), "exited 0");
 }

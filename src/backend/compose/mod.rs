@@ -22,6 +22,7 @@
 //! | KP210 | warning  | `plan.print` has no Compose equivalent and is not lowered |
 //! | KP211 | warning  | a ready condition, `wait` or `request` check is approximated |
 //! | KP212 | warning  | registry credentials of an `ImageSpec` are not written into the file |
+//! | KP213 | warning  | a one-shot that no later service waits for (`up --wait` reports it as exited) |
 
 mod artifacts;
 mod health;
@@ -514,6 +515,89 @@ impl<'a> Ctx<'a> {
                 svc.depends_on.insert(t, Dependency { condition: c });
             }
         }
+        self.await_one_shots(&owners, &stopped);
+    }
+
+    /// `docker compose up --wait` waits for every service to run or be healthy, and
+    /// fails on a one-shot that exited unless some service depends on it with
+    /// `service_completed_successfully`. So a one-shot nothing waits for is waited for
+    /// by the first long-running service added after it that it does not itself
+    /// depend on: in Kurtosis that service was started after the task finished anyway.
+    /// With no such service, KP213 says that `up --wait` will report the exit.
+    fn await_one_shots(&mut self, owners: &[(String, usize)], stopped: &BTreeSet<String>) {
+        let one_shots: BTreeSet<String> = self
+            .task_names
+            .values()
+            .chain(self.copier_names.values())
+            .cloned()
+            .collect();
+        let awaited: BTreeSet<String> = self
+            .project
+            .services
+            .values()
+            .flat_map(|s| {
+                s.depends_on
+                    .iter()
+                    .filter(|(_, d)| d.condition == Condition::CompletedSuccessfully)
+                    .map(|(n, _)| n.clone())
+            })
+            .collect();
+        let mut order: Vec<(usize, &String)> = owners.iter().map(|(n, i)| (*i, n)).collect();
+        order.sort();
+        for (step, o) in &order {
+            if !one_shots.contains(*o) || awaited.contains(*o) {
+                continue;
+            }
+            if !self.project.services.contains_key(*o) {
+                continue;
+            }
+            let ancestors = self.ancestors(o);
+            let waiter = order.iter().find(|(i, n)| {
+                i > step
+                    && !one_shots.contains(*n)
+                    && !stopped.contains(*n)
+                    && !ancestors.contains(*n)
+            });
+            match waiter {
+                Some((_, w)) => {
+                    if let Some(svc) = self.project.services.get_mut(*w) {
+                        svc.depends_on.insert(
+                            (*o).clone(),
+                            Dependency {
+                                condition: Condition::CompletedSuccessfully,
+                            },
+                        );
+                    }
+                }
+                None => {
+                    let at = self.plan.steps.get(*step).map(|s| s.at.clone());
+                    self.diags.push(
+                        Diagnostic::warning(
+                            "KP213",
+                            format!("no service is added after the one-shot '{o}', so `docker compose up --wait` will report it as exited even when it succeeds"),
+                            at,
+                        )
+                        .with_hint("use `docker compose up` (or `up --wait` and ignore that line), or add the task before a service"),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Every service `name` depends on, transitively.
+    fn ancestors(&self, name: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut stack = vec![name.to_owned()];
+        while let Some(n) = stack.pop() {
+            if let Some(s) = self.project.services.get(&n) {
+                for d in s.depends_on.keys() {
+                    if out.insert(d.clone()) {
+                        stack.push(d.clone());
+                    }
+                }
+            }
+        }
+        out
     }
 }
 
