@@ -5,7 +5,8 @@
 //! Assumptions (documented in targets/compose/README.md): checks run inside the
 //! service's container, so `CMD-SHELL` checks need `/bin/sh` in the image; a port
 //! check reads `/proc/net/tcp{,6}` with `grep` (no network tool needed); HTTP checks
-//! use `wget` (busybox's or GNU's), which fails on any non-2xx answer.
+//! use `wget` (busybox's or GNU's): `-S` prints the response headers, `sed` and `tail`
+//! take the last status code, which is compared exactly.
 
 use super::model::Healthcheck;
 use super::{shell, Ctx};
@@ -237,16 +238,24 @@ fn recipe_check(
             };
             match field {
                 "code" => {
-                    let code = shell::data_text(target);
-                    let is_2xx = code
-                        .as_deref()
-                        .and_then(|c| c.parse::<u16>().ok())
-                        .is_some_and(|c| (200..300).contains(&c));
-                    if !(assertion == Assertion::Eq && is_2xx) {
-                        approx(cx, "wget only tells 2xx from other codes; the request must answer 2xx instead");
+                    // The status of the last response (after redirects, as Go's client),
+                    // from the headers `wget -S` prints, compared exactly.
+                    let mut headers = quiet(argv.clone());
+                    headers.insert(1, "-S".into());
+                    match shell::test("\"$code\"", assertion, target) {
+                        Some(t) => Some(make(
+                            format!(
+                                "{{ code=$({} 2>&1 | sed -n 's/^ *HTTP\\/[0-9.]* \\([0-9][0-9]*\\).*/\\1/p' | tail -n 1); [ -n \"$code\" ] && {t}; }}",
+                                shell::join(&headers)
+                            ),
+                            None,
+                        )),
+                        None => {
+                            approx(cx, "the comparison cannot be written as a shell test; the request must answer 2xx instead");
+                            let argv = quiet(argv);
+                            Some(make(shell::join(&argv), Some(argv)))
+                        }
                     }
-                    let argv = quiet(argv);
-                    Some(make(shell::join(&argv), Some(argv)))
                 }
                 "body" => match shell::test("\"$out\"", assertion, target) {
                     Some(t) => Some(make(capture(&line, &t), None)),
