@@ -240,13 +240,11 @@ fn recipe_check(
                 "code" => {
                     // The status of the last response (after redirects, as Go's client),
                     // from the headers `wget -S` prints, compared exactly.
-                    let mut headers = quiet(argv.clone());
-                    headers.insert(1, "-S".into());
                     match shell::test("\"$code\"", assertion, target) {
                         Some(t) => Some(make(
                             format!(
-                                "{{ code=$({} 2>&1 | sed -n 's/^ *HTTP\\/[0-9.]* \\([0-9][0-9]*\\).*/\\1/p' | tail -n 1); [ -n \"$code\" ] && {t}; }}",
-                                shell::join(&headers)
+                                "{{ code=$({}); [ -n \"$code\" ] && {t}; }}",
+                                status_code_pipeline(&argv)
                             ),
                             None,
                         )),
@@ -279,6 +277,20 @@ fn recipe_check(
 /// newlines kept (a bare `$(...)` strips them, Kurtosis compares them).
 fn capture(line: &str, test: &str) -> String {
     format!("{{ out=$({line}; echo x); out=${{out%x}}; {test}; }}")
+}
+
+/// A pipeline printing the status code of the last response of a `wget` argv (as
+/// [`wget_argv`] makes it): `wget -S` prints the response headers to stderr.
+pub fn status_code_pipeline(argv: &[String]) -> String {
+    let mut headers = argv.to_vec();
+    if let Some(i) = headers.iter().position(|x| x == "-O") {
+        headers[i + 1] = "/dev/null".into();
+    }
+    headers.insert(1, "-S".into());
+    format!(
+        "{} 2>&1 | sed -n 's/^ *HTTP\\/[0-9.]* \\([0-9][0-9]*\\).*/\\1/p' | tail -n 1",
+        shell::join(&headers)
+    )
 }
 
 /// `wget` arguments for an HTTP recipe against `host:port`, printing the body.

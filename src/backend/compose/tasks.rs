@@ -124,28 +124,30 @@ pub fn lower(cx: &mut Ctx) {
                 else {
                     continue;
                 };
-                let all_2xx = acceptable_codes.iter().all(|c| (200..300).contains(c));
-                let (entrypoint, command) = if *skip_code_check {
-                    (
-                        vec!["/bin/sh".to_owned(), "-c".to_owned()],
-                        [vec!["\"$0\" \"$@\"; exit 0".to_owned()], argv].concat(),
-                    )
+                // The status of the last response, checked against the acceptable
+                // codes (Kurtosis's default: any code; no response is an error).
+                let accept = if *skip_code_check || acceptable_codes.is_empty() {
+                    "[ -n \"$code\" ]".to_owned()
                 } else {
-                    if !all_2xx {
-                        cx.diags.push(
-                            Diagnostic::warning(
-                                "KP211",
-                                format!("plan.request accepts codes {acceptable_codes:?}; in Compose the request succeeds on any 2xx answer and fails otherwise"),
-                                Some(task.at.clone()),
-                            ),
-                        );
-                    }
-                    (argv, Vec::new())
+                    let pat = acceptable_codes
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                        .join("|");
+                    format!("case \"$code\" in {pat}) ;; *) echo \"plan.request: status '$code' is not acceptable\" >&2; exit 1;; esac")
                 };
+                let script = format!(
+                    "code=$({}); {accept}",
+                    super::health::status_code_pipeline(&argv)
+                );
+                let (entrypoint, command) = (
+                    vec!["/bin/sh".to_owned(), "-c".to_owned()],
+                    vec![script],
+                );
                 let svc = ComposeService {
                     image: svc.config.image.reference().to_owned(),
                     entrypoint: Some(entrypoint),
-                    command: (!command.is_empty()).then_some(command),
+                    command: Some(command),
                     restart: Some("no".into()),
                     ..ComposeService::default()
                 };
