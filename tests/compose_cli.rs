@@ -84,6 +84,28 @@ fn check_reports_changed_and_stale_files() {
         original.replace("sleep", "slept")
     );
 
+    // A lost executable bit is a difference too, and writing restores it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            compose("compose-e2e", Some(&dir), false).status.code(),
+            Some(0)
+        );
+        let script = dir.join("artifacts/scripts/hello.sh");
+        let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+        assert_eq!(mode(&script), 0o755);
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let out = compose("compose-e2e", Some(&dir), true);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("old mode 644\nnew mode 755"));
+        assert_eq!(
+            compose("compose-e2e", Some(&dir), false).status.code(),
+            Some(0)
+        );
+        assert_eq!(mode(&script), 0o755);
+    }
+
     // Writing again restores it; then a file kplan wrote earlier but no longer
     // produces is reported as stale.
     assert_eq!(

@@ -123,6 +123,11 @@ fn compose_project_runs_on_the_real_engine() {
         "hello from kplan\n"
     );
     assert!(exec(&consumer, "cat /passwd/passwd").starts_with("root:"));
+    // An uploaded script keeps its executable bit.
+    assert_eq!(
+        exec(&consumer, "/scripts/hello.sh"),
+        "hello from a script\n"
+    );
     // The exec with an accepted, verified exit code 3 ran as a hook.
     assert_eq!(exec(&client, "test -f /tmp/three && echo yes"), "yes\n");
     // The request ran to completion in its one-shot container.

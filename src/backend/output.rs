@@ -5,6 +5,9 @@
 //! generated, so a later run can remove (or, with `--check`, report) files it produced
 //! before that are no longer part of the output. Files kplan did not write are never
 //! touched.
+//!
+//! A file may carry Unix permission bits ([`Output::add_with_mode`]); without one it
+//! gets the default for new files (umask). Modes are applied on Unix only.
 
 use similar::TextDiff;
 use std::collections::BTreeMap;
@@ -20,11 +23,25 @@ pub const MANIFEST: &str = ".kplan-files";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Output {
     pub files: BTreeMap<String, Vec<u8>>,
+    /// Permission bits of the files that need specific ones (e.g. 0o755 scripts).
+    pub modes: BTreeMap<String, u32>,
 }
 
 impl Output {
     pub fn add(&mut self, path: impl Into<String>, content: impl Into<Vec<u8>>) {
         self.files.insert(path.into(), content.into());
+    }
+
+    /// Adds a file that must have the permission bits `mode` (e.g. 0o755).
+    pub fn add_with_mode(
+        &mut self,
+        path: impl Into<String>,
+        content: impl Into<Vec<u8>>,
+        mode: u32,
+    ) {
+        let path = path.into();
+        self.modes.insert(path.clone(), mode & 0o7777);
+        self.add(path, content);
     }
 
     /// The manifest text: a header and one path per line.
@@ -72,6 +89,41 @@ fn safe_join(dir: &Path, rel: &str) -> Result<PathBuf, String> {
     Ok(dir.join(p))
 }
 
+/// The permission bits of a file on disk (Unix), `None` elsewhere or on error.
+fn disk_mode(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(path)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o7777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// Whether the file at `path` lacks the mode the output asks for.
+fn mode_differs(out: &Output, rel: &str, path: &Path) -> bool {
+    match (out.modes.get(rel), disk_mode(path)) {
+        (Some(want), Some(have)) => *want != have,
+        _ => false,
+    }
+}
+
+fn set_mode(path: &Path, mode: Option<u32>) -> std::io::Result<()> {
+    #[cfg(unix)]
+    if let Some(m) = mode {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(m))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
 fn previous_manifest(dir: &Path) -> Vec<String> {
     fs::read_to_string(dir.join(MANIFEST))
         .map(|s| {
@@ -94,6 +146,13 @@ pub fn check(out: &Output, dir: &Path) -> Result<CheckReport, String> {
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         };
         if have.as_deref() == Some(want.as_slice()) {
+            if mode_differs(out, rel, &path) {
+                report.diffs.push(format!(
+                    "diff a/{rel} b/{rel}\nold mode {:o}\nnew mode {:o}\n",
+                    disk_mode(&path).unwrap_or(0),
+                    out.modes.get(rel).copied().unwrap_or(0)
+                ));
+            }
             continue;
         }
         report.diffs.push(diff(rel, have.as_deref(), want));
@@ -164,7 +223,7 @@ pub fn write(out: &Output, dir: &Path) -> Result<WriteReport, String> {
     };
     for (rel, bytes) in files {
         let path = safe_join(dir, rel)?;
-        if fs::read(&path).ok().as_deref() == Some(bytes) {
+        if fs::read(&path).ok().as_deref() == Some(bytes) && !mode_differs(out, rel, &path) {
             if rel != MANIFEST {
                 report.unchanged.push(rel.clone());
             }
@@ -180,10 +239,12 @@ pub fn write(out: &Output, dir: &Path) -> Result<WriteReport, String> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let tmp = parent.join(format!(".{name}.kplan-tmp-{}", std::process::id()));
-        let res = fs::File::create(&tmp).and_then(|mut f| {
-            f.write_all(bytes)?;
-            f.sync_all()
-        });
+        let res = fs::File::create(&tmp)
+            .and_then(|mut f| {
+                f.write_all(bytes)?;
+                f.sync_all()
+            })
+            .and_then(|()| set_mode(&tmp, out.modes.get(rel.as_str()).copied()));
         if let Err(e) = res {
             let _ = fs::remove_file(&tmp);
             cleanup(&staged);

@@ -36,7 +36,8 @@ pub fn place(cx: &mut Ctx) {
                     }
                     let place = format!("file '{}' of artifact '{}'", f.path, a.name);
                     if let Some(bytes) = content(cx, &f.path, &f.content, &a.at, &place) {
-                        cx.out.add(format!("{dir}/{}", f.path), bytes);
+                        cx.out
+                            .add_with_mode(format!("{dir}/{}", f.path), bytes, f.mode);
                         paths.push(f.path.clone());
                     }
                 }
@@ -161,6 +162,9 @@ fn data_value(cx: &mut Ctx, d: &Data, at: &Span, place: &str) -> Option<Value> {
     })
 }
 
+/// A compile-time file's content and permission bits.
+type FileBytes = (Vec<u8>, Option<u32>);
+
 /// `store_service_files`: a static copy when the path lies in files the service has
 /// mounted from compile-time artifacts; otherwise a one-shot service from the source
 /// service's image (with its volumes) copies the path into a named volume.
@@ -196,14 +200,16 @@ fn service_files(
         } else {
             continue;
         };
-        let mut merged: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        let mut merged: BTreeMap<String, FileBytes> = BTreeMap::new();
         let mut all_static = true;
         for n in names {
             match cx.info.artifacts.get(n).and_then(|i| cx.placements.get(i)) {
                 Some(Placement::Files { dir: host, files }) => {
                     for f in files {
-                        if let Some(bytes) = cx.out.files.get(&format!("{host}/{f}")) {
-                            merged.insert(f.clone(), bytes.clone());
+                        let key = format!("{host}/{f}");
+                        if let Some(bytes) = cx.out.files.get(&key) {
+                            let mode = cx.out.modes.get(&key).copied();
+                            merged.insert(f.clone(), (bytes.clone(), mode));
                         }
                     }
                 }
@@ -214,7 +220,7 @@ fn service_files(
             break;
         }
         let base = src_trim.rsplit('/').next().unwrap_or(src_trim);
-        let mut picked: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut picked: Vec<(String, FileBytes)> = Vec::new();
         for (f, bytes) in merged {
             if rel.is_empty() {
                 picked.push((format!("{base}/{f}"), bytes));
@@ -226,8 +232,11 @@ fn service_files(
         }
         let host = cx.artifact_dir(&a_name);
         let mut files = Vec::new();
-        for (f, bytes) in picked {
-            cx.out.add(format!("{host}/{f}"), bytes);
+        for (f, (bytes, mode)) in picked {
+            match mode {
+                Some(m) => cx.out.add_with_mode(format!("{host}/{f}"), bytes, m),
+                None => cx.out.add(format!("{host}/{f}"), bytes),
+            }
             files.push(f);
         }
         return Some(Placement::Files { dir: host, files });
