@@ -452,7 +452,9 @@ impl<'a> Ctx<'a> {
                 Some(Placement::Volume { producer, .. }) => {
                     out.push((producer.clone(), Condition::CompletedSuccessfully));
                 }
-                Some(Placement::Files { .. }) | None => {}
+                // A rendered template that names a service is a use of that service.
+                Some(Placement::Files { .. }) => recurse(seen, out),
+                None => {}
             },
             StepKind::RemoveService(_) | StepKind::StartService(_) | StepKind::StopService(_) => {
                 recurse(seen, out)
