@@ -21,84 +21,35 @@ pub fn lower(cx: &mut Ctx) {
     for t in ids {
         let task = cx.plan.task(t);
         match &task.kind {
-            TaskKind::RunSh {
-                run,
-                image,
-                files,
-                env_vars,
-                acceptable_codes,
-                skip_code_check,
-                privileged,
-                host_pid_namespace,
-                bind_mounts,
-                ..
-            } => {
+            TaskKind::RunSh { .. } | TaskKind::RunPython { .. } => {
                 let Some(name) = cx.task_names.get(&t).cloned() else {
                     continue;
                 };
-                let script = cx.text(run, &task.at, "the script of run_sh");
-                let core = script.map(|s| vec!["/bin/sh".to_owned(), "-c".to_owned(), s]);
-                let mut svc = one_shot(
-                    cx,
-                    t,
-                    task,
-                    &name,
-                    image,
-                    files,
-                    core,
-                    &[],
-                    (acceptable_codes, *skip_code_check),
-                    code_checks.get(&t).map(String::as_str).unwrap_or(""),
-                );
-                for (k, v) in env_vars {
-                    let place = format!("env var {k} of run_sh");
-                    if let Some(v) = cx.text(v, &task.at, &place) {
-                        svc.environment.insert(k.clone(), v);
+                let verified = code_checks.get(&t).map(String::as_str).unwrap_or("");
+                let Some(job) = Job::of(cx, task) else {
+                    continue;
+                };
+                let mut svc = one_shot(cx, t, task, &name, &job, verified);
+                if let TaskKind::RunSh {
+                    env_vars,
+                    privileged,
+                    host_pid_namespace,
+                    bind_mounts,
+                    ..
+                } = &task.kind
+                {
+                    for (k, v) in env_vars {
+                        let place = format!("env var {k} of run_sh");
+                        if let Some(v) = cx.text(v, &task.at, &place) {
+                            svc.environment.insert(k.clone(), v);
+                        }
+                    }
+                    svc.privileged = privileged.then_some(true);
+                    svc.pid = host_pid_namespace.then(|| "host".to_owned());
+                    for (host, container) in bind_mounts {
+                        svc.volumes.push(format!("{host}:{container}"));
                     }
                 }
-                svc.privileged = privileged.then_some(true);
-                svc.pid = host_pid_namespace.then(|| "host".to_owned());
-                for (host, container) in bind_mounts {
-                    svc.volumes.push(format!("{host}:{container}"));
-                }
-                add(cx, t, name, svc);
-            }
-            TaskKind::RunPython {
-                run,
-                args,
-                packages,
-                image,
-                files,
-                acceptable_codes,
-                skip_code_check,
-                ..
-            } => {
-                let Some(name) = cx.task_names.get(&t).cloned() else {
-                    continue;
-                };
-                let args = cx.texts(args, &task.at, "the args of run_python");
-                let core = args.map(|a| {
-                    let mut v = vec![
-                        "python".to_owned(),
-                        "-u".to_owned(),
-                        "-c".to_owned(),
-                        run.clone(),
-                    ];
-                    v.extend(a);
-                    v
-                });
-                let svc = one_shot(
-                    cx,
-                    t,
-                    task,
-                    &name,
-                    image,
-                    files,
-                    core,
-                    packages,
-                    (acceptable_codes, *skip_code_check),
-                    code_checks.get(&t).map(String::as_str).unwrap_or(""),
-                );
                 add(cx, t, name, svc);
             }
             TaskKind::Request {
@@ -296,22 +247,90 @@ fn code_check(codes: &[i64], skip: bool) -> Option<String> {
     Some(format!("case $rc in {pat}) ;; *) exit $rc;; esac; "))
 }
 
-/// A `run_sh`/`run_python` container: `core` is the argv that does the work; a
-/// wrapper shell installs packages, maps acceptable exit codes to success and copies
-/// the `store` paths into their volumes when any of those is needed.
-#[allow(clippy::too_many_arguments)]
+/// What a `run_sh`/`run_python` runs: `core` is the argv that does the work (`None`
+/// when a run-time value in it was reported).
+struct Job<'a> {
+    image: &'a Image,
+    files: &'a BTreeMap<String, String>,
+    core: Option<Vec<String>>,
+    packages: &'a [String],
+    codes: &'a [i64],
+    skip: bool,
+}
+
+impl<'a> Job<'a> {
+    fn of(cx: &mut Ctx, task: &'a Task) -> Option<Job<'a>> {
+        match &task.kind {
+            TaskKind::RunSh {
+                run,
+                image,
+                files,
+                acceptable_codes,
+                skip_code_check,
+                ..
+            } => {
+                let script = cx.text(run, &task.at, "the script of run_sh");
+                Some(Job {
+                    image,
+                    files,
+                    core: script.map(|s| vec!["/bin/sh".to_owned(), "-c".to_owned(), s]),
+                    packages: &[],
+                    codes: acceptable_codes,
+                    skip: *skip_code_check,
+                })
+            }
+            TaskKind::RunPython {
+                run,
+                args,
+                packages,
+                image,
+                files,
+                acceptable_codes,
+                skip_code_check,
+                ..
+            } => {
+                let args = cx.texts(args, &task.at, "the args of run_python");
+                let core = args.map(|a| {
+                    let head = ["python", "-u", "-c"].map(String::from);
+                    [head.to_vec(), vec![run.clone()], a].concat()
+                });
+                Some(Job {
+                    image,
+                    files,
+                    core,
+                    packages,
+                    codes: acceptable_codes,
+                    skip: *skip_code_check,
+                })
+            }
+            TaskKind::Exec { .. }
+            | TaskKind::Request { .. }
+            | TaskKind::Wait { .. }
+            | TaskKind::Verify { .. }
+            | TaskKind::Print { .. } => None,
+        }
+    }
+}
+
+/// A `run_sh`/`run_python` container: a wrapper shell installs packages, maps
+/// acceptable exit codes to success, runs folded `verify`s and copies the `store`
+/// paths into their volumes when any of those is needed.
 fn one_shot(
     cx: &mut Ctx,
     t: TaskId,
     task: &Task,
     name: &str,
-    image: &Image,
-    files: &BTreeMap<String, String>,
-    core: Option<Vec<String>>,
-    packages: &[String],
-    (codes, skip): (&[i64], bool),
+    job: &Job,
     verified: &str,
 ) -> ComposeService {
+    let Job {
+        image,
+        files,
+        packages,
+        codes,
+        skip,
+        ..
+    } = *job;
     let mut volumes = task_mounts(cx, name, files, &task.at);
     let mut store = String::new();
     let stored = cx.info.task_artifacts.get(&t).cloned().unwrap_or_default();
@@ -337,7 +356,7 @@ fn one_shot(
         let p: Vec<String> = packages.iter().map(|p| shell::quote(p)).collect();
         format!("pip install -q {} || exit 1; ", p.join(" "))
     };
-    let core = core.unwrap_or_default();
+    let core = job.core.clone().unwrap_or_default();
     let (entrypoint, command) =
         if store.is_empty() && install.is_empty() && check.is_none() && verified.is_empty() {
             match core.split_first() {
