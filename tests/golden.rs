@@ -61,6 +61,14 @@ fn compare(golden: &Path, actual: &str, problems: &mut Vec<String>) {
     }
 }
 
+/// A fixture's directory name.
+fn case_name(case: &Path) -> String {
+    case.file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
+}
+
 fn rel(p: &Path) -> String {
     p.strip_prefix(root())
         .unwrap_or(p)
@@ -72,11 +80,7 @@ fn rel(p: &Path) -> String {
 fn valid_fixtures_match_golden_plans() {
     let mut problems = Vec::new();
     for case in cases("fixtures/valid") {
-        let name = case
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
+        let name = case_name(&case);
         let out = kplan(&["compile", &rel(&case), "--target", "plan"], &case);
         let stderr = String::from_utf8_lossy(&out.stderr);
         if !out.status.success() {
@@ -196,11 +200,7 @@ fn valid_fixtures_match_golden_compose_projects() {
     let _ = std::fs::remove_dir_all(&scratch);
     let mut projects = Vec::new();
     for case in cases("fixtures/valid") {
-        let name = case
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
+        let name = case_name(&case);
         let dir = scratch.join(&name);
         let args = [
             "compile",
