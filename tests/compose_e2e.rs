@@ -123,6 +123,11 @@ fn compose_project_runs_on_the_real_engine() {
         "hello from kplan\n"
     );
     assert!(exec(&consumer, "cat /passwd/passwd").starts_with("root:"));
+    // The exec on web waited for web to be ready before fetching its own page.
+    assert_eq!(
+        exec(&format!("{project}-web-1"), "cat /tmp/self.html"),
+        "hello from kplan\n"
+    );
     // An uploaded script keeps its executable bit.
     assert_eq!(
         exec(&consumer, "/scripts/hello.sh"),

@@ -119,14 +119,25 @@ pub fn lower(cx: &mut Ctx) {
                     continue;
                 };
                 let verified = code_checks.get(&t).map(String::as_str).unwrap_or("");
-                let command = match (code_check(acceptable_codes, *skip_code_check), verified) {
-                    (None, "") => argv,
-                    (check, verified) => [
+                let name = cx.svc_names[&target].clone();
+                // Kurtosis runs an exec once the service is ready; a post_start hook
+                // runs as the container starts, so it first waits for the service's
+                // healthcheck to pass (at most as long as the healthcheck allows).
+                let ready = cx
+                    .project
+                    .services
+                    .get(&name)
+                    .and_then(|s| s.healthcheck.as_ref())
+                    .and_then(ready_wait);
+                let command = match (code_check(acceptable_codes, *skip_code_check), verified, ready) {
+                    (None, "", None) => argv,
+                    (check, verified, ready) => [
                         vec![
                             "/bin/sh".to_owned(),
                             "-c".to_owned(),
                             format!(
-                                "\"$0\" \"$@\"; rc=$?; {}{verified}exit 0",
+                                "{}\"$0\" \"$@\"; rc=$?; {}{verified}exit 0",
+                                ready.unwrap_or_default(),
                                 check.unwrap_or_else(|| "[ $rc -eq 0 ] || exit $rc; ".into())
                             ),
                         ],
@@ -134,7 +145,6 @@ pub fn lower(cx: &mut Ctx) {
                     ]
                     .concat(),
                 };
-                let name = cx.svc_names[&target].clone();
                 if let Some(s) = cx.project.services.get_mut(&name) {
                     s.post_start.push(Hook { command });
                 }
@@ -205,6 +215,28 @@ fn code_verifies(cx: &Ctx) -> BTreeMap<TaskId, String> {
         }
     }
     out
+}
+
+/// Shell text that polls a healthcheck's test until it passes, giving up (exit 1)
+/// after its retries: `n=0; until TEST; do ...; done; `.
+fn ready_wait(h: &super::model::Healthcheck) -> Option<String> {
+    let test = match h.test.split_first()? {
+        (kind, rest) if kind == "CMD" => shell::join(rest),
+        (kind, [line]) if kind == "CMD-SHELL" => line.clone(),
+        _ => return None,
+    };
+    let secs = crate::ir::GoDuration::parse(&h.interval)
+        .map(|d| d.as_std().as_secs().max(1))
+        .unwrap_or(1);
+    let tries = (h.retries
+        * crate::ir::GoDuration::parse(&h.interval)
+            .map(|d| d.0)
+            .unwrap_or(1_000_000_000))
+    .div_ceil(secs * 1_000_000_000)
+    .max(1);
+    Some(format!(
+        "n=0; until {test}; do n=$((n+1)); [ $n -ge {tries} ] && {{ echo 'the service did not become ready' >&2; exit 1; }}; sleep {secs}; done; "
+    ))
 }
 
 fn add(cx: &mut Ctx, t: TaskId, name: String, svc: ComposeService) {
