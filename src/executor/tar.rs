@@ -16,38 +16,47 @@ fn octal_field(buf: &mut [u8], value: u64) {
     buf[width] = 0;
 }
 
-fn header(path: &str, mode: u32, size: u64, dir: bool) -> Option<[u8; BLOCK]> {
+fn header(name: &[u8], mode: u32, size: u64, kind: u8) -> [u8; BLOCK] {
     let mut h = [0u8; BLOCK];
-    let bytes = path.as_bytes();
-    // Long paths go into prefix (155) + name (100), split at a '/'.
-    if bytes.len() <= 100 {
-        h[..bytes.len()].copy_from_slice(bytes);
-    } else {
-        let split = path[..path.len().min(156)].rfind('/')?;
-        let (prefix, name) = (&path[..split], &path[split + 1..]);
-        if prefix.len() > 155 || name.len() > 100 || name.is_empty() {
-            return None;
-        }
-        h[..name.len()].copy_from_slice(name.as_bytes());
-        h[345..345 + prefix.len()].copy_from_slice(prefix.as_bytes());
-    }
+    let n = name.len().min(100);
+    h[..n].copy_from_slice(&name[..n]);
     octal_field(&mut h[100..108], u64::from(mode & 0o7777));
     octal_field(&mut h[108..116], 0);
     octal_field(&mut h[116..124], 0);
     octal_field(&mut h[124..136], size);
     octal_field(&mut h[136..148], 0);
-    h[156] = if dir { b'5' } else { b'0' };
+    h[156] = kind;
     h[257..263].copy_from_slice(b"ustar\0");
     h[263..265].copy_from_slice(b"00");
     h[148..156].copy_from_slice(b"        ");
     let sum: u64 = h.iter().map(|b| u64::from(*b)).sum();
     let s = format!("{sum:06o}\0 ");
     h[148..156].copy_from_slice(s.as_bytes());
-    Some(h)
+    h
+}
+
+fn pad(out: &mut Vec<u8>, len: usize) {
+    out.extend(std::iter::repeat_n(0u8, (BLOCK - len % BLOCK) % BLOCK));
+}
+
+/// One entry; names over 100 bytes get a GNU long-name record first.
+fn entry(out: &mut Vec<u8>, path: &str, mode: u32, content: &[u8], dir: bool) {
+    let name = path.as_bytes();
+    if name.len() > 100 {
+        let mut long = name.to_vec();
+        long.push(0);
+        out.extend_from_slice(&header(b"././@LongLink", 0o644, long.len() as u64, b'L'));
+        out.extend_from_slice(&long);
+        pad(out, long.len());
+    }
+    let kind = if dir { b'5' } else { b'0' };
+    out.extend_from_slice(&header(name, mode, content.len() as u64, kind));
+    out.extend_from_slice(content);
+    pad(out, content.len());
 }
 
 /// A tar archive holding `files` (paths relative to the archive root), with every
-/// parent directory. Fails on a path too long for ustar.
+/// parent directory.
 pub fn write(files: &[FileEntry]) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     let mut dirs: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
@@ -62,17 +71,13 @@ pub fn write(files: &[FileEntry]) -> Result<Vec<u8>, String> {
             acc.push_str(p);
             acc.push('/');
             if dirs.insert(acc.clone()) {
-                let h = header(&acc, 0o755, 0, true)
-                    .ok_or_else(|| format!("path too long for a tar archive: {acc}"))?;
-                out.extend_from_slice(&h);
+                entry(&mut out, &acc, 0o755, &[], true);
             }
         }
-        let h = header(path, f.mode, f.content.len() as u64, false)
-            .ok_or_else(|| format!("path too long for a tar archive: {path}"))?;
-        out.extend_from_slice(&h);
-        out.extend_from_slice(&f.content);
-        let pad = (BLOCK - f.content.len() % BLOCK) % BLOCK;
-        out.extend(std::iter::repeat_n(0u8, pad));
+        if path.is_empty() {
+            return Err("a file with an empty path".into());
+        }
+        entry(&mut out, path, f.mode, &f.content, false);
     }
     out.extend(std::iter::repeat_n(0u8, BLOCK * 2));
     Ok(out)
