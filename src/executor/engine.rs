@@ -140,10 +140,9 @@ fn to_btree(m: Option<HashMap<String, String>>) -> BTreeMap<String, String> {
     m.unwrap_or_default().into_iter().collect()
 }
 
-fn container_info(c: ContainerSummary) -> ContainerInfo {
-    let ips = c
-        .network_settings
-        .and_then(|n| n.networks)
+/// Network name -> address, from an engine's endpoint listing.
+fn ips_of(networks: Option<HashMap<String, EndpointSettings>>) -> BTreeMap<String, String> {
+    networks
         .unwrap_or_default()
         .into_iter()
         .filter_map(|(net, ep)| {
@@ -151,7 +150,11 @@ fn container_info(c: ContainerSummary) -> ContainerInfo {
                 .filter(|ip| !ip.is_empty())
                 .map(|ip| (net, ip))
         })
-        .collect();
+        .collect()
+}
+
+fn container_info(c: ContainerSummary) -> ContainerInfo {
+    let ips = ips_of(c.network_settings.and_then(|n| n.networks));
     ContainerInfo {
         id: c.id.unwrap_or_default(),
         name: c
@@ -472,17 +475,7 @@ impl Engine {
     pub fn container_inspect(&self, id: &str) -> Result<Option<ContainerInfo>> {
         match self.block(self.docker.inspect_container(id, None)) {
             Ok(c) => {
-                let ips = c
-                    .network_settings
-                    .and_then(|n| n.networks)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|(net, ep)| {
-                        ep.ip_address
-                            .filter(|ip| !ip.is_empty())
-                            .map(|ip| (net, ip))
-                    })
-                    .collect();
+                let ips = ips_of(c.network_settings.and_then(|n| n.networks));
                 let config = c.config.unwrap_or_default();
                 Ok(Some(ContainerInfo {
                     id: c.id.unwrap_or_default(),

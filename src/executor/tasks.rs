@@ -236,20 +236,15 @@ pub fn run(
             skip_code_check,
         } => {
             let (sid, tg) = target(service_name)?;
-            let res = recipe_once(
-                env.engine,
-                plan,
-                sid,
-                &tg,
-                &Recipe::Exec(recipe.clone()),
-                values,
-            )?;
+            let recipe = Recipe::Exec(recipe.clone());
+            let res = recipe_once(env.engine, plan, sid, &tg, &recipe, values)?;
+            let out = res.output.clone();
             check_code(
                 res.code,
                 acceptable_codes,
                 *skip_code_check,
                 "the command",
-                &res.output,
+                &out,
             )?;
             Ok((res, none))
         }
@@ -260,20 +255,15 @@ pub fn run(
             skip_code_check,
         } => {
             let (sid, tg) = target(service_name)?;
-            let res = recipe_once(
-                env.engine,
-                plan,
-                sid,
-                &tg,
-                &Recipe::Http(recipe.clone()),
-                values,
-            )?;
+            let recipe = Recipe::Http(recipe.clone());
+            let res = recipe_once(env.engine, plan, sid, &tg, &recipe, values)?;
+            let body = res.body.clone();
             check_code(
                 res.code,
                 acceptable_codes,
                 *skip_code_check,
                 "the request",
-                &res.body,
+                &body,
             )?;
             Ok((res, none))
         }
