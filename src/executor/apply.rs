@@ -114,7 +114,9 @@ pub fn apply(
             outcome,
         }),
     };
-    run_dag(&ctx, opts.parallelism.max(1))?;
+    let ran = run_dag(&ctx, opts.parallelism.max(1));
+    progress.finish();
+    ran?;
     let mut sh = lock(&ctx.shared);
     // Forget results no step of this package uses any more.
     let used_tasks = std::mem::take(&mut sh.used_tasks);
@@ -324,6 +326,7 @@ fn run_step(ctx: &Ctx, i: usize) -> Result<()> {
                     }
                     None => {
                         let start = Instant::now();
+                        ctx.progress.begin(&label);
                         ctx.progress.line(&format!("{label}: running"));
                         let targets = lock(&ctx.shared).targets.clone();
                         let files_of = |name: &str| artifact_files(ctx, &values, name);
@@ -338,7 +341,9 @@ fn run_step(ctx: &Ctx, i: usize) -> Result<()> {
                             files: &files_of,
                             print: &print,
                         };
-                        let (res, stored) = tasks::run(&env, *tid, &values)?;
+                        let ran = tasks::run(&env, *tid, &values);
+                        ctx.progress.end(&label);
+                        let (res, stored) = ran?;
                         for (name, fs) in &stored {
                             if let Some(d) = res.stored.get(name) {
                                 ctx.state.save_blob(d, fs)?;
@@ -426,8 +431,21 @@ fn service(ctx: &Ctx, id: ServiceId) -> Result<()> {
         }
     }
     let spec = desired::service_spec(ctx.plan, &ctx.info.artifacts, id, &values, ctx.enclave);
+    ctx.progress.begin(&spec.name);
+    let r = converge_service(ctx, id, &spec, &values);
+    ctx.progress.end(&spec.name);
+    r
+}
+
+fn converge_service(
+    ctx: &Ctx,
+    id: ServiceId,
+    spec: &desired::ServiceSpec,
+    values: &Values,
+) -> Result<()> {
     let found = ctx.observed.service_containers(&spec.name);
-    let change = diff::decide(&spec, &found);
+    let stays_stopped = diff::stopped_at_end(ctx.plan).contains(&spec.name);
+    let change = diff::decide(spec, &found, stays_stopped);
     let e = ctx.engine;
     let start = Instant::now();
     let mut fresh = true;
@@ -521,6 +539,7 @@ fn service(ctx: &Ctx, id: ServiceId) -> Result<()> {
         _ => e
             .container_inspect(&container_id)?
             .and_then(|c| c.ips.get(&network_name(ctx.enclave)).cloned())
+            .or_else(|| stays_stopped.then(String::new))
             .ok_or_else(|| anyhow!("container has no address on the enclave network"))?,
     };
     let target = Target {
@@ -528,7 +547,7 @@ fn service(ctx: &Ctx, id: ServiceId) -> Result<()> {
         ip: ip.clone(),
     };
     if fresh {
-        wait_ready(ctx, id, &target, &values)?;
+        wait_ready(ctx, id, &target, values)?;
         ctx.progress.line(&format!(
             "{}: ready ({:.1}s)",
             spec.name,

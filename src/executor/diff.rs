@@ -124,8 +124,31 @@ fn part_reason(part: &str, spec: &ServiceSpec) -> String {
     }
 }
 
-/// The decision for one service given its spec and the containers found for it.
-pub fn decide(spec: &ServiceSpec, found: &[&ObservedContainer]) -> ServiceChange {
+/// Services that the package leaves stopped (its last `start_service`/`stop_service`
+/// of them is a stop).
+pub fn stopped_at_end(plan: &Plan) -> std::collections::BTreeSet<String> {
+    let mut stopped = std::collections::BTreeSet::new();
+    for step in &plan.steps {
+        match &step.kind {
+            StepKind::StopService(n) => {
+                stopped.insert(n.clone());
+            }
+            StepKind::StartService(n) | StepKind::RemoveService(n) => {
+                stopped.remove(n);
+            }
+            StepKind::AddServices(_) | StepKind::CreateArtifact(_) | StepKind::RunTask(_) => {}
+        }
+    }
+    stopped
+}
+
+/// The decision for one service given its spec and the containers found for it;
+/// `stays_stopped` when the package stops it at the end.
+pub fn decide(
+    spec: &ServiceSpec,
+    found: &[&ObservedContainer],
+    stays_stopped: bool,
+) -> ServiceChange {
     let mut change = ServiceChange {
         name: spec.name.clone(),
         action: Action::Keep,
@@ -205,7 +228,12 @@ pub fn decide(spec: &ServiceSpec, found: &[&ObservedContainer]) -> ServiceChange
         Ok(_) => {}
     }
     match current.state.as_str() {
+        "running" if stays_stopped => {
+            change.action = Action::Update;
+            change.reasons.push("stop_service stops it".into());
+        }
         "running" => {}
+        _ if stays_stopped => {}
         "created" => {
             change.action = Action::Replace;
             change
@@ -258,6 +286,7 @@ pub fn diff(
     prune: bool,
 ) -> ChangeSet {
     let mut values = Values::default();
+    let stopped = stopped_at_end(plan);
     let mut services = Vec::new();
     let mut tasks = Vec::new();
     for &i in &info.order {
@@ -278,7 +307,7 @@ pub fn diff(
                         &observed.enclave,
                     );
                     let found = observed.service_containers(&spec.name);
-                    let change = decide(&spec, &found);
+                    let change = decide(&spec, &found, stopped.contains(&spec.name));
                     let kept = matches!(change.action, Action::Keep | Action::Update)
                         && !change.start_only;
                     let current = found
