@@ -227,6 +227,27 @@ fn apply_serves_reapplies_as_noop_and_replaces_only_what_changed() {
         .iter()
         .any(|s| s["service"] == "api" && s["ports"] == "http=8080/tcp"));
 
+    // A service dropped from the package is an orphan: listed, removed only with --prune.
+    let without = r#"{"greeting": "hi", "with_api": false}"#;
+    let out = e.apply(&["--args", without]);
+    assert!(out.contains("apply with --prune to remove them"), "{out}");
+    assert!(e
+        .containers()
+        .iter()
+        .any(|(n, _, _)| n == &e.container("api")));
+    let (code, plan) = e.plan_code(&["--args", without, "--prune"]);
+    assert_eq!(code, 2, "{plan}");
+    assert!(
+        plan.contains("- service \"api\" will be destroyed"),
+        "{plan}"
+    );
+    e.apply(&["--args", without, "--prune"]);
+    assert!(!e
+        .containers()
+        .iter()
+        .any(|(n, _, _)| n == &e.container("api")));
+    assert_eq!(e.plan_code(&["--args", without]).0, 0);
+
     // Destroy keeps volumes unless asked.
     e.ok(&["destroy"]);
     assert!(e.containers().is_empty());
