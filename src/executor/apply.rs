@@ -23,6 +23,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+/// How long a replaced container gets to stop after SIGTERM before it is killed.
+const STOP_TIMEOUT_SECS: i32 = 10;
+
 /// How to apply.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
@@ -505,9 +508,10 @@ fn converge_service(
                 change.reasons.join("; ")
             ));
             for c in &found {
-                e.container_remove(&c.id)?;
-            }
-            if let Some(c) = e.container_by_name(&container.name)? {
+                // Let the old process shut down cleanly (flush data) before removal.
+                if c.state == "running" {
+                    e.container_stop(&c.id, STOP_TIMEOUT_SECS)?;
+                }
                 e.container_remove(&c.id)?;
             }
             for key in &spec.volume_keys {
@@ -517,7 +521,9 @@ fn converge_service(
                 labels.insert(LABEL_VOLUME_KEY.to_string(), key.clone());
                 e.volume_ensure(&volume_name(ctx.enclave, key), &labels)?;
             }
-            let cid = e.container_create(&container)?;
+            // A container of that name that observe did not see (made by an apply that
+            // was killed after observing) is removed and the create retried.
+            let cid = e.container_create_replacing(&container)?;
             for (dir, data) in &spec.uploads {
                 if let Some(files) = &data.files {
                     tasks::upload(e, &cid, dir, files)

@@ -432,6 +432,17 @@ impl Engine {
             .map_err(|e| anyhow!("cannot create container {}: {}", spec.name, err_text(e)))
     }
 
+    /// Creates the container; if one with the same name exists, removes it first.
+    pub fn container_create_replacing(&self, spec: &ContainerSpec) -> Result<String> {
+        match self.container_create(spec) {
+            Err(e) if e.to_string().contains("already in use") => {
+                self.container_remove(&spec.name)?;
+                self.container_create(spec)
+            }
+            other => other,
+        }
+    }
+
     pub fn container_start(&self, id: &str) -> Result<()> {
         self.block(self.docker.start_container(id, None))
             .map_err(|e| anyhow!("cannot start container {id}: {}", err_text(e)))
