@@ -40,6 +40,11 @@ pub fn extract(input: &str, path: &str) -> Result<String, String> {
     })
 }
 
+/// Whether kplan can evaluate `path` (the message says why not).
+pub fn check(path: &str) -> Result<(), String> {
+    parse(path).map(|_| ())
+}
+
 fn kind(v: &serde_json::Value) -> &'static str {
     match v {
         serde_json::Value::Null => "null",

@@ -5,7 +5,7 @@
 
 use super::engine::Engine;
 use crate::diagnostic::Diagnostic;
-use crate::ir::{Plan, TaskKind};
+use crate::ir::{Plan, Recipe, TaskKind};
 use anyhow::Result;
 use std::collections::BTreeMap;
 
@@ -62,9 +62,44 @@ pub fn missing_images(engine: &Engine, plan: &Plan) -> Result<Vec<Diagnostic>> {
     Ok(diags)
 }
 
+fn recipe_extracts(r: &Recipe) -> &BTreeMap<String, String> {
+    match r {
+        Recipe::Exec(e) => &e.extract,
+        Recipe::Http(h) => &h.extract,
+    }
+}
+
 /// Things the plan asks for that `kplan apply` cannot do, reported before any change.
 pub fn unsupported(plan: &Plan) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
+    let mut extracts: Vec<(&BTreeMap<String, String>, &crate::ir::Span)> = Vec::new();
+    for t in &plan.tasks {
+        match &t.kind {
+            TaskKind::Exec { recipe, .. } => extracts.push((&recipe.extract, &t.at)),
+            TaskKind::Request { recipe, .. } => extracts.push((&recipe.extract, &t.at)),
+            TaskKind::Wait { recipe, .. } => extracts.push((recipe_extracts(recipe), &t.at)),
+            TaskKind::Verify { .. }
+            | TaskKind::Print { .. }
+            | TaskKind::RunSh { .. }
+            | TaskKind::RunPython { .. } => {}
+        }
+    }
+    for s in &plan.services {
+        if let Some(rc) = &s.config.ready_conditions {
+            extracts.push((recipe_extracts(&rc.recipe), &rc.at));
+        }
+    }
+    for (map, at) in extracts {
+        for (key, path) in map {
+            if let Err(msg) = super::extract::check(path) {
+                diags.push(Diagnostic::error(
+                    "KP503",
+                    format!("extract '{key}': {msg}"),
+                    Some(at.clone()),
+                ));
+            }
+        }
+    }
     for s in &plan.services {
         let ph = &s.config.private_ip_address_placeholder;
         let uses = !ph.is_empty()
