@@ -44,7 +44,8 @@ trap cleanup EXIT
 } > "$work/pkg/main.star"
 echo 'name: github.com/kplan-bench/http' > "$work/pkg/kurtosis.yml"
 
-# The same services for Compose (the compose backend lives on another branch).
+# The same services for Compose (the compose backend lives on another branch), with
+# the same semantics: an init process, as kplan runs services with tini by default.
 compose_file() { # $1 = version of svc-0
     echo "name: $PROJECT"
     echo "services:"
@@ -54,6 +55,7 @@ compose_file() { # $1 = version of svc-0
         echo "    image: $IMAGE"
         echo "    command: [\"sh\", \"-c\", \"mkdir -p /www && echo svc-$i-v$v > /www/index.html && exec httpd -f -p 80 -h /www\"]"
         echo "    expose: [\"80\"]"
+        echo "    init: true" # kplan services run under tini (Kurtosis' default), so stop is prompt
     done
 }
 
