@@ -384,3 +384,37 @@ fn apply_without_yes_off_a_terminal_refuses() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("pass --yes"));
     assert!(e.containers().is_empty());
 }
+
+#[test]
+fn a_port_that_never_opens_fails_with_the_service_named_and_keeps_the_rest() {
+    let Some(e) = Enclave::new("kp-fail") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("main.star"),
+        "def run(plan):\n    plan.add_service(name = \"ok\", config = ServiceConfig(image = \"kplan-test/busybox:local\", cmd = [\"sleep\", \"1000\"]))\n    plan.add_service(name = \"deaf\", config = ServiceConfig(image = \"kplan-test/busybox:local\", cmd = [\"sleep\", \"1000\"], ports = {\"http\": PortSpec(number = 81, wait = \"2s\")}))\n",
+    )
+    .expect("write");
+    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    let o = e.run(&["apply", &pkg, "--yes"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("service deaf (main.star:3)"), "{err}");
+    assert!(
+        err.contains("port 'http' (81) did not open within 2s"),
+        "{err}"
+    );
+    // What finished is kept; the service that failed its checks is replaced next time.
+    let o = e.run(&["plan", &pkg]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!out.contains("service \"ok\""), "{out}");
+    assert!(
+        out.contains("-/+ service \"deaf\" must be replaced"),
+        "{out}"
+    );
+    assert!(
+        out.contains("# it was not ready when last applied"),
+        "{out}"
+    );
+}

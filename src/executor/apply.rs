@@ -448,7 +448,8 @@ fn converge_service(
 ) -> Result<()> {
     let found = ctx.observed.service_containers(&spec.name);
     let stays_stopped = diff::stopped_at_end(ctx.plan).contains(&spec.name);
-    let change = diff::decide(spec, &found, stays_stopped);
+    let unready = lock(&ctx.shared).recorded.unready.clone();
+    let change = diff::decide(spec, &found, stays_stopped, &unready);
     let e = ctx.engine;
     let start = Instant::now();
     let mut fresh = true;
@@ -553,7 +554,13 @@ fn converge_service(
         ip: ip.clone(),
     };
     if fresh {
-        wait_ready(ctx, id, &target, values)?;
+        if let Err(err) = wait_ready(ctx, id, &target, values) {
+            // Remember it, so the next apply replaces it instead of keeping it.
+            let mut sh = lock(&ctx.shared);
+            sh.recorded.unready.insert(container_id.clone());
+            ctx.state.save(&sh.recorded)?;
+            return Err(err);
+        }
         ctx.progress.line(&format!(
             "{}: ready ({:.1}s)",
             spec.name,

@@ -144,10 +144,12 @@ pub fn stopped_at_end(plan: &Plan) -> std::collections::BTreeSet<String> {
 
 /// The decision for one service given its spec and the containers found for it;
 /// `stays_stopped` when the package stops it at the end.
+/// `unready` holds containers that failed their readiness checks when last applied.
 pub fn decide(
     spec: &ServiceSpec,
     found: &[&ObservedContainer],
     stays_stopped: bool,
+    unready: &std::collections::BTreeSet<String>,
 ) -> ServiceChange {
     let mut change = ServiceChange {
         name: spec.name.clone(),
@@ -226,6 +228,13 @@ pub fn decide(
             return change;
         }
         Ok(_) => {}
+    }
+    if unready.contains(&current.id) {
+        change.action = Action::Replace;
+        change
+            .reasons
+            .push("it was not ready when last applied".into());
+        return change;
     }
     match current.state.as_str() {
         "running" if stays_stopped => {
@@ -307,7 +316,12 @@ pub fn diff(
                         &observed.enclave,
                     );
                     let found = observed.service_containers(&spec.name);
-                    let change = decide(&spec, &found, stopped.contains(&spec.name));
+                    let change = decide(
+                        &spec,
+                        &found,
+                        stopped.contains(&spec.name),
+                        &recorded.unready,
+                    );
                     let kept = matches!(change.action, Action::Keep | Action::Update)
                         && !change.start_only;
                     let current = found

@@ -41,6 +41,9 @@ pub struct Recorded {
     /// `store_service_files` key (container + path) -> digest.
     #[serde(default)]
     pub service_files: BTreeMap<String, String>,
+    /// Containers whose ports or ready condition failed: replaced by the next apply.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub unready: BTreeSet<String>,
     /// Digests whose content is stored (filled when loading, not saved).
     #[serde(skip)]
     pub blobs: BTreeSet<String>,

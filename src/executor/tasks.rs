@@ -495,3 +495,38 @@ pub fn upload(engine: &Engine, container: &str, dir: &str, files: &[FileEntry]) 
 pub fn label(plan: &Plan, tid: TaskId) -> String {
     desired::task_label(plan, tid)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn assertions_compare_numbers_as_numbers_and_strings_as_strings() {
+        assert!(assert_holds("200", Assertion::Eq, &json!(200)));
+        assert!(assert_holds("200", Assertion::Eq, &json!("200")));
+        assert!(assert_holds("10", Assertion::Gt, &json!(9)));
+        assert!(!assert_holds("10", Assertion::Lt, &json!(9)));
+        assert!(assert_holds("b", Assertion::Gt, &json!("a")));
+        assert!(assert_holds("0", Assertion::In, &json!([0, 1])));
+        assert!(assert_holds("2", Assertion::NotIn, &json!([0, 1])));
+        assert!(assert_holds("x", Assertion::Ne, &json!("y")));
+        assert!(assert_holds("1.0", Assertion::Eq, &json!(1)));
+    }
+
+    #[test]
+    fn fields_of_a_result() {
+        let mut r = TaskResult {
+            code: 3,
+            output: "o".into(),
+            body: "b".into(),
+            ..Default::default()
+        };
+        r.extract.insert("k".into(), "v".into());
+        assert_eq!(field(&r, "code").as_deref(), Some("3"));
+        assert_eq!(field(&r, "body").as_deref(), Some("b"));
+        assert_eq!(field(&r, "extract.k").as_deref(), Some("v"));
+        assert_eq!(field(&r, "extract.x"), None);
+        assert_eq!(field(&r, "nope"), None);
+    }
+}
