@@ -588,6 +588,9 @@ fn wait_ready(ctx: &Ctx, id: ServiceId, target: &Target, values: &Values) -> Res
             .parse()
             .map_err(|_| anyhow!("bad address {}:{}", target.ip, p.number))?;
         let deadline = Instant::now() + wait.as_std();
+        // Whether the container died is asked of the engine at most once a second, so
+        // many services waiting at once do not slow down the engine starting others.
+        let mut next_state_check = Instant::now() + Duration::from_millis(500);
         loop {
             if TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok() {
                 break;
@@ -600,6 +603,11 @@ fn wait_ready(ctx: &Ctx, id: ServiceId, target: &Target, values: &Values) -> Res
                     super::container_name(ctx.enclave, &s.name)
                 );
             }
+            if Instant::now() < next_state_check {
+                std::thread::sleep(Duration::from_millis(25));
+                continue;
+            }
+            next_state_check = Instant::now() + Duration::from_secs(1);
             match ctx.engine.container_inspect(&target.container)? {
                 Some(c) if c.state == "running" => {}
                 Some(c) => bail!(
