@@ -418,3 +418,66 @@ fn a_port_that_never_opens_fails_with_the_service_named_and_keeps_the_rest() {
         "{out}"
     );
 }
+
+#[test]
+fn resource_limits_change_in_place() {
+    let Some(e) = Enclave::new("kp-res") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("main.star"),
+        "def run(plan, args = {}):\n    plan.add_service(name = \"s\", config = ServiceConfig(image = \"kplan-test/busybox:local\", cmd = [\"sleep\", \"1000\"], max_memory = args.get(\"mem\", 64), max_cpu = 500))\n",
+    )
+    .expect("write");
+    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    e.ok(&["apply", &pkg, "--yes"]);
+    let before = e.identity("s");
+    let mem = |e: &Enclave| {
+        docker_ok([
+            "inspect",
+            "--format",
+            "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}",
+            &e.container("s"),
+        ])
+        .trim()
+        .to_string()
+    };
+    assert_eq!(mem(&e), format!("{} 500000000", 64 * 1024 * 1024));
+    let args = r#"{"mem": 128}"#;
+    let plan = e.ok(&["plan", &pkg, "--args", args]);
+    assert!(
+        plan.contains("~ service \"s\" will be updated in place"),
+        "{plan}"
+    );
+    e.ok(&["apply", &pkg, "--yes", "--args", args]);
+    assert_eq!(e.identity("s"), before, "the container was recreated");
+    assert_eq!(mem(&e), format!("{} 500000000", 128 * 1024 * 1024));
+    assert!(e
+        .ok(&["plan", &pkg, "--args", args])
+        .starts_with("No changes."));
+}
+
+#[test]
+fn engine_imports_an_image_from_a_root_filesystem_tar() {
+    if !require_docker() {
+        return;
+    }
+    use kplan::executor::desired::FileEntry;
+    use kplan::executor::engine::Engine;
+    let engine = Engine::connect().expect("connect");
+    let tag = unique_name("import");
+    let repo = "kplan-test/imported";
+    let tar = kplan::executor::tar::write(&[FileEntry {
+        path: "etc/hello.txt".into(),
+        mode: 0o644,
+        content: b"hello".to_vec(),
+    }])
+    .expect("tar");
+    let image = format!("{repo}:{tag}");
+    assert!(!engine.image_exists(&image).expect("inspect"));
+    engine.import_image(tar, repo, &tag).expect("import");
+    let exists = engine.image_exists(&image).expect("inspect");
+    let _ = docker(["rmi", &image]);
+    assert!(exists);
+}

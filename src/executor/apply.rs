@@ -448,8 +448,8 @@ fn converge_service(
 ) -> Result<()> {
     let found = ctx.observed.service_containers(&spec.name);
     let stays_stopped = diff::stopped_at_end(ctx.plan).contains(&spec.name);
-    let unready = lock(&ctx.shared).recorded.unready.clone();
-    let change = diff::decide(spec, &found, stays_stopped, &unready);
+    let recorded = lock(&ctx.shared).recorded.clone();
+    let change = diff::decide(spec, &found, stays_stopped, &recorded);
     let e = ctx.engine;
     let start = Instant::now();
     let mut fresh = true;
@@ -475,8 +475,13 @@ fn converge_service(
             for d in &change.duplicates {
                 e.container_remove(d)?;
             }
-            if current.resources != spec.resources_label {
+            if diff::current_resources(current, &recorded) != spec.resources_label {
                 e.container_update_resources(&current.id, spec.resources)?;
+                let mut sh = lock(&ctx.shared);
+                sh.recorded
+                    .resources
+                    .insert(current.id.clone(), spec.resources_label.clone());
+                ctx.state.save(&sh.recorded)?;
             }
             if change.start_only {
                 e.container_start(&current.id)?;

@@ -144,12 +144,13 @@ pub fn stopped_at_end(plan: &Plan) -> std::collections::BTreeSet<String> {
 
 /// The decision for one service given its spec and the containers found for it;
 /// `stays_stopped` when the package stops it at the end.
-/// `unready` holds containers that failed their readiness checks when last applied.
+/// `recorded` says which containers failed their readiness checks when last applied
+/// and which had their resources updated in place.
 pub fn decide(
     spec: &ServiceSpec,
     found: &[&ObservedContainer],
     stays_stopped: bool,
-    unready: &std::collections::BTreeSet<String>,
+    recorded: &Recorded,
 ) -> ServiceChange {
     let mut change = ServiceChange {
         name: spec.name.clone(),
@@ -229,7 +230,7 @@ pub fn decide(
         }
         Ok(_) => {}
     }
-    if unready.contains(&current.id) {
+    if recorded.unready.contains(&current.id) {
         change.action = Action::Replace;
         change
             .reasons
@@ -258,14 +259,15 @@ pub fn decide(
                 .push(format!("container is {other}: start it"));
         }
     }
-    if current.resources != spec.resources_label {
+    let resources = current_resources(current, recorded);
+    if resources != spec.resources_label {
         change.action = Action::Update;
         change.reasons.push(format!(
             "resources {} -> {}",
-            if current.resources.is_empty() {
+            if resources.is_empty() {
                 "(none)"
             } else {
-                &current.resources
+                resources
             },
             spec.resources_label
         ));
@@ -274,6 +276,15 @@ pub fn decide(
         change.action = Action::Update;
     }
     change
+}
+
+/// The container's resources: as last updated in place, else as created.
+pub fn current_resources<'a>(c: &'a ObservedContainer, recorded: &'a Recorded) -> &'a str {
+    recorded
+        .resources
+        .get(&c.id)
+        .map(String::as_str)
+        .unwrap_or(&c.resources)
 }
 
 /// The key under which a `store_service_files` result is recorded.
@@ -316,12 +327,7 @@ pub fn diff(
                         &observed.enclave,
                     );
                     let found = observed.service_containers(&spec.name);
-                    let change = decide(
-                        &spec,
-                        &found,
-                        stopped.contains(&spec.name),
-                        &recorded.unready,
-                    );
+                    let change = decide(&spec, &found, stopped.contains(&spec.name), recorded);
                     let kept = matches!(change.action, Action::Keep | Action::Update)
                         && !change.start_only;
                     let current = found

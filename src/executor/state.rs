@@ -44,6 +44,9 @@ pub struct Recorded {
     /// Containers whose ports or ready condition failed: replaced by the next apply.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub unready: BTreeSet<String>,
+    /// Container id -> resources label it was updated to in place (labels cannot change).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources: BTreeMap<String, String>,
     /// Digests whose content is stored (filled when loading, not saved).
     #[serde(skip)]
     pub blobs: BTreeSet<String>,
