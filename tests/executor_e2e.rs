@@ -481,3 +481,29 @@ fn engine_imports_an_image_from_a_root_filesystem_tar() {
     let _ = docker(["rmi", &image]);
     assert!(exists);
 }
+
+#[test]
+fn files_copied_out_of_a_service_feed_a_task_and_are_reused() {
+    let Some(e) = Enclave::new("kp-files") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("main.star"),
+        r#"def run(plan):
+    plan.add_service(name = "src", config = ServiceConfig(image = "kplan-test/busybox:local", cmd = ["sh", "-c", "mkdir -p /out && echo from-src > /out/f.txt && exec sleep 1000"]))
+    plan.wait(service_name = "src", recipe = ExecRecipe(command = ["cat", "/out/f.txt"]), field = "code", assertion = "==", target_value = 0, timeout = "20s")
+    copied = plan.store_service_files(service_name = "src", src = "/out/f.txt", name = "copied")
+    r = plan.run_sh(name = "read", run = "cat /in/f.txt", image = "kplan-test/busybox:local", files = {"/in": copied})
+    plan.print("task read: " + r.output)
+    plan.add_service(name = "user", config = ServiceConfig(image = "kplan-test/busybox:local", cmd = ["sleep", "1000"], files = {"/in": copied}))
+"#,
+    )
+    .expect("write");
+    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    let out = e.ok(&["apply", &pkg, "--yes"]);
+    assert!(out.contains("task read: from-src"), "{out}");
+    assert_eq!(e.exec("user", &["cat", "/in/f.txt"]).trim(), "from-src");
+    let again = e.ok(&["apply", &pkg, "--yes"]);
+    assert!(again.starts_with("No changes."), "{again}");
+}
