@@ -33,6 +33,10 @@ pub fn text(cs: &ChangeSet) -> String {
         "kplan will make these changes in enclave \"{}\":",
         cs.enclave
     );
+    let _ = writeln!(
+        o,
+        "(+ create, ~ update in place, -/+ replace, - destroy, > run a task)"
+    );
     let _ = writeln!(o);
     if cs.create_network {
         let _ = writeln!(o, "  + network \"kplan-{}\" will be created", cs.enclave);
