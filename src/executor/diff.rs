@@ -498,18 +498,3 @@ pub fn record_task(
     }
     values.tasks.insert(tid, result);
 }
-
-/// A short id for display.
-pub fn short_id(id: &str) -> &str {
-    &id[..id.len().min(12)]
-}
-
-/// Services in the change set by action, for summaries.
-pub fn by_action(cs: &ChangeSet) -> BTreeMap<&'static str, usize> {
-    let mut m = BTreeMap::new();
-    m.insert("add", cs.count(Action::Create));
-    m.insert("change", cs.count(Action::Update));
-    m.insert("replace", cs.count(Action::Replace));
-    m.insert("destroy", cs.destroyed());
-    m
-}

@@ -193,7 +193,8 @@ fn check_code(code: i64, acceptable: &[i64], skip: bool, what: &str, output: &st
         return Ok(());
     }
     let out = output.trim();
-    let out = if out.len() > 2000 { &out[..2000] } else { out };
+    let cut = out.char_indices().nth(2000).map_or(out.len(), |(i, _)| i);
+    let out = &out[..cut];
     bail!("{what} returned {code}, not one of {acceptable:?}; output:\n{out}")
 }
 
