@@ -507,3 +507,19 @@ fn files_copied_out_of_a_service_feed_a_task_and_are_reused() {
     let again = e.ok(&["apply", &pkg, "--yes"]);
     assert!(again.starts_with("No changes."), "{again}");
 }
+
+#[test]
+fn a_foreign_container_in_the_way_is_never_removed() {
+    let Some(e) = Enclave::new("kp-foreign") else {
+        return;
+    };
+    let name = e.container("api");
+    docker_ok(["create", "--name", &name, &busybox_image(), "true"]);
+    let o = e.run(&["apply", &fixture(), "--yes"]);
+    let alive = docker(["inspect", &name]).status.success();
+    let _ = docker(["rm", "-f", &name]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("that kplan did not create is in the way"), "{err}");
+    assert!(alive, "kplan removed a container it did not create");
+}

@@ -529,7 +529,23 @@ fn converge_service(
             }
             // A container of that name that observe did not see (made by an apply that
             // was killed after observing) is removed and the create retried.
-            let cid = e.container_create_replacing(&container)?;
+            let cid = match e.container_create(&container) {
+                Err(err) if err.is::<super::engine::NameInUse>() => {
+                    let other = e.container_inspect(&container.name)?;
+                    let ours = other.as_ref().and_then(|c| c.labels.get(LABEL_ENCLAVE))
+                        == Some(&ctx.enclave.to_string());
+                    if !ours {
+                        bail!(
+                            "a container named {} that kplan did not create is in the way; remove or rename it (`docker rm -f {}`)",
+                            container.name,
+                            container.name
+                        );
+                    }
+                    e.container_remove(&container.name)?;
+                    e.container_create(&container)?
+                }
+                other => other?,
+            };
             for (dir, data) in &spec.uploads {
                 if let Some(files) = &data.files {
                     tasks::upload(e, &cid, dir, files)

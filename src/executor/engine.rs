@@ -99,6 +99,11 @@ pub struct Resources {
     pub memory_reservation: i64,
 }
 
+/// A container with the requested name already exists.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a container named {0} already exists")]
+pub struct NameInUse(pub String);
+
 /// What an exec produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecOutput {
@@ -427,19 +432,16 @@ impl Engine {
             name: Some(spec.name.clone()),
             ..Default::default()
         };
-        self.block(self.docker.create_container(Some(opts), body))
-            .map(|r| r.id)
-            .map_err(|e| anyhow!("cannot create container {}: {}", spec.name, err_text(e)))
-    }
-
-    /// Creates the container; if one with the same name exists, removes it first.
-    pub fn container_create_replacing(&self, spec: &ContainerSpec) -> Result<String> {
-        match self.container_create(spec) {
-            Err(e) if e.to_string().contains("already in use") => {
-                self.container_remove(&spec.name)?;
-                self.container_create(spec)
-            }
-            other => other,
+        match self.block(self.docker.create_container(Some(opts), body)) {
+            Ok(r) => Ok(r.id),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409, ..
+            }) => Err(anyhow::Error::new(NameInUse(spec.name.clone()))),
+            Err(e) => Err(anyhow!(
+                "cannot create container {}: {}",
+                spec.name,
+                err_text(e)
+            )),
         }
     }
 
