@@ -520,6 +520,9 @@ fn a_foreign_container_in_the_way_is_never_removed() {
     let _ = docker(["rm", "-f", &name]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("that kplan did not create is in the way"), "{err}");
+    assert!(
+        err.contains("that kplan did not create is in the way"),
+        "{err}"
+    );
     assert!(alive, "kplan removed a container it did not create");
 }

@@ -242,6 +242,13 @@ pub fn decide(
             change.action = Action::Update;
             change.reasons.push("stop_service stops it".into());
         }
+        "running" if current.ip.is_none() => {
+            change.action = Action::Replace;
+            change
+                .reasons
+                .push("container is not on the enclave network".into());
+            return change;
+        }
         "running" => {}
         _ if stays_stopped => {}
         "created" => {
