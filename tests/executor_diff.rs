@@ -219,3 +219,17 @@ fn resources_change_in_place() {
     assert!(reasons[0].starts_with("resources"), "{reasons:?}");
     assert!(kplan::executor::render::text(&cs).contains("~ service \"api\""));
 }
+
+#[test]
+fn a_container_off_the_enclave_network_is_replaced() {
+    let mut obs = observed();
+    container(&mut obs, "api").ip = None;
+    let cs = run(None, &obs, false);
+    assert_eq!(
+        action(&cs, "api"),
+        (
+            Action::Replace,
+            vec!["container is not on the enclave network".to_string()]
+        )
+    );
+}
