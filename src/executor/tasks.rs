@@ -228,6 +228,17 @@ pub fn run(
         })?;
         Ok((sid, tg))
     };
+    // One recipe run against a service, with its exit or status code checked.
+    let checked = |service: &str, recipe: &Recipe, codes: (&[i64], bool), what: &str| {
+        let (sid, tg) = target(service)?;
+        let res = recipe_once(env.engine, plan, sid, &tg, recipe, values)?;
+        let text = match recipe {
+            Recipe::Exec(_) => &res.output,
+            Recipe::Http(_) => &res.body,
+        };
+        check_code(res.code, codes.0, codes.1, what, text)?;
+        Ok::<_, anyhow::Error>(res)
+    };
     let none = BTreeMap::new();
     match &t.kind {
         TaskKind::Exec {
@@ -236,18 +247,9 @@ pub fn run(
             acceptable_codes,
             skip_code_check,
         } => {
-            let (sid, tg) = target(service_name)?;
             let recipe = Recipe::Exec(recipe.clone());
-            let res = recipe_once(env.engine, plan, sid, &tg, &recipe, values)?;
-            let out = res.output.clone();
-            check_code(
-                res.code,
-                acceptable_codes,
-                *skip_code_check,
-                "the command",
-                &out,
-            )?;
-            Ok((res, none))
+            let codes = (acceptable_codes.as_slice(), *skip_code_check);
+            Ok((checked(service_name, &recipe, codes, "the command")?, none))
         }
         TaskKind::Request {
             service_name,
@@ -255,18 +257,9 @@ pub fn run(
             acceptable_codes,
             skip_code_check,
         } => {
-            let (sid, tg) = target(service_name)?;
             let recipe = Recipe::Http(recipe.clone());
-            let res = recipe_once(env.engine, plan, sid, &tg, &recipe, values)?;
-            let body = res.body.clone();
-            check_code(
-                res.code,
-                acceptable_codes,
-                *skip_code_check,
-                "the request",
-                &body,
-            )?;
-            Ok((res, none))
+            let codes = (acceptable_codes.as_slice(), *skip_code_check);
+            Ok((checked(service_name, &recipe, codes, "the request")?, none))
         }
         TaskKind::Wait {
             service_name,
