@@ -9,6 +9,7 @@
 pub mod backend;
 pub mod cli;
 pub mod diagnostic;
+pub mod executor;
 pub mod frontend;
 pub mod gotemplate;
 pub mod ir;

@@ -3,8 +3,13 @@
 //! 0 success and nothing to change, 1 error, 2 changes found (`--check`,
 //! `--detailed-exitcode`).
 
+mod apply;
 mod compile;
+mod destroy;
+mod enclave;
 mod pipeline;
+mod plan;
+mod status;
 mod validate;
 
 pub use pipeline::{load, load_quiet, Loaded, PackageArgs};
@@ -29,6 +34,14 @@ pub enum Command {
     Compile(compile::CompileArgs),
     /// Interpret and validate a package; report every problem at once.
     Validate(validate::ValidateArgs),
+    /// Show what `apply` would change on Docker; changes nothing.
+    Plan(plan::PlanArgs),
+    /// Make Docker match the package (idempotent: a second apply changes nothing).
+    Apply(apply::ApplyArgs),
+    /// Remove everything kplan created for an enclave (volumes only with --volumes).
+    Destroy(destroy::DestroyArgs),
+    /// List an enclave's services with state, image, address and ports.
+    Status(status::StatusArgs),
 }
 
 /// `--output text|json`.
@@ -52,5 +65,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     match cli.command {
         Command::Compile(a) => compile::run(&a),
         Command::Validate(a) => validate::run(&a),
+        Command::Plan(a) => plan::run(&a),
+        Command::Apply(a) => apply::run(&a),
+        Command::Destroy(a) => destroy::run(&a),
+        Command::Status(a) => status::run(&a),
     }
 }

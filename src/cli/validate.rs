@@ -13,6 +13,9 @@ pub struct ValidateArgs {
     pub package: PackageArgs,
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
+    /// Also check that every image exists in the local Docker engine (as apply does).
+    #[arg(long)]
+    pub check_images: bool,
 }
 
 /// The `--output json` document.
@@ -26,10 +29,22 @@ struct Report<'a> {
 }
 
 pub fn run(args: &ValidateArgs) -> i32 {
-    match (
-        pipeline::load_quiet(&args.package, ClusterType::Docker),
-        args.output,
-    ) {
+    let loaded = pipeline::load_quiet(&args.package, ClusterType::Docker);
+    let loaded = match loaded {
+        Ok((l, mut warnings)) if args.check_images => match image_problems(&l) {
+            Ok(d) if d.is_empty() => Ok((l, warnings)),
+            Ok(d) => {
+                warnings.extend(d);
+                Err(Box::new((warnings, l.sources)))
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return 1;
+            }
+        },
+        other => other,
+    };
+    match (loaded, args.output) {
         (Ok((loaded, warnings)), OutputFormat::Text) => {
             pipeline::print_diagnostics(&warnings, &loaded.sources);
             let p = &loaded.plan;
@@ -76,4 +91,10 @@ fn print_json(report: &Report) {
         Ok(s) => println!("{s}"),
         Err(e) => eprintln!("error: {e}"),
     }
+}
+
+/// Missing images, checked against the local engine exactly as `kplan apply` does.
+fn image_problems(l: &pipeline::Loaded) -> anyhow::Result<Vec<Diagnostic>> {
+    let engine = crate::executor::engine::Engine::connect()?;
+    crate::executor::images::missing_images(&engine, &l.plan)
 }

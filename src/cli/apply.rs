@@ -1,0 +1,113 @@
+//! `kplan apply PKG`: validate (images included), show the plan, confirm, then make
+//! Docker match the package; a second apply of the same package changes nothing.
+
+use super::enclave::{self, EnclaveArgs};
+use super::pipeline::{self, PackageArgs};
+use super::OutputFormat;
+use crate::executor::apply::{self, Options};
+use crate::executor::progress::Progress;
+use crate::executor::{diff, observe, render, state::EnclaveState};
+use crate::frontend::ClusterType;
+use clap::Args;
+use std::io::{BufRead, IsTerminal, Write};
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub package: PackageArgs,
+    #[command(flatten)]
+    pub enclave: EnclaveArgs,
+    /// Remove services that are no longer in the package.
+    #[arg(long)]
+    pub prune: bool,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// How many steps run at once.
+    #[arg(long, default_value_t = 8)]
+    pub parallelism: usize,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+    /// Exit 2 when changes were made (0 none, 1 error).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+pub fn run(args: &ApplyArgs) -> i32 {
+    match apply_cmd(args) {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+fn fail(e: anyhow::Error) -> i32 {
+    eprintln!("error: {e:#}");
+    1
+}
+
+fn apply_cmd(args: &ApplyArgs) -> Result<i32, i32> {
+    let loaded = pipeline::load(&args.package, ClusterType::Docker)?;
+    let name = args.enclave.for_package(&loaded)?;
+    let engine = enclave::connect()?;
+    enclave::preflight(&engine, &loaded)?;
+    let st = EnclaveState::new(&args.enclave.state_root(), &name);
+    let _lock = st.lock().map_err(fail)?;
+    let observed = observe::observe(&engine, &name).map_err(fail)?;
+    let recorded = st.load().map_err(fail)?;
+    let cs = diff::diff(&loaded.plan, &loaded.info, &observed, &recorded, args.prune);
+    let json = args.output == OutputFormat::Json;
+    if json {
+        println!("{}", render::json(&cs));
+    } else {
+        print!("{}", render::text(&cs));
+    }
+    if !cs.has_changes() {
+        return Ok(0);
+    }
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            eprintln!("error: refusing to apply without confirmation: standard input is not a terminal; pass --yes to apply");
+            return Err(1);
+        }
+        eprint!("\nApply these changes to enclave \"{name}\"? Only 'yes' is accepted: ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        if answer.trim() != "yes" {
+            eprintln!("Apply cancelled; nothing was changed.");
+            return Err(1);
+        }
+    }
+    let progress = Progress::new(json);
+    let opts = Options {
+        parallelism: args.parallelism,
+        prune: args.prune,
+    };
+    let outcome = apply::apply(
+        &engine,
+        &loaded.plan,
+        &loaded.info,
+        &name,
+        &st,
+        &observed,
+        recorded,
+        opts,
+        &progress,
+    )
+    .map_err(fail)?;
+    let msg = format!(
+        "Apply complete: {} created, {} replaced, {} updated, {} removed, {} unchanged; {} tasks run, {} reused.",
+        outcome.created,
+        outcome.replaced,
+        outcome.updated,
+        outcome.removed,
+        outcome.kept,
+        outcome.tasks_run,
+        outcome.tasks_reused
+    );
+    if json {
+        eprintln!("{msg}");
+    } else {
+        println!("{msg}");
+    }
+    Ok(if args.detailed_exitcode { 2 } else { 0 })
+}

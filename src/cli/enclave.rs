@@ -1,0 +1,112 @@
+//! What `plan`, `apply`, `destroy` and `status` share: the enclave and state-directory
+//! flags, connecting to Docker with a clear error, and the pre-flight checks (images
+//! exist locally, nothing unsupported) that run before anything is changed.
+
+use super::pipeline::{print_diagnostics, Loaded};
+use crate::executor::engine::Engine;
+use crate::executor::{self, images};
+use clap::Args;
+use std::path::PathBuf;
+
+/// `--enclave` and `--state-dir`.
+#[derive(Debug, Clone, Args)]
+pub struct EnclaveArgs {
+    /// The enclave (a Docker network plus the containers and volumes kplan made in it).
+    /// Default for plan/apply: the package's name (last path element, sanitized); for
+    /// destroy/status: the only enclave on the engine.
+    #[arg(long, value_name = "NAME")]
+    pub enclave: Option<String>,
+    /// Where kplan keeps what Docker cannot hold (task results, produced files)
+    /// [default: $KPLAN_STATE_DIR, then $XDG_STATE_HOME/kplan, then ~/.local/state/kplan].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+impl EnclaveArgs {
+    /// The enclave for a loaded package.
+    pub fn for_package(&self, loaded: &Loaded) -> Result<String, i32> {
+        let name = match &self.enclave {
+            Some(n) => n.clone(),
+            None => executor::enclave_from_package(&loaded.plan.package.name),
+        };
+        check_name(&name)?;
+        Ok(name)
+    }
+
+    /// The enclave for destroy/status: `--enclave`, or the only one on the engine.
+    pub fn existing(&self, engine: &Engine) -> Result<String, i32> {
+        if let Some(n) = &self.enclave {
+            check_name(n)?;
+            return Ok(n.clone());
+        }
+        let nets = match engine.containers_by_label(&[(executor::LABEL_KIND, "service")]) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return Err(1);
+            }
+        };
+        let mut names: Vec<String> = nets
+            .iter()
+            .filter_map(|c| c.labels.get(executor::LABEL_ENCLAVE).cloned())
+            .collect();
+        names.sort();
+        names.dedup();
+        match names.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => {
+                eprintln!("error: no kplan enclave runs on this engine; pass --enclave NAME");
+                Err(1)
+            }
+            many => {
+                eprintln!(
+                    "error: several enclaves run on this engine ({}); pass --enclave NAME",
+                    many.join(", ")
+                );
+                Err(1)
+            }
+        }
+    }
+
+    pub fn state_root(&self) -> PathBuf {
+        executor::state::state_root(self.state_dir.as_deref())
+    }
+}
+
+fn check_name(name: &str) -> Result<(), i32> {
+    if executor::valid_enclave_name(name) {
+        Ok(())
+    } else {
+        eprintln!(
+            "error: invalid enclave name {name:?}: use 1-48 letters, digits, '-' or '_', starting with a letter or digit"
+        );
+        Err(1)
+    }
+}
+
+/// Connects to Docker or prints why not.
+pub fn connect() -> Result<Engine, i32> {
+    Engine::connect().map_err(|e| {
+        eprintln!("error: {e:#}");
+        eprintln!("nothing was changed");
+        1
+    })
+}
+
+/// Every missing image and unsupported feature, printed; `Err(1)` if any.
+pub fn preflight(engine: &Engine, loaded: &Loaded) -> Result<(), i32> {
+    let mut diags = images::unsupported(&loaded.plan);
+    match images::missing_images(engine, &loaded.plan) {
+        Ok(d) => diags.extend(d),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Err(1);
+        }
+    }
+    if diags.is_empty() {
+        Ok(())
+    } else {
+        print_diagnostics(&diags, &loaded.sources);
+        Err(1)
+    }
+}

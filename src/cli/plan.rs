@@ -1,0 +1,56 @@
+//! `kplan plan PKG`: what `apply` would change on Docker; changes nothing.
+
+use super::enclave::{self, EnclaveArgs};
+use super::pipeline::{self, PackageArgs};
+use super::OutputFormat;
+use crate::executor::{diff, observe, render, state::EnclaveState};
+use crate::frontend::ClusterType;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub package: PackageArgs,
+    #[command(flatten)]
+    pub enclave: EnclaveArgs,
+    /// Show services no longer in the package as destroyed (what `apply --prune` does).
+    #[arg(long)]
+    pub prune: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+    /// Exit 2 when there are changes (0 none, 1 error).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+pub fn run(args: &PlanArgs) -> i32 {
+    match plan(args) {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+fn plan(args: &PlanArgs) -> Result<i32, i32> {
+    let loaded = pipeline::load(&args.package, ClusterType::Docker)?;
+    let name = args.enclave.for_package(&loaded)?;
+    let engine = enclave::connect()?;
+    enclave::preflight(&engine, &loaded)?;
+    let st = EnclaveState::new(&args.enclave.state_root(), &name);
+    let observed = observe::observe(&engine, &name).map_err(|e| {
+        eprintln!("error: {e:#}");
+        1
+    })?;
+    let recorded = st.load().map_err(|e| {
+        eprintln!("error: {e:#}");
+        1
+    })?;
+    let cs = diff::diff(&loaded.plan, &loaded.info, &observed, &recorded, args.prune);
+    match args.output {
+        OutputFormat::Text => print!("{}", render::text(&cs)),
+        OutputFormat::Json => println!("{}", render::json(&cs)),
+    }
+    Ok(if args.detailed_exitcode && cs.has_changes() {
+        2
+    } else {
+        0
+    })
+}

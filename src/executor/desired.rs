@@ -1,0 +1,630 @@
+//! The desired state: plan + the run-time values known so far -> per-service container
+//! specs with content hashes, artifact contents with digests, and task input keys.
+//!
+//! A run-time value is `Ok(text)` once known and `Err(why)` while it is not (during
+//! `kplan plan`, for values an apply would produce); everything computed from an
+//! unknown value is unknown with the same reason. The config hash covers what the
+//! package declares (never engine defaults), the digests of mounted artifacts and the
+//! resolved values the service uses; CPU and memory limits are kept apart because
+//! Docker changes them on a live container.
+
+use super::engine::{ContainerSpec, Resources};
+use super::{container_name, network_name, volume_name};
+use super::{
+    LABEL_ENCLAVE, LABEL_HASH, LABEL_KIND, LABEL_PARTS, LABEL_PORTS, LABEL_RESOURCES, LABEL_SERVICE,
+};
+use crate::gotemplate::{Piece, Template, Value};
+use crate::ir::{
+    ArtifactId, ArtifactSource, Data, FileContent, Mount, Part, Plan, RuntimeRef, ServiceField,
+    ServiceId, StrExpr, TaskField, TaskId, TaskKind,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A value, or why it is not known yet.
+pub type Val<T> = Result<T, String>;
+
+/// One file of an artifact with its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub path: String,
+    pub mode: u32,
+    #[serde(skip)]
+    pub content: Vec<u8>,
+}
+
+/// An artifact's files and their digest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArtifactData {
+    pub digest: String,
+    /// `None` when only the digest is known (recorded, content not loaded).
+    pub files: Option<Arc<Vec<FileEntry>>>,
+}
+
+/// What a task produced.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskResult {
+    pub code: i64,
+    pub output: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub extract: BTreeMap<String, String>,
+    /// Artifact name -> digest, for `store` of run_sh/run_python.
+    #[serde(default)]
+    pub stored: BTreeMap<String, String>,
+}
+
+/// The run-time values known so far.
+#[derive(Debug, Clone, Default)]
+pub struct Values {
+    pub service_ip: BTreeMap<ServiceId, Val<String>>,
+    /// The container a service runs in (tasks against it re-run when it changes).
+    pub service_container: BTreeMap<ServiceId, Val<String>>,
+    pub tasks: BTreeMap<TaskId, Val<TaskResult>>,
+    pub artifacts: BTreeMap<ArtifactId, Val<ArtifactData>>,
+}
+
+/// Short display names for messages.
+pub fn task_label(plan: &Plan, id: TaskId) -> String {
+    let t = plan.task(id);
+    let what = match &t.kind {
+        TaskKind::Exec { service_name, .. }
+        | TaskKind::Request { service_name, .. }
+        | TaskKind::Wait { service_name, .. } => {
+            format!("{} on '{service_name}'", t.kind.instruction())
+        }
+        TaskKind::RunSh { name, .. } | TaskKind::RunPython { name, .. } => {
+            format!("{} '{name}'", t.kind.instruction())
+        }
+        TaskKind::Verify { .. } | TaskKind::Print { .. } => t.kind.instruction().to_string(),
+    };
+    format!("{what} ({}:{})", t.at.file, t.at.line)
+}
+
+impl Values {
+    /// The text of one run-time reference.
+    pub fn resolve_ref(&self, plan: &Plan, r: &RuntimeRef) -> Val<String> {
+        match r {
+            RuntimeRef::Service { service, field } => match field {
+                ServiceField::Hostname => Ok(plan.service(*service).name.clone()),
+                ServiceField::IpAddress => {
+                    self.service_ip.get(service).cloned().unwrap_or_else(|| {
+                        Err(format!("the address of '{}'", plan.service(*service).name))
+                    })
+                }
+            },
+            RuntimeRef::Task { task, field } => {
+                let res = self.tasks.get(task).cloned().unwrap_or_else(|| {
+                    Err(format!(
+                        "uses the result of {}, known after apply",
+                        task_label(plan, *task)
+                    ))
+                })?;
+                match field {
+                    TaskField::Code => Ok(res.code.to_string()),
+                    TaskField::Output => Ok(res.output),
+                    TaskField::Body => Ok(res.body),
+                    TaskField::Extract(k) => res.extract.get(k).cloned().ok_or_else(|| {
+                        format!("{} has no extracted field '{k}'", task_label(plan, *task))
+                    }),
+                }
+            }
+        }
+    }
+
+    pub fn resolve(&self, plan: &Plan, e: &StrExpr) -> Val<String> {
+        e.resolve(|r| self.resolve_ref(plan, r))
+    }
+
+    /// Template data with every run-time value filled in.
+    pub fn resolve_data(&self, plan: &Plan, d: &Data) -> Val<Value> {
+        Ok(match d {
+            Data::Null => Value::Null,
+            Data::Bool(b) => Value::Bool(*b),
+            Data::Number(n) => Value::Number(n.clone()),
+            Data::Str(s) => Value::String(vec![Piece::Text(self.resolve(plan, s)?)]),
+            Data::List(items) => Value::List(
+                items
+                    .iter()
+                    .map(|x| self.resolve_data(plan, x))
+                    .collect::<Val<_>>()?,
+            ),
+            Data::Object(entries) => Value::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), self.resolve_data(plan, v)?)))
+                    .collect::<Val<_>>()?,
+            ),
+        })
+    }
+
+    /// Data as JSON with every run-time value filled in (for assertions).
+    pub fn resolve_json(&self, plan: &Plan, d: &Data) -> Val<serde_json::Value> {
+        Ok(match d {
+            Data::Null => serde_json::Value::Null,
+            Data::Bool(b) => serde_json::Value::Bool(*b),
+            Data::Number(n) => {
+                serde_json::from_str(n).unwrap_or_else(|_| serde_json::Value::String(n.clone()))
+            }
+            Data::Str(s) => serde_json::Value::String(self.resolve(plan, s)?),
+            Data::List(items) => serde_json::Value::Array(
+                items
+                    .iter()
+                    .map(|x| self.resolve_json(plan, x))
+                    .collect::<Val<_>>()?,
+            ),
+            Data::Object(entries) => serde_json::Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), self.resolve_json(plan, v)?)))
+                    .collect::<Val<_>>()?,
+            ),
+        })
+    }
+}
+
+fn sha(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The digest of a set of files: paths, modes and contents, in path order.
+pub fn files_digest(files: &[FileEntry]) -> String {
+    let mut sorted: Vec<&FileEntry> = files.iter().collect();
+    sorted.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut h = Sha256::new();
+    for f in sorted {
+        h.update(f.path.as_bytes());
+        h.update([0]);
+        h.update(format!("{:o}", f.mode).as_bytes());
+        h.update([0]);
+        h.update((f.content.len() as u64).to_le_bytes());
+        h.update(&f.content);
+    }
+    hex::encode(h.finalize())
+}
+
+pub fn artifact_from_files(files: Vec<FileEntry>) -> ArtifactData {
+    ArtifactData {
+        digest: files_digest(&files),
+        files: Some(Arc::new(files)),
+    }
+}
+
+/// The content of an `upload_files`/`render_templates` artifact, rendering templates
+/// whose holes are now known. `None` for artifacts produced during apply (service
+/// files, task stores).
+pub fn static_artifact(plan: &Plan, id: ArtifactId, values: &Values) -> Option<Val<ArtifactData>> {
+    let a = plan.artifact(id);
+    let files = match &a.source {
+        ArtifactSource::Upload { files, .. } | ArtifactSource::Templates { files } => files,
+        ArtifactSource::ServiceFiles { .. } | ArtifactSource::TaskStore { .. } => return None,
+    };
+    let mut out = Vec::new();
+    for f in files {
+        let content = match &f.content {
+            FileContent::Static(b) => b.clone(),
+            FileContent::Text(e) => match values.resolve(plan, e) {
+                Ok(t) => t.into_bytes(),
+                Err(why) => return Some(Err(why)),
+            },
+            FileContent::Template { template, data, .. } => {
+                let value = match values.resolve_data(plan, data) {
+                    Ok(v) => v,
+                    Err(why) => return Some(Err(why)),
+                };
+                match render_template(&f.path, template, &value) {
+                    Ok(t) => t.into_bytes(),
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+        };
+        out.push(FileEntry {
+            path: f.path.clone(),
+            mode: f.mode,
+            content,
+        });
+    }
+    Some(Ok(artifact_from_files(out)))
+}
+
+fn render_template(path: &str, template: &str, data: &Value) -> Result<String, String> {
+    let t = Template::parse(path, template).map_err(|e| format!("render_templates: {e}"))?;
+    let pieces = t
+        .execute(data)
+        .map_err(|e| format!("render_templates {path}: {e}"))?;
+    Ok(pieces
+        .into_iter()
+        .map(|p| match p {
+            Piece::Text(t) => t,
+            Piece::Hole(_) => String::new(),
+        })
+        .collect())
+}
+
+/// A service as it should run.
+#[derive(Debug, Clone)]
+pub struct ServiceSpec {
+    pub id: ServiceId,
+    pub name: String,
+    pub image: String,
+    /// Part -> short hash (or why it is unknown).
+    pub parts: BTreeMap<String, Val<String>>,
+    /// Over all parts; unknown when any part is.
+    pub hash: Val<String>,
+    /// The resources label text.
+    pub resources_label: String,
+    pub resources: Resources,
+    /// The container to create, when everything is known.
+    pub container: Option<ContainerSpec>,
+    /// Mount directory -> artifact contents to upload before start.
+    pub uploads: Vec<(String, ArtifactData)>,
+    /// Mount directory -> artifact name, for messages.
+    pub mounted_artifacts: BTreeMap<String, Vec<String>>,
+    /// Persistent volume keys.
+    pub volume_keys: Vec<String>,
+}
+
+fn short(v: &serde_json::Value) -> String {
+    sha(v.to_string().as_bytes())[..12].to_string()
+}
+
+/// Builds the spec of service `id` in `enclave` from the values known so far.
+pub fn service_spec(
+    plan: &Plan,
+    artifacts: &BTreeMap<String, ArtifactId>,
+    id: ServiceId,
+    values: &Values,
+    enclave: &str,
+) -> ServiceSpec {
+    use serde_json::json;
+    let s = plan.service(id);
+    let c = &s.config;
+    let mut parts: BTreeMap<String, Val<String>> = BTreeMap::new();
+    let image = c.image.reference().to_string();
+    parts.insert("image".into(), Ok(short(&json!(image))));
+
+    let list = |xs: &[StrExpr]| -> Val<Vec<String>> {
+        xs.iter().map(|e| values.resolve(plan, e)).collect()
+    };
+    let entrypoint = list(&c.entrypoint);
+    let cmd = list(&c.cmd);
+    let env: Val<BTreeMap<String, String>> = c
+        .env_vars
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), values.resolve(plan, v)?)))
+        .collect();
+    parts.insert(
+        "entrypoint".into(),
+        entrypoint.clone().map(|v| short(&json!(v))),
+    );
+    parts.insert("cmd".into(), cmd.clone().map(|v| short(&json!(v))));
+    parts.insert("env".into(), env.clone().map(|v| short(&json!(v))));
+    let ports: BTreeMap<&String, (u16, &str)> = c
+        .ports
+        .iter()
+        .map(|(k, p)| (k, (p.number, p.transport_protocol.as_str())))
+        .collect();
+    parts.insert("ports".into(), Ok(short(&json!(ports))));
+    if !c.public_ports.is_empty() {
+        let pp: BTreeMap<&String, (u16, &str)> = c
+            .public_ports
+            .iter()
+            .map(|(k, p)| (k, (p.number, p.transport_protocol.as_str())))
+            .collect();
+        parts.insert("public_ports".into(), Ok(short(&json!(pp))));
+    }
+    let mut uploads = Vec::new();
+    let mut mounted_artifacts = BTreeMap::new();
+    let mut volume_keys = Vec::new();
+    let mut volumes = Vec::new();
+    for (dir, m) in &c.files {
+        match m {
+            Mount::Artifacts(names) => {
+                mounted_artifacts.insert(dir.clone(), names.clone());
+                let mut merged: BTreeMap<String, FileEntry> = BTreeMap::new();
+                let mut digests = Vec::new();
+                let mut unknown = None;
+                let mut all_files = true;
+                for n in names {
+                    let data = artifacts
+                        .get(n)
+                        .and_then(|a| values.artifacts.get(a).cloned())
+                        .unwrap_or_else(|| Err(format!("files artifact '{n}', known after apply")));
+                    match data {
+                        Ok(d) => {
+                            digests.push(d.digest.clone());
+                            match &d.files {
+                                Some(files) => {
+                                    for f in files.iter() {
+                                        merged.insert(f.path.clone(), f.clone());
+                                    }
+                                }
+                                None => all_files = false,
+                            }
+                        }
+                        Err(why) => {
+                            unknown
+                                .get_or_insert(format!("mounted artifact '{n}' changes ({why})"));
+                        }
+                    }
+                }
+                match unknown {
+                    Some(why) => {
+                        parts.insert(format!("files:{dir}"), Err(why));
+                    }
+                    None => {
+                        parts.insert(format!("files:{dir}"), Ok(short(&json!(digests))));
+                        if all_files {
+                            uploads.push((
+                                dir.clone(),
+                                artifact_from_files(merged.into_values().collect()),
+                            ));
+                        }
+                    }
+                }
+            }
+            Mount::Persistent { key, .. } => {
+                parts.insert(
+                    format!("files:{dir}"),
+                    Ok(short(&json!({ "persistent": key }))),
+                );
+                volume_keys.push(key.clone());
+                volumes.push((volume_name(enclave, key), dir.clone()));
+            }
+        }
+    }
+    if !c.labels.is_empty() {
+        parts.insert("labels".into(), Ok(short(&json!(c.labels))));
+    }
+    let user = c.user.as_ref().map(|u| match u.gid {
+        Some(g) => format!("{}:{g}", u.uid),
+        None => u.uid.to_string(),
+    });
+    if let Some(u) = &user {
+        parts.insert("user".into(), Ok(short(&json!(u))));
+    }
+    let security = json!({
+        "privileged": c.privileged,
+        "caps": c.capabilities,
+        "devices": c.devices,
+        "pid_host": c.host_pid_namespace,
+        "tty": c.tty_enabled,
+        "tini": c.tini_enabled,
+        "binds": c.bind_mounts,
+    });
+    parts.insert("runtime".into(), Ok(short(&security)));
+    if s.force_update {
+        // Always differs: force_update recreates on every apply.
+        let nonce = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
+        parts.insert("force_update".into(), Ok(short(&json!(nonce))));
+    }
+
+    let resources = Resources {
+        nano_cpus: (c.max_cpu as i64).saturating_mul(1_000_000),
+        memory: (c.max_memory as i64).saturating_mul(1024 * 1024),
+        memory_reservation: (c.min_memory as i64).saturating_mul(1024 * 1024),
+    };
+    let resources_label = format!(
+        "cpu={}m,mem={}M,min_mem={}M",
+        c.max_cpu, c.max_memory, c.min_memory
+    );
+
+    let hash: Val<String> = {
+        let mut h = Sha256::new();
+        let mut err = None;
+        for (k, v) in &parts {
+            match v {
+                Ok(p) => {
+                    h.update(k.as_bytes());
+                    h.update([0]);
+                    h.update(p.as_bytes());
+                    h.update([0]);
+                }
+                Err(why) => {
+                    err.get_or_insert(why.clone());
+                }
+            }
+        }
+        match err {
+            Some(e) => Err(e),
+            None => Ok(hex::encode(h.finalize())),
+        }
+    };
+
+    let container = match (&hash, entrypoint, cmd, env) {
+        (Ok(hash), Ok(entrypoint), Ok(cmd), Ok(env)) => {
+            let mut labels = c.labels.clone();
+            labels.insert(LABEL_ENCLAVE.into(), enclave.into());
+            labels.insert(LABEL_KIND.into(), "service".into());
+            labels.insert(LABEL_SERVICE.into(), s.name.clone());
+            labels.insert(LABEL_HASH.into(), hash.clone());
+            let part_hashes: BTreeMap<&String, &String> = parts
+                .iter()
+                .filter_map(|(k, v)| v.as_ref().ok().map(|v| (k, v)))
+                .collect();
+            labels.insert(LABEL_PARTS.into(), json!(part_hashes).to_string());
+            labels.insert(LABEL_RESOURCES.into(), resources_label.clone());
+            let port_text: Vec<String> = c
+                .ports
+                .iter()
+                .map(|(k, p)| {
+                    let public = c
+                        .public_ports
+                        .get(k)
+                        .map(|pp| format!("->host:{}", pp.number))
+                        .unwrap_or_default();
+                    format!(
+                        "{k}={}/{}{public}",
+                        p.number,
+                        p.transport_protocol.as_str().to_ascii_lowercase()
+                    )
+                })
+                .collect();
+            labels.insert(LABEL_PORTS.into(), port_text.join(","));
+            let proto = |p: &crate::ir::Port| {
+                format!(
+                    "{}/{}",
+                    p.number,
+                    p.transport_protocol.as_str().to_ascii_lowercase()
+                )
+            };
+            Some(ContainerSpec {
+                name: container_name(enclave, &s.name),
+                image: image.clone(),
+                entrypoint: (!entrypoint.is_empty()).then_some(entrypoint),
+                cmd: (!cmd.is_empty()).then_some(cmd),
+                env: env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+                labels,
+                hostname: Some(s.name.clone()),
+                network: network_name(enclave),
+                aliases: vec![s.name.clone()],
+                volumes,
+                binds: c
+                    .bind_mounts
+                    .iter()
+                    .map(|(h, p)| format!("{h}:{p}"))
+                    .collect(),
+                exposed: c.ports.values().map(proto).collect(),
+                published: c
+                    .ports
+                    .iter()
+                    .filter_map(|(k, p)| c.public_ports.get(k).map(|pp| (proto(p), pp.number)))
+                    .collect(),
+                user,
+                privileged: c.privileged,
+                cap_add: c.capabilities.clone(),
+                devices: c.devices.clone(),
+                tty: c.tty_enabled,
+                init: c.tini_enabled,
+                pid_host: c.host_pid_namespace,
+                resources,
+            })
+        }
+        _ => None,
+    };
+    ServiceSpec {
+        id,
+        name: s.name.clone(),
+        image,
+        parts,
+        hash,
+        resources_label,
+        resources,
+        container,
+        uploads,
+        mounted_artifacts,
+        volume_keys,
+    }
+}
+
+fn recipe_exprs(r: &crate::ir::Recipe) -> Vec<&StrExpr> {
+    match r {
+        crate::ir::Recipe::Exec(e) => e.command.iter().collect(),
+        crate::ir::Recipe::Http(h) => h.body.iter().collect(),
+    }
+}
+
+/// Every string of a task that may hold run-time values.
+pub fn task_exprs(kind: &TaskKind) -> Vec<&StrExpr> {
+    let mut out: Vec<&StrExpr> = Vec::new();
+    match kind {
+        TaskKind::Exec { recipe, .. } => out.extend(recipe.command.iter()),
+        TaskKind::Request { recipe, .. } => out.extend(recipe.body.iter()),
+        TaskKind::Wait {
+            recipe: r,
+            target_value,
+            ..
+        } => {
+            out.extend(recipe_exprs(r));
+            out.extend(target_value.strings());
+        }
+        TaskKind::Verify {
+            value,
+            target_value,
+            ..
+        } => {
+            out.push(value);
+            out.extend(target_value.strings());
+        }
+        TaskKind::Print { message } => out.push(message),
+        TaskKind::RunSh { run, env_vars, .. } => {
+            out.push(run);
+            out.extend(env_vars.values());
+        }
+        TaskKind::RunPython { args, .. } => out.extend(args.iter()),
+    }
+    out
+}
+
+/// The key a task's recorded result is stored under: a hash of what it is, the
+/// resolved values it uses, the container it runs against and the artifacts it
+/// mounts. Unknown when any of those is.
+pub fn task_key(
+    plan: &Plan,
+    artifacts: &BTreeMap<String, ArtifactId>,
+    final_services: &BTreeMap<String, ServiceId>,
+    id: TaskId,
+    values: &Values,
+) -> Val<String> {
+    let t = plan.task(id);
+    let mut resolved = Vec::new();
+    for e in task_exprs(&t.kind) {
+        resolved.push(values.resolve(plan, e)?);
+    }
+    let container = match t.kind.service_name() {
+        Some(name) => match final_services.get(name) {
+            Some(sid) => values
+                .service_container
+                .get(sid)
+                .cloned()
+                .unwrap_or_else(|| Err(format!("runs against '{name}', created during apply")))?,
+            None => String::new(),
+        },
+        None => String::new(),
+    };
+    let files: Option<&BTreeMap<String, String>> = match &t.kind {
+        TaskKind::RunSh { files, .. } | TaskKind::RunPython { files, .. } => Some(files),
+        TaskKind::Exec { .. }
+        | TaskKind::Request { .. }
+        | TaskKind::Wait { .. }
+        | TaskKind::Verify { .. }
+        | TaskKind::Print { .. } => None,
+    };
+    let mut digests = Vec::new();
+    for (dir, name) in files.into_iter().flatten() {
+        let d = artifacts
+            .get(name)
+            .and_then(|a| values.artifacts.get(a).cloned())
+            .unwrap_or_else(|| Err(format!("files artifact '{name}', known after apply")))
+            .map_err(|why| format!("mounts artifact '{name}' ({why})"))?;
+        digests.push((dir.clone(), d.digest));
+    }
+    let kind = serde_json::to_value(&t.kind).unwrap_or(serde_json::Value::Null);
+    let doc = serde_json::json!({
+        "kind": kind,
+        "resolved": resolved,
+        "container": container,
+        "files": digests,
+    });
+    Ok(sha(doc.to_string().as_bytes()))
+}
+
+/// The expression's text with every reference described, for display
+/// (`postgres://{{db.ip_address}}:5432`).
+pub fn describe_expr(plan: &Plan, e: &StrExpr) -> String {
+    e.parts()
+        .iter()
+        .map(|p| match p {
+            Part::Lit(l) => l.clone(),
+            Part::Ref(RuntimeRef::Service { service, field }) => {
+                format!("{{{{{}.{}}}}}", plan.service(*service).name, field.as_str())
+            }
+            Part::Ref(RuntimeRef::Task { task, field }) => {
+                format!("{{{{{}.{}}}}}", task_label(plan, *task), field.name())
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,507 @@
+//! The diff: a pure function (plan, observed engine state, recorded state) ->
+//! [`ChangeSet`]. It walks the plan's steps in order, resolving run-time values from
+//! what is already there (addresses of containers that are kept, recorded results of
+//! tasks whose inputs did not change); values an apply would produce are unknown, and
+//! everything that uses them is shown as changing "(known after apply)".
+//! [`decide`] is the per-service decision, shared with apply, which calls it again
+//! once a service's inputs are known.
+
+use super::desired::{self, ArtifactData, ServiceSpec, TaskResult, Val, Values};
+use super::observe::{Observed, ObservedContainer};
+use super::state::Recorded;
+use crate::ir::{ArtifactSource, Plan, PlanInfo, ServiceId, StepKind, TaskId};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What happens to one service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    /// In place: CPU/memory limits, or start a stopped container.
+    Update,
+    Replace,
+    Keep,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceChange {
+    pub name: String,
+    pub action: Action,
+    pub reasons: Vec<String>,
+    pub image: String,
+    /// The container it replaces or updates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// Extra containers of the same service to remove (left by an interrupted apply).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub duplicates: Vec<String>,
+    /// Whether it only needs a start (stopped by hand).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub start_only: bool,
+    /// Environment and command as they will be, `(known after apply)` for unknowns.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub unknown_parts: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskAction {
+    Run,
+    /// Inputs unchanged: the recorded result is reused.
+    Reuse,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskChange {
+    pub task: String,
+    pub action: TaskAction,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Orphan {
+    pub service: String,
+    pub container: String,
+}
+
+/// Everything `apply` would do.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangeSet {
+    pub enclave: String,
+    pub create_network: bool,
+    pub services: Vec<ServiceChange>,
+    pub tasks: Vec<TaskChange>,
+    /// Services of the enclave that the package no longer has (removed with --prune).
+    pub orphans: Vec<Orphan>,
+    /// Task containers left by an interrupted apply (always removed).
+    pub leftovers: Vec<String>,
+    pub prune: bool,
+}
+
+impl ChangeSet {
+    pub fn count(&self, a: Action) -> usize {
+        self.services.iter().filter(|s| s.action == a).count()
+    }
+
+    /// Services destroyed by this apply (orphans, with --prune).
+    pub fn destroyed(&self) -> usize {
+        if self.prune {
+            self.orphans.len()
+        } else {
+            0
+        }
+    }
+
+    /// Whether applying would change anything on the engine.
+    pub fn has_changes(&self) -> bool {
+        self.create_network
+            || self.services.iter().any(|s| s.action != Action::Keep)
+            || self.tasks.iter().any(|t| t.action == TaskAction::Run)
+            || self.destroyed() > 0
+            || !self.leftovers.is_empty()
+    }
+}
+
+fn part_reason(part: &str, spec: &ServiceSpec) -> String {
+    match part {
+        "image" => "image changed".into(),
+        "cmd" => "cmd changed".into(),
+        "entrypoint" => "entrypoint changed".into(),
+        "env" => "env_vars changed".into(),
+        "ports" => "ports changed".into(),
+        "force_update" => "force_update=True".into(),
+        p => match p.strip_prefix("files:") {
+            Some(dir) => match spec.mounted_artifacts.get(dir) {
+                Some(names) if names.len() == 1 => {
+                    format!("mounted artifact '{}' changed", names[0])
+                }
+                Some(names) => format!("mounted artifacts {} changed", names.join(", ")),
+                None => format!("files at {dir} changed"),
+            },
+            None => format!("{p} changed"),
+        },
+    }
+}
+
+/// Services that the package leaves stopped (its last `start_service`/`stop_service`
+/// of them is a stop).
+pub fn stopped_at_end(plan: &Plan) -> std::collections::BTreeSet<String> {
+    let mut stopped = std::collections::BTreeSet::new();
+    for step in &plan.steps {
+        match &step.kind {
+            StepKind::StopService(n) => {
+                stopped.insert(n.clone());
+            }
+            StepKind::StartService(n) | StepKind::RemoveService(n) => {
+                stopped.remove(n);
+            }
+            StepKind::AddServices(_) | StepKind::CreateArtifact(_) | StepKind::RunTask(_) => {}
+        }
+    }
+    stopped
+}
+
+/// The decision for one service given its spec and the containers found for it;
+/// `stays_stopped` when the package stops it at the end.
+/// `recorded` says which containers failed their readiness checks when last applied
+/// and which had their resources updated in place.
+pub fn decide(
+    spec: &ServiceSpec,
+    found: &[&ObservedContainer],
+    stays_stopped: bool,
+    recorded: &Recorded,
+) -> ServiceChange {
+    let mut change = ServiceChange {
+        name: spec.name.clone(),
+        action: Action::Keep,
+        reasons: Vec::new(),
+        image: spec.image.clone(),
+        container: None,
+        duplicates: Vec::new(),
+        start_only: false,
+        unknown_parts: BTreeMap::new(),
+    };
+    for (k, v) in &spec.parts {
+        if let Err(why) = v {
+            change.unknown_parts.insert(k.clone(), why.clone());
+        }
+    }
+    // Prefer a running container whose hash matches; the rest are duplicates.
+    let mut sorted: Vec<&ObservedContainer> = found.to_vec();
+    sorted.sort_by_key(|c| {
+        (
+            c.config_hash.as_ref() != spec.hash.as_ref().ok(),
+            c.state != "running",
+            c.name.clone(),
+        )
+    });
+    let Some(current) = sorted.first() else {
+        change.action = Action::Create;
+        change.reasons.push("not yet created".into());
+        return change;
+    };
+    change.container = Some(current.name.clone());
+    change.duplicates = sorted[1..].iter().map(|c| c.id.clone()).collect();
+    if !change.duplicates.is_empty() {
+        change.reasons.push(format!(
+            "{} duplicate container(s) to remove",
+            change.duplicates.len()
+        ));
+    }
+    match &spec.hash {
+        Err(_) => {
+            change.action = Action::Replace;
+            let mut reasons: Vec<String> = change.unknown_parts.values().cloned().collect();
+            reasons.dedup();
+            change.reasons.extend(reasons);
+            return change;
+        }
+        Ok(h) if current.config_hash.as_ref() != Some(h) => {
+            change.action = Action::Replace;
+            match &current.config_hash {
+                None => change
+                    .reasons
+                    .push("container has no config-hash label".into()),
+                Some(_) => {
+                    let mut any = false;
+                    for (k, v) in &spec.parts {
+                        if let Ok(p) = v {
+                            if current.parts.get(k) != Some(p) {
+                                change.reasons.push(part_reason(k, spec));
+                                any = true;
+                            }
+                        }
+                    }
+                    for k in current.parts.keys() {
+                        if !spec.parts.contains_key(k) {
+                            change.reasons.push(part_reason(k, spec));
+                            any = true;
+                        }
+                    }
+                    if !any {
+                        change
+                            .reasons
+                            .push("config hash differs (changed by hand?)".into());
+                    }
+                }
+            }
+            return change;
+        }
+        Ok(_) => {}
+    }
+    if recorded.unready.contains(&current.id) {
+        change.action = Action::Replace;
+        change
+            .reasons
+            .push("it was not ready when last applied".into());
+        return change;
+    }
+    match current.state.as_str() {
+        "running" if stays_stopped => {
+            change.action = Action::Update;
+            change.reasons.push("stop_service stops it".into());
+        }
+        "running" if current.ip.is_none() => {
+            change.action = Action::Replace;
+            change
+                .reasons
+                .push("container is not on the enclave network".into());
+            return change;
+        }
+        "running" => {}
+        _ if stays_stopped => {}
+        "created" => {
+            change.action = Action::Replace;
+            change
+                .reasons
+                .push("creation was interrupted (container never started)".into());
+            return change;
+        }
+        other => {
+            change.action = Action::Update;
+            change.start_only = true;
+            change
+                .reasons
+                .push(format!("container is {other}: start it"));
+        }
+    }
+    let resources = current_resources(current, recorded);
+    if resources != spec.resources_label {
+        change.action = Action::Update;
+        change.reasons.push(format!(
+            "resources {} -> {}",
+            if resources.is_empty() {
+                "(none)"
+            } else {
+                resources
+            },
+            spec.resources_label
+        ));
+    }
+    if change.action == Action::Keep && !change.duplicates.is_empty() {
+        change.action = Action::Update;
+    }
+    change
+}
+
+/// The container's resources: as last updated in place, else as created.
+pub fn current_resources<'a>(c: &'a ObservedContainer, recorded: &'a Recorded) -> &'a str {
+    recorded
+        .resources
+        .get(&c.id)
+        .map(String::as_str)
+        .unwrap_or(&c.resources)
+}
+
+/// The key under which a `store_service_files` result is recorded.
+pub fn service_files_key(container: &str, src: &str) -> String {
+    format!("{container}:{src}")
+}
+
+/// Whether the service with this id is the final holder of its name.
+fn is_final(info: &PlanInfo, plan: &Plan, id: ServiceId) -> bool {
+    info.final_services.get(&plan.service(id).name) == Some(&id)
+}
+
+/// The pure diff.
+pub fn diff(
+    plan: &Plan,
+    info: &PlanInfo,
+    observed: &Observed,
+    recorded: &Recorded,
+    prune: bool,
+) -> ChangeSet {
+    let mut values = Values::default();
+    let stopped = stopped_at_end(plan);
+    let mut services = Vec::new();
+    let mut tasks = Vec::new();
+    for &i in &info.order {
+        let Some(step) = plan.steps.get(i) else {
+            continue;
+        };
+        match &step.kind {
+            StepKind::AddServices(ids) => {
+                for &id in ids {
+                    if !is_final(info, plan, id) {
+                        continue;
+                    }
+                    let spec = desired::service_spec(
+                        plan,
+                        &info.artifacts,
+                        id,
+                        &values,
+                        &observed.enclave,
+                    );
+                    let found = observed.service_containers(&spec.name);
+                    let change = decide(&spec, &found, stopped.contains(&spec.name), recorded);
+                    let kept = matches!(change.action, Action::Keep | Action::Update)
+                        && !change.start_only;
+                    let current = found
+                        .iter()
+                        .find(|c| Some(&c.name) == change.container.as_ref());
+                    match (kept, current) {
+                        (true, Some(c)) => {
+                            values.service_ip.insert(
+                                id,
+                                c.ip.clone()
+                                    .ok_or_else(|| format!("the address of '{}'", spec.name)),
+                            );
+                            values.service_container.insert(id, Ok(c.id.clone()));
+                        }
+                        _ => {
+                            let verb = match change.action {
+                                Action::Create => "created",
+                                Action::Replace => "replaced",
+                                Action::Update | Action::Keep => "restarted",
+                            };
+                            values.service_ip.insert(
+                                id,
+                                Err(format!(
+                                    "depends on {}, which is {verb} and whose address it uses",
+                                    spec.name
+                                )),
+                            );
+                            values.service_container.insert(
+                                id,
+                                Err(format!("runs against '{}', which is {verb}", spec.name)),
+                            );
+                        }
+                    }
+                    services.push(change);
+                }
+            }
+            StepKind::CreateArtifact(aid) => {
+                let a = plan.artifact(*aid);
+                let data: Val<ArtifactData> = match desired::static_artifact(plan, *aid, &values) {
+                    Some(v) => v,
+                    None => match &a.source {
+                        ArtifactSource::ServiceFiles {
+                            service_name, src, ..
+                        } => {
+                            let container = info
+                                .final_services
+                                .get(service_name)
+                                .and_then(|sid| values.service_container.get(sid).cloned())
+                                .unwrap_or_else(|| Err(format!("service '{service_name}'")));
+                            match container {
+                                Ok(c) => recorded
+                                    .service_files
+                                    .get(&service_files_key(&c, src))
+                                    .map(|d| ArtifactData {
+                                        digest: d.clone(),
+                                        files: None,
+                                    })
+                                    .ok_or_else(|| {
+                                        format!("copied from '{service_name}' during apply")
+                                    }),
+                                Err(_) => Err(format!("copied from '{service_name}' during apply")),
+                            }
+                        }
+                        // Produced by its task step.
+                        ArtifactSource::TaskStore { .. } => continue,
+                        ArtifactSource::Upload { .. } | ArtifactSource::Templates { .. } => {
+                            Err("known after apply".into())
+                        }
+                    },
+                };
+                values.artifacts.insert(*aid, data);
+            }
+            StepKind::RunTask(tid) => {
+                let (change, result) = task_decision(plan, info, *tid, &values, recorded);
+                record_task(plan, info, *tid, result, &mut values);
+                tasks.push(change);
+            }
+            StepKind::RemoveService(_) | StepKind::StartService(_) | StepKind::StopService(_) => {}
+        }
+    }
+    let mut orphans = Vec::new();
+    let mut leftovers = Vec::new();
+    for c in &observed.containers {
+        if c.kind == "service" {
+            if !info.final_services.contains_key(&c.service) {
+                orphans.push(Orphan {
+                    service: c.service.clone(),
+                    container: c.name.clone(),
+                });
+            }
+        } else {
+            leftovers.push(c.name.clone());
+        }
+    }
+    ChangeSet {
+        enclave: observed.enclave.clone(),
+        create_network: !observed.network,
+        services,
+        tasks,
+        orphans,
+        leftovers,
+        prune,
+    }
+}
+
+/// Whether a task runs or reuses its recorded result, and that result if reused.
+pub fn task_decision(
+    plan: &Plan,
+    info: &PlanInfo,
+    tid: TaskId,
+    values: &Values,
+    recorded: &Recorded,
+) -> (TaskChange, Val<TaskResult>) {
+    let label = desired::task_label(plan, tid);
+    let key = desired::task_key(plan, &info.artifacts, &info.final_services, tid, values);
+    match key {
+        Ok(k) => match recorded.tasks.get(&k) {
+            Some(r) if r.stored.values().all(|d| recorded.blobs.contains(d)) => (
+                TaskChange {
+                    task: label,
+                    action: TaskAction::Reuse,
+                    reason: "inputs unchanged".into(),
+                },
+                Ok(r.clone()),
+            ),
+            _ => (
+                TaskChange {
+                    task: label.clone(),
+                    action: TaskAction::Run,
+                    reason: "inputs changed or never run".into(),
+                },
+                Err(format!("uses the result of {label}, known after apply")),
+            ),
+        },
+        Err(why) => (
+            TaskChange {
+                task: label.clone(),
+                action: TaskAction::Run,
+                reason: why,
+            },
+            Err(format!("uses the result of {label}, known after apply")),
+        ),
+    }
+}
+
+/// Records a task's result and the artifacts it stores into `values`.
+pub fn record_task(
+    plan: &Plan,
+    info: &PlanInfo,
+    tid: TaskId,
+    result: Val<TaskResult>,
+    values: &mut Values,
+) {
+    for aid in info.task_artifacts.get(&tid).into_iter().flatten() {
+        let name = &plan.artifact(*aid).name;
+        let data = match &result {
+            Ok(r) => r
+                .stored
+                .get(name)
+                .map(|d| ArtifactData {
+                    digest: d.clone(),
+                    files: None,
+                })
+                .ok_or_else(|| format!("'{name}' was not stored")),
+            Err(why) => Err(why.clone()),
+        };
+        values.artifacts.insert(*aid, data);
+    }
+    values.tasks.insert(tid, result);
+}

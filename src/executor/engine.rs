@@ -1,0 +1,620 @@
+//! The Docker engine, and the only code that imports bollard.
+//!
+//! A small, typed, blocking API over bollard's async client: networks, volumes and
+//! containers (create/start/stop/remove/inspect/list by label), exec with output,
+//! archives in and out of containers, image checks and imports. It owns a tokio runtime
+//! and blocks on it, so callers (possibly on several threads at once) stay synchronous.
+//! Types here are plain data; no bollard type leaves this file.
+
+use anyhow::{anyhow, Context, Result};
+use bollard::models::{
+    ContainerCreateBody, ContainerSummary, ContainerUpdateBody, DeviceMapping, EndpointSettings,
+    ExecConfig, HostConfig, NetworkCreateRequest, NetworkingConfig, PortBinding,
+    VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptions, CreateImageOptions, DownloadFromContainerOptions,
+    ListContainersOptions, ListNetworksOptions, ListVolumesOptions, RemoveContainerOptions,
+    RemoveVolumeOptions, StopContainerOptions, UploadToContainerOptions,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+/// A connected engine.
+pub struct Engine {
+    docker: Docker,
+    rt: tokio::runtime::Runtime,
+}
+
+/// A container as the engine lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerInfo {
+    pub id: String,
+    /// Without the leading `/`.
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    /// `created`, `running`, `exited`, ...
+    pub state: String,
+    pub image: String,
+    /// Address on each network, by network name.
+    pub ips: BTreeMap<String, String>,
+}
+
+/// A volume as the engine lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VolumeInfo {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A network as the engine lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkInfo {
+    pub id: String,
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Everything needed to create a container.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    pub entrypoint: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
+    /// `KEY=value`.
+    pub env: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub hostname: Option<String>,
+    pub network: String,
+    pub aliases: Vec<String>,
+    /// Named volume -> container path.
+    pub volumes: Vec<(String, String)>,
+    /// `host:container` bind mounts.
+    pub binds: Vec<String>,
+    /// `port/proto` exposed inside the network.
+    pub exposed: Vec<String>,
+    /// `port/proto` -> host port.
+    pub published: Vec<(String, u16)>,
+    pub user: Option<String>,
+    pub privileged: bool,
+    pub cap_add: Vec<String>,
+    pub devices: Vec<String>,
+    pub tty: bool,
+    pub init: bool,
+    pub pid_host: bool,
+    pub resources: Resources,
+}
+
+/// What `update_container` can change on a live container.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resources {
+    /// 1e-9 CPUs; 0 = no limit.
+    pub nano_cpus: i64,
+    /// Bytes; 0 = no limit.
+    pub memory: i64,
+    /// Bytes; 0 = none.
+    pub memory_reservation: i64,
+}
+
+/// A container with the requested name already exists.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a container named {0} already exists")]
+pub struct NameInUse(pub String);
+
+/// What an exec produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub code: i64,
+    /// stdout and stderr, interleaved as the engine sent them.
+    pub output: String,
+}
+
+fn err_text(e: bollard::errors::Error) -> String {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message,
+        other => other.to_string(),
+    }
+}
+
+fn is_not_found(e: &bollard::errors::Error) -> bool {
+    matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+fn label_filter(labels: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
+    let mut f = HashMap::new();
+    f.insert(
+        "label".to_string(),
+        labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>(),
+    );
+    f
+}
+
+fn to_btree(m: Option<HashMap<String, String>>) -> BTreeMap<String, String> {
+    m.unwrap_or_default().into_iter().collect()
+}
+
+/// Network name -> address, from an engine's endpoint listing.
+fn ips_of(networks: Option<HashMap<String, EndpointSettings>>) -> BTreeMap<String, String> {
+    networks
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(net, ep)| {
+            ep.ip_address
+                .filter(|ip| !ip.is_empty())
+                .map(|ip| (net, ip))
+        })
+        .collect()
+}
+
+fn container_info(c: ContainerSummary) -> ContainerInfo {
+    let ips = ips_of(c.network_settings.and_then(|n| n.networks));
+    ContainerInfo {
+        id: c.id.unwrap_or_default(),
+        name: c
+            .names
+            .unwrap_or_default()
+            .first()
+            .map(|n| n.trim_start_matches('/').to_string())
+            .unwrap_or_default(),
+        labels: to_btree(c.labels),
+        state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+        image: c.image.unwrap_or_default(),
+        ips,
+    }
+}
+
+impl Engine {
+    /// Connects (honouring `DOCKER_HOST`), negotiates the API version and pings.
+    pub fn connect() -> Result<Engine> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let hint = "is the Docker engine running? check `docker info` and DOCKER_HOST";
+        let docker = Docker::connect_with_defaults().map_err(|e| {
+            anyhow!(
+                "cannot connect to the Docker engine: {}; {hint}",
+                err_text(e)
+            )
+        })?;
+        let docker = rt
+            .block_on(async {
+                tokio::time::timeout(Duration::from_secs(20), docker.negotiate_version()).await
+            })
+            .map_err(|_| anyhow!("the Docker engine did not answer within 20s; {hint}"))?
+            .map_err(|e| anyhow!("cannot reach the Docker engine: {}; {hint}", err_text(e)))?;
+        rt.block_on(docker.ping())
+            .map_err(|e| anyhow!("cannot reach the Docker engine: {}; {hint}", err_text(e)))?;
+        Ok(Engine { docker, rt })
+    }
+
+    fn block<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    /// Whether the image exists in the local engine (nothing is pulled).
+    pub fn image_exists(&self, reference: &str) -> Result<bool> {
+        match self.block(self.docker.inspect_image(reference)) {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(anyhow!("cannot inspect image {reference}: {}", err_text(e))),
+        }
+    }
+
+    /// Imports a root filesystem tar as image `repo:tag` (`docker import`).
+    pub fn import_image(&self, rootfs_tar: Vec<u8>, repo: &str, tag: &str) -> Result<()> {
+        let opts = CreateImageOptions {
+            from_src: Some("-".into()),
+            repo: Some(repo.into()),
+            tag: Some(tag.into()),
+            changes: vec!["CMD [\"/bin/sh\"]".into(), "ENV PATH=/bin".into()],
+            ..Default::default()
+        };
+        self.block(async {
+            let mut s = self.docker.create_image(
+                Some(opts),
+                Some(bollard::body_full(rootfs_tar.into())),
+                None,
+            );
+            while let Some(item) = s.next().await {
+                item.map_err(|e| anyhow!("cannot import image {repo}:{tag}: {}", err_text(e)))?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn network_find(&self, name: &str) -> Result<Option<NetworkInfo>> {
+        let mut filters = HashMap::new();
+        filters.insert("name".to_string(), vec![name.to_string()]);
+        let list = self
+            .block(self.docker.list_networks(Some(ListNetworksOptions {
+                filters: Some(filters),
+            })))
+            .map_err(|e| anyhow!("cannot list networks: {}", err_text(e)))?;
+        Ok(list
+            .into_iter()
+            .find(|n| n.name.as_deref() == Some(name))
+            .map(|n| NetworkInfo {
+                id: n.id.unwrap_or_default(),
+                name: n.name.unwrap_or_default(),
+                labels: to_btree(n.labels),
+            }))
+    }
+
+    /// Creates the bridge network unless one with that name exists.
+    pub fn network_ensure(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
+        if self.network_find(name)?.is_some() {
+            return Ok(());
+        }
+        let req = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".into()),
+            labels: Some(labels.clone().into_iter().collect()),
+            ..Default::default()
+        };
+        match self.block(self.docker.create_network(req)) {
+            Ok(_) => Ok(()),
+            // Created concurrently by someone else: fine.
+            Err(e) if self.network_find(name).ok().flatten().is_some() => {
+                let _ = e;
+                Ok(())
+            }
+            Err(e) => Err(anyhow!("cannot create network {name}: {}", err_text(e))),
+        }
+    }
+
+    pub fn network_remove(&self, name: &str) -> Result<()> {
+        match self.block(self.docker.remove_network(name)) {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(anyhow!("cannot remove network {name}: {}", err_text(e))),
+        }
+    }
+
+    pub fn volume_ensure(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
+        let req = VolumeCreateRequest {
+            name: Some(name.to_string()),
+            labels: Some(labels.clone().into_iter().collect()),
+            ..Default::default()
+        };
+        self.block(self.docker.create_volume(req))
+            .map(|_| ())
+            .map_err(|e| anyhow!("cannot create volume {name}: {}", err_text(e)))
+    }
+
+    pub fn volumes_by_label(&self, labels: &[(&str, &str)]) -> Result<Vec<VolumeInfo>> {
+        let resp = self
+            .block(self.docker.list_volumes(Some(ListVolumesOptions {
+                filters: Some(label_filter(labels)),
+            })))
+            .map_err(|e| anyhow!("cannot list volumes: {}", err_text(e)))?;
+        Ok(resp
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| VolumeInfo {
+                name: v.name,
+                labels: v.labels.into_iter().collect(),
+            })
+            .collect())
+    }
+
+    pub fn volume_remove(&self, name: &str) -> Result<()> {
+        match self.block(
+            self.docker
+                .remove_volume(name, Some(RemoveVolumeOptions { force: true })),
+        ) {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(anyhow!("cannot remove volume {name}: {}", err_text(e))),
+        }
+    }
+
+    /// Every container (running or not) carrying all the given labels.
+    pub fn containers_by_label(&self, labels: &[(&str, &str)]) -> Result<Vec<ContainerInfo>> {
+        let opts = ListContainersOptions {
+            all: true,
+            filters: Some(label_filter(labels)),
+            ..Default::default()
+        };
+        let list = self
+            .block(self.docker.list_containers(Some(opts)))
+            .map_err(|e| anyhow!("cannot list containers: {}", err_text(e)))?;
+        Ok(list.into_iter().map(container_info).collect())
+    }
+
+    /// The container with this exact name, if any.
+    pub fn container_by_name(&self, name: &str) -> Result<Option<ContainerInfo>> {
+        let mut filters = HashMap::new();
+        filters.insert("name".to_string(), vec![format!("^/{name}$")]);
+        let opts = ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        };
+        let list = self
+            .block(self.docker.list_containers(Some(opts)))
+            .map_err(|e| anyhow!("cannot list containers: {}", err_text(e)))?;
+        Ok(list
+            .into_iter()
+            .map(container_info)
+            .find(|c| c.name == name))
+    }
+
+    /// Creates (does not start) a container; returns its id.
+    pub fn container_create(&self, spec: &ContainerSpec) -> Result<String> {
+        let mut binds: Vec<String> = spec
+            .volumes
+            .iter()
+            .map(|(v, p)| format!("{v}:{p}"))
+            .collect();
+        binds.extend(spec.binds.iter().cloned());
+        let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = spec
+            .published
+            .iter()
+            .map(|(p, host)| {
+                (
+                    p.clone(),
+                    Some(vec![PortBinding {
+                        host_ip: None,
+                        host_port: Some(host.to_string()),
+                    }]),
+                )
+            })
+            .collect();
+        let mut exposed = spec.exposed.clone();
+        exposed.extend(spec.published.iter().map(|(p, _)| p.clone()));
+        exposed.sort();
+        exposed.dedup();
+        let host_config = HostConfig {
+            binds: (!binds.is_empty()).then_some(binds),
+            network_mode: Some(spec.network.clone()),
+            port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+            privileged: spec.privileged.then_some(true),
+            cap_add: (!spec.cap_add.is_empty()).then(|| spec.cap_add.clone()),
+            devices: (!spec.devices.is_empty()).then(|| {
+                spec.devices
+                    .iter()
+                    .map(|d| DeviceMapping {
+                        path_on_host: Some(d.clone()),
+                        path_in_container: Some(d.clone()),
+                        cgroup_permissions: Some("rwm".into()),
+                    })
+                    .collect()
+            }),
+            init: spec.init.then_some(true),
+            pid_mode: spec.pid_host.then(|| "host".to_string()),
+            nano_cpus: (spec.resources.nano_cpus > 0).then_some(spec.resources.nano_cpus),
+            memory: (spec.resources.memory > 0).then_some(spec.resources.memory),
+            memory_swap: (spec.resources.memory > 0).then_some(-1),
+            memory_reservation: (spec.resources.memory_reservation > 0)
+                .then_some(spec.resources.memory_reservation),
+            ..Default::default()
+        };
+        let mut endpoints = HashMap::new();
+        endpoints.insert(
+            spec.network.clone(),
+            EndpointSettings {
+                aliases: (!spec.aliases.is_empty()).then(|| spec.aliases.clone()),
+                ..Default::default()
+            },
+        );
+        let body = ContainerCreateBody {
+            hostname: spec.hostname.clone(),
+            user: spec.user.clone(),
+            exposed_ports: (!exposed.is_empty()).then_some(exposed),
+            tty: spec.tty.then_some(true),
+            env: (!spec.env.is_empty()).then(|| spec.env.clone()),
+            cmd: spec.cmd.clone(),
+            image: Some(spec.image.clone()),
+            entrypoint: spec.entrypoint.clone(),
+            labels: Some(spec.labels.clone().into_iter().collect()),
+            host_config: Some(host_config),
+            networking_config: Some(NetworkingConfig {
+                endpoints_config: Some(endpoints),
+            }),
+            ..Default::default()
+        };
+        let opts = CreateContainerOptions {
+            name: Some(spec.name.clone()),
+            ..Default::default()
+        };
+        match self.block(self.docker.create_container(Some(opts), body)) {
+            Ok(r) => Ok(r.id),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409, ..
+            }) => Err(anyhow::Error::new(NameInUse(spec.name.clone()))),
+            Err(e) => Err(anyhow!(
+                "cannot create container {}: {}",
+                spec.name,
+                err_text(e)
+            )),
+        }
+    }
+
+    pub fn container_start(&self, id: &str) -> Result<()> {
+        self.block(self.docker.start_container(id, None))
+            .map_err(|e| anyhow!("cannot start container {id}: {}", err_text(e)))
+    }
+
+    pub fn container_stop(&self, id: &str, timeout_secs: i32) -> Result<()> {
+        let opts = StopContainerOptions {
+            t: Some(timeout_secs),
+            signal: None,
+        };
+        match self.block(self.docker.stop_container(id, Some(opts))) {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 304, ..
+            }) => Ok(()),
+            Err(e) => Err(anyhow!("cannot stop container {id}: {}", err_text(e))),
+        }
+    }
+
+    /// Removes a container (killing it if it runs); anonymous volumes go with it,
+    /// named volumes never do.
+    pub fn container_remove(&self, id: &str) -> Result<()> {
+        let opts = RemoveContainerOptions {
+            force: true,
+            v: true,
+            link: false,
+        };
+        match self.block(self.docker.remove_container(id, Some(opts))) {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            // Already being removed by another call.
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409, ..
+            }) => Ok(()),
+            Err(e) => Err(anyhow!("cannot remove container {id}: {}", err_text(e))),
+        }
+    }
+
+    /// The container's state, image and addresses; `None` when it does not exist.
+    pub fn container_inspect(&self, id: &str) -> Result<Option<ContainerInfo>> {
+        match self.block(self.docker.inspect_container(id, None)) {
+            Ok(c) => {
+                let ips = ips_of(c.network_settings.and_then(|n| n.networks));
+                let config = c.config.unwrap_or_default();
+                Ok(Some(ContainerInfo {
+                    id: c.id.unwrap_or_default(),
+                    name: c
+                        .name
+                        .unwrap_or_default()
+                        .trim_start_matches('/')
+                        .to_string(),
+                    labels: to_btree(config.labels),
+                    state: c
+                        .state
+                        .and_then(|s| s.status)
+                        .map(|s| s.to_string())
+                        .unwrap_or_default(),
+                    image: config.image.unwrap_or_default(),
+                    ips,
+                }))
+            }
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(anyhow!("cannot inspect container {id}: {}", err_text(e))),
+        }
+    }
+
+    /// Changes CPU and memory limits of a live container.
+    pub fn container_update_resources(&self, id: &str, r: Resources) -> Result<()> {
+        let body = ContainerUpdateBody {
+            nano_cpus: Some(r.nano_cpus),
+            memory: Some(r.memory),
+            memory_swap: Some(if r.memory > 0 { -1 } else { 0 }),
+            memory_reservation: Some(r.memory_reservation),
+            ..Default::default()
+        };
+        self.block(self.docker.update_container(id, body))
+            .map_err(|e| anyhow!("cannot update container {id}: {}", err_text(e)))
+    }
+
+    /// Runs `cmd` in a running container and collects its output and exit code;
+    /// gives up after `timeout`.
+    pub fn exec(
+        &self,
+        id: &str,
+        cmd: &[String],
+        env: &[String],
+        timeout: Option<Duration>,
+    ) -> Result<ExecOutput> {
+        let config = ExecConfig {
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            cmd: Some(cmd.to_vec()),
+            env: (!env.is_empty()).then(|| env.to_vec()),
+            ..Default::default()
+        };
+        let fut = async {
+            let created = self
+                .docker
+                .create_exec(id, config)
+                .await
+                .map_err(|e| anyhow!("cannot exec in container {id}: {}", err_text(e)))?;
+            let mut output = Vec::new();
+            match self
+                .docker
+                .start_exec(&created.id, None)
+                .await
+                .map_err(|e| anyhow!("cannot exec in container {id}: {}", err_text(e)))?
+            {
+                bollard::exec::StartExecResults::Attached { output: mut s, .. } => {
+                    while let Some(item) = s.next().await {
+                        let item = item.map_err(|e| {
+                            anyhow!("exec in container {id} failed: {}", err_text(e))
+                        })?;
+                        output.extend_from_slice(&item.into_bytes());
+                    }
+                }
+                bollard::exec::StartExecResults::Detached => {}
+            }
+            let inspect = self
+                .docker
+                .inspect_exec(&created.id)
+                .await
+                .map_err(|e| anyhow!("cannot inspect exec in {id}: {}", err_text(e)))?;
+            Ok(ExecOutput {
+                code: inspect.exit_code.unwrap_or(-1),
+                output: String::from_utf8_lossy(&output).into_owned(),
+            })
+        };
+        match timeout {
+            Some(t) => self
+                .block(async { tokio::time::timeout(t, fut).await })
+                .map_err(|_| anyhow!("command {cmd:?} did not finish within {t:?}"))?,
+            None => self.block(fut),
+        }
+    }
+
+    /// Extracts a tar archive into `path` of the container (which need not run).
+    pub fn put_archive(&self, id: &str, path: &str, tar: Vec<u8>) -> Result<()> {
+        let opts = UploadToContainerOptions {
+            path: path.to_string(),
+            ..Default::default()
+        };
+        self.block(
+            self.docker
+                .upload_to_container(id, Some(opts), bollard::body_full(tar.into())),
+        )
+        .map_err(|e| {
+            anyhow!(
+                "cannot copy files to {path} in container {id}: {}",
+                err_text(e)
+            )
+        })
+    }
+
+    /// A tar archive of `path` in the container.
+    pub fn get_archive(&self, id: &str, path: &str) -> Result<Vec<u8>> {
+        let opts = DownloadFromContainerOptions {
+            path: path.to_string(),
+        };
+        self.block(async {
+            let mut s = self.docker.download_from_container(id, Some(opts));
+            let mut out = Vec::new();
+            while let Some(chunk) = s.next().await {
+                let chunk = chunk.map_err(|e| {
+                    anyhow!("cannot copy {path} out of container {id}: {}", err_text(e))
+                })?;
+                out.extend_from_slice(&chunk);
+            }
+            Ok(out)
+        })
+    }
+}

@@ -1,0 +1,100 @@
+//! Progress of an apply, on stderr: one timestamped line per event (a service being
+//! created, ready, a task running, done), and `print` messages on stdout. On a
+//! terminal a live footer line under the events shows what is in flight and for how
+//! long; elsewhere only the plain lines are written. Output is written whole under a
+//! lock, so parallel steps never interleave within a line.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Where progress goes.
+pub struct Progress {
+    start: Instant,
+    quiet: bool,
+    live: bool,
+    /// What is in flight, since when.
+    running: Mutex<BTreeMap<String, Instant>>,
+}
+
+impl Progress {
+    pub fn new(quiet: bool) -> Progress {
+        Progress {
+            start: Instant::now(),
+            quiet,
+            live: !quiet && std::io::stderr().is_terminal(),
+            running: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn with_footer(&self, write: impl FnOnce()) {
+        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if self.live {
+            let _ = write!(std::io::stderr(), "\r\x1b[K");
+        }
+        write();
+        if self.live && !running.is_empty() {
+            let items: Vec<String> = running
+                .iter()
+                .map(|(k, t)| format!("{k} {:.0}s", t.elapsed().as_secs_f64()))
+                .collect();
+            let mut footer = format!("… {} in progress: {}", items.len(), items.join(", "));
+            if footer.chars().count() > 150 {
+                footer = footer.chars().take(147).collect::<String>() + "...";
+            }
+            let _ = write!(std::io::stderr(), "{footer}");
+        }
+        let _ = std::io::stderr().flush();
+    }
+
+    /// One event line, prefixed with the seconds since the apply started.
+    pub fn line(&self, msg: &str) {
+        if self.quiet {
+            return;
+        }
+        self.with_footer(|| {
+            let _ = writeln!(
+                std::io::stderr(),
+                "[{:6.1}s] {msg}",
+                self.start.elapsed().as_secs_f64()
+            );
+        });
+    }
+
+    /// Marks `what` as in flight (shown in the live footer).
+    pub fn begin(&self, what: &str) {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(what.to_string(), Instant::now());
+    }
+
+    /// Marks `what` as finished.
+    pub fn end(&self, what: &str) {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(what);
+    }
+
+    /// Clears the live footer.
+    pub fn finish(&self) {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        if self.live {
+            let _ = write!(std::io::stderr(), "\r\x1b[K");
+        }
+    }
+
+    /// A `plan.print` message.
+    pub fn print(&self, msg: &str) {
+        self.with_footer(|| {
+            let mut o = std::io::stdout().lock();
+            let _ = writeln!(o, "{msg}");
+            let _ = o.flush();
+        });
+    }
+}

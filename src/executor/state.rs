@@ -1,0 +1,220 @@
+//! What Docker cannot hold, kept per enclave in the state directory: task results
+//! (keyed by the hash of each task's resolved inputs, not its position) and the
+//! contents of artifacts produced during apply (tar files named by digest). Every write
+//! goes to a temporary file that is renamed into place, so a crash leaves the old or
+//! the new state, never half of one. The enclave lock is an OS file lock (flock), which
+//! the kernel releases when the holder dies, even by SIGKILL.
+
+use super::desired::{FileEntry, TaskResult};
+use anyhow::{anyhow, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+
+/// The state directory: `--state-dir` > `$KPLAN_STATE_DIR` > `$XDG_STATE_HOME/kplan` >
+/// `~/.local/state/kplan`.
+pub fn state_root(flag: Option<&Path>) -> PathBuf {
+    if let Some(p) = flag {
+        return p.to_path_buf();
+    }
+    if let Some(p) = std::env::var_os("KPLAN_STATE_DIR").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    if let Some(p) = std::env::var_os("XDG_STATE_HOME").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p).join("kplan");
+    }
+    match std::env::var_os("HOME").filter(|p| !p.is_empty()) {
+        Some(h) => PathBuf::from(h).join(".local/state/kplan"),
+        None => std::env::temp_dir().join("kplan-state"),
+    }
+}
+
+/// What was recorded by earlier applies.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Recorded {
+    /// Task key -> result.
+    #[serde(default)]
+    pub tasks: BTreeMap<String, TaskResult>,
+    /// `store_service_files` key (container + path) -> digest.
+    #[serde(default)]
+    pub service_files: BTreeMap<String, String>,
+    /// Containers whose ports or ready condition failed: replaced by the next apply.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub unready: BTreeSet<String>,
+    /// Container id -> resources label it was updated to in place (labels cannot change).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources: BTreeMap<String, String>,
+    /// Digests whose content is stored (filled when loading, not saved).
+    #[serde(skip)]
+    pub blobs: BTreeSet<String>,
+}
+
+/// One enclave's state directory.
+#[derive(Debug, Clone)]
+pub struct EnclaveState {
+    pub dir: PathBuf,
+}
+
+/// Holds the enclave lock while alive.
+#[derive(Debug)]
+pub struct Lock {
+    _file: File,
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("state"),
+        std::process::id()
+    ));
+    {
+        let mut f =
+            File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        f.write_all(bytes)
+            .and_then(|_| f.sync_all())
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+    }
+    fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    Ok(())
+}
+
+impl EnclaveState {
+    pub fn new(root: &Path, enclave: &str) -> EnclaveState {
+        EnclaveState {
+            dir: root.join(enclave),
+        }
+    }
+
+    fn file(&self) -> PathBuf {
+        self.dir.join("state.json")
+    }
+
+    fn blob(&self, digest: &str) -> PathBuf {
+        self.dir.join("artifacts").join(format!("{digest}.tar"))
+    }
+
+    /// Takes the enclave lock, or fails at once naming the process that holds it.
+    pub fn lock(&self) -> Result<Lock> {
+        fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create state directory {}", self.dir.display()))?;
+        let path = self.dir.join("lock");
+        let mut f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("cannot open lock file {}", path.display()))?;
+        // SAFETY: flock on a file descriptor we own; no memory is involved.
+        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc != 0 {
+            let mut holder = String::new();
+            let _ = f.read_to_string(&mut holder);
+            let holder = holder.trim();
+            return Err(anyhow!(
+                "enclave is locked by another kplan (pid {}): wait for it to finish, or stop it; the lock is {}",
+                if holder.is_empty() { "unknown" } else { holder },
+                path.display()
+            ));
+        }
+        let _ = f.set_len(0);
+        let _ = f.rewind();
+        let _ = writeln!(f, "{}", std::process::id());
+        let _ = f.sync_all();
+        Ok(Lock { _file: f })
+    }
+
+    /// The recorded state (empty when there is none yet).
+    pub fn load(&self) -> Result<Recorded> {
+        let mut rec = match fs::read(self.file()) {
+            Ok(bytes) => serde_json::from_slice::<Recorded>(&bytes).map_err(|e| {
+                anyhow!(
+                    "state file {} is corrupt ({e}); delete it to start over (tasks will run again)",
+                    self.file().display()
+                )
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Recorded::default(),
+            Err(e) => return Err(anyhow!("cannot read {}: {e}", self.file().display())),
+        };
+        if let Ok(rd) = fs::read_dir(self.dir.join("artifacts")) {
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if let Some(d) = name.strip_suffix(".tar") {
+                    rec.blobs.insert(d.to_string());
+                }
+            }
+        }
+        Ok(rec)
+    }
+
+    pub fn save(&self, rec: &Recorded) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(rec)?;
+        write_atomic(&self.file(), &bytes)
+    }
+
+    pub fn save_blob(&self, digest: &str, files: &[FileEntry]) -> Result<()> {
+        let tar = super::tar::write(files).map_err(|e| anyhow!(e))?;
+        write_atomic(&self.blob(digest), &tar)
+    }
+
+    pub fn load_blob(&self, digest: &str) -> Result<Vec<FileEntry>> {
+        let bytes = fs::read(self.blob(digest))
+            .with_context(|| format!("cannot read artifact {}", self.blob(digest).display()))?;
+        super::tar::read(&bytes).map_err(|e| anyhow!(e))
+    }
+
+    /// Removes blobs no recorded entry refers to.
+    pub fn gc_blobs(&self, keep: &BTreeSet<String>) {
+        if let Ok(rd) = fs::read_dir(self.dir.join("artifacts")) {
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if let Some(d) = name.strip_suffix(".tar") {
+                    if !keep.contains(d) {
+                        let _ = fs::remove_file(e.path());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Deletes the enclave's state (for destroy).
+    pub fn remove(&self) -> Result<()> {
+        match fs::remove_dir_all(&self.dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(anyhow!("cannot remove {}: {e}", self.dir.display())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_lock_fails_naming_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = EnclaveState::new(dir.path(), "e");
+        let _held = st.lock().unwrap();
+        let err = st.lock().unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn state_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = EnclaveState::new(dir.path(), "e");
+        let mut rec = Recorded::default();
+        rec.tasks.insert("k".into(), TaskResult::default());
+        st.save(&rec).unwrap();
+        assert_eq!(st.load().unwrap(), rec);
+    }
+}

@@ -1,0 +1,235 @@
+//! The diff as a pure function, on recorded engine states (fixtures/docker-states/,
+//! made with scripts/record-docker-state.py after applying fixtures/valid/apply-web):
+//! no Docker needed.
+
+use kplan::cli::{load_quiet, Loaded, PackageArgs};
+use kplan::executor::diff::{diff, Action, ChangeSet, TaskAction};
+use kplan::executor::observe::{Observed, ObservedContainer};
+use kplan::executor::state::Recorded;
+use kplan::frontend::ClusterType;
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn load(args: Option<&str>) -> Loaded {
+    let a = PackageArgs {
+        package: root()
+            .join("fixtures/valid/apply-web")
+            .to_string_lossy()
+            .into_owned(),
+        args: args.map(str::to_string),
+        args_file: None,
+        main_file: "main.star".into(),
+        main_function: "run".into(),
+        package_cache: None,
+        offline: true,
+        privileged: false,
+    };
+    match load_quiet(&a, ClusterType::Docker) {
+        Ok((l, _)) => l,
+        Err(f) => panic!("fixture does not load: {:?}", f.0),
+    }
+}
+
+fn observed() -> Observed {
+    let text =
+        std::fs::read_to_string(root().join("fixtures/docker-states/apply-web-applied.json"))
+            .expect("read observed");
+    serde_json::from_str(&text).expect("parse observed")
+}
+
+fn recorded() -> Recorded {
+    let text =
+        std::fs::read_to_string(root().join("fixtures/docker-states/apply-web-applied.state.json"))
+            .expect("read state");
+    let mut r: Recorded = serde_json::from_str(&text).expect("parse state");
+    // The artifact contents are not in the fixture; say they are stored.
+    r.blobs = r
+        .tasks
+        .values()
+        .flat_map(|t| t.stored.values().cloned())
+        .collect();
+    r
+}
+
+fn run(args: Option<&str>, obs: &Observed, prune: bool) -> ChangeSet {
+    let l = load(args);
+    diff(&l.plan, &l.info, obs, &recorded(), prune)
+}
+
+fn action(cs: &ChangeSet, name: &str) -> (Action, Vec<String>) {
+    let s = cs
+        .services
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no service {name} in {cs:#?}"));
+    (s.action, s.reasons.clone())
+}
+
+#[test]
+fn unchanged_package_has_no_changes() {
+    let cs = run(None, &observed(), false);
+    assert!(!cs.has_changes(), "{cs:#?}");
+    assert!(cs.tasks.iter().all(|t| t.action == TaskAction::Reuse));
+    let text = kplan::executor::render::text(&cs);
+    assert!(text.starts_with("No changes."), "{text}");
+}
+
+#[test]
+fn changed_template_replaces_its_service_and_the_users_of_its_address() {
+    let cs = run(Some(r#"{"greeting": "hi"}"#), &observed(), false);
+    let (a, reasons) = action(&cs, "web");
+    assert_eq!(a, Action::Replace);
+    assert_eq!(reasons, vec!["mounted artifact 'site' changed".to_string()]);
+    let (a, reasons) = action(&cs, "client");
+    assert_eq!(a, Action::Replace);
+    assert!(
+        reasons.contains(&"depends on web, which is replaced and whose address it uses".into()),
+        "{reasons:?}"
+    );
+    assert_eq!(action(&cs, "api").0, Action::Keep);
+    let text = kplan::executor::render::text(&cs);
+    assert!(
+        text.contains("-/+ service \"web\" must be replaced"),
+        "{text}"
+    );
+    assert!(text.contains("(known after apply)"), "{text}");
+    assert!(
+        text.contains("Plan: 0 to add, 0 to change, 2 to replace, 0 to destroy."),
+        "{text}"
+    );
+}
+
+#[test]
+fn changed_command_replaces_only_that_service() {
+    let cs = run(Some(r#"{"api_version": "2"}"#), &observed(), false);
+    assert_eq!(
+        action(&cs, "api"),
+        (Action::Replace, vec!["cmd changed".to_string()])
+    );
+    assert_eq!(action(&cs, "web").0, Action::Keep);
+    assert_eq!(action(&cs, "client").0, Action::Keep);
+    // The request against the replaced api runs again; the exec on client does not.
+    let run: Vec<&str> = cs
+        .tasks
+        .iter()
+        .filter(|t| t.action == TaskAction::Run)
+        .map(|t| t.task.as_str())
+        .collect();
+    assert!(
+        run.iter().any(|t| t.starts_with("request on 'api'")),
+        "{run:?}"
+    );
+    assert!(
+        !run.iter().any(|t| t.starts_with("exec on 'client'")),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn empty_engine_creates_everything() {
+    let obs = Observed {
+        enclave: "t1".into(),
+        ..Default::default()
+    };
+    let l = load(None);
+    let cs = diff(&l.plan, &l.info, &obs, &Recorded::default(), false);
+    assert!(cs.create_network);
+    assert!(cs.services.iter().all(|s| s.action == Action::Create));
+    assert!(cs.tasks.iter().all(|t| t.action == TaskAction::Run));
+}
+
+fn container<'a>(obs: &'a mut Observed, service: &str) -> &'a mut ObservedContainer {
+    obs.containers
+        .iter_mut()
+        .find(|c| c.service == service)
+        .expect("container")
+}
+
+#[test]
+fn drift_is_shown_and_explained() {
+    let mut obs = observed();
+    obs.containers.retain(|c| c.service != "api");
+    container(&mut obs, "client").state = "exited".into();
+    let cs = run(None, &obs, false);
+    assert_eq!(action(&cs, "api").0, Action::Create);
+    let (a, reasons) = action(&cs, "client");
+    assert_eq!(a, Action::Update);
+    assert_eq!(reasons, vec!["container is exited: start it".to_string()]);
+    assert_eq!(action(&cs, "web").0, Action::Keep);
+
+    let mut obs = observed();
+    {
+        let web = container(&mut obs, "web");
+        web.config_hash = Some("edited-by-hand".into());
+        web.parts.insert("image".into(), "000000000000".into());
+    }
+    let cs = run(None, &obs, false);
+    assert_eq!(action(&cs, "client").0, Action::Replace);
+    assert_eq!(
+        action(&cs, "web"),
+        (Action::Replace, vec!["image changed".to_string()])
+    );
+}
+
+#[test]
+fn interrupted_creation_and_duplicates_are_repaired() {
+    let mut obs = observed();
+    container(&mut obs, "api").state = "created".into();
+    let mut dup = container(&mut obs, "web").clone();
+    dup.id = "0123456789ab".into();
+    dup.name = "t1--web-old".into();
+    dup.state = "exited".into();
+    obs.containers.push(dup);
+    let cs = run(None, &obs, false);
+    let (a, reasons) = action(&cs, "api");
+    assert_eq!(a, Action::Replace);
+    assert!(reasons[0].contains("interrupted"), "{reasons:?}");
+    let web = cs.services.iter().find(|s| s.name == "web").expect("web");
+    assert_eq!(web.action, Action::Update);
+    assert_eq!(web.duplicates, vec!["0123456789ab".to_string()]);
+}
+
+#[test]
+fn orphans_are_listed_and_destroyed_only_with_prune() {
+    let mut obs = observed();
+    let mut old = container(&mut obs, "api").clone();
+    old.service = "old".into();
+    old.name = "t1--old".into();
+    old.id = "feedfeedfeed".into();
+    obs.containers.push(old);
+    let cs = run(None, &obs, false);
+    assert_eq!(cs.orphans.len(), 1);
+    assert!(!cs.has_changes());
+    assert!(kplan::executor::render::text(&cs).contains("--prune"));
+    let cs = run(None, &obs, true);
+    assert!(cs.has_changes());
+    assert!(kplan::executor::render::text(&cs).contains("1 to destroy"));
+}
+
+#[test]
+fn resources_change_in_place() {
+    let mut obs = observed();
+    container(&mut obs, "api").resources = "cpu=500m,mem=0M,min_mem=0M".into();
+    let cs = run(None, &obs, false);
+    let (a, reasons) = action(&cs, "api");
+    assert_eq!(a, Action::Update);
+    assert!(reasons[0].starts_with("resources"), "{reasons:?}");
+    assert!(kplan::executor::render::text(&cs).contains("~ service \"api\""));
+}
+
+#[test]
+fn a_container_off_the_enclave_network_is_replaced() {
+    let mut obs = observed();
+    container(&mut obs, "api").ip = None;
+    let cs = run(None, &obs, false);
+    assert_eq!(
+        action(&cs, "api"),
+        (
+            Action::Replace,
+            vec!["container is not on the enclave network".to_string()]
+        )
+    );
+}

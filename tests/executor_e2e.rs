@@ -1,0 +1,528 @@
+//! `kplan plan/apply/destroy/status` on the real Docker engine, no mocks, with our own
+//! package fixtures/valid/apply-web (busybox httpd serving a rendered template, a
+//! client reaching it by hostname, a persistent directory, run_sh tasks). Every test
+//! uses its own enclave and state directory and destroys them at the end, also when
+//! it fails.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use support::{busybox_image, docker, docker_ok, require_docker, unique_name};
+
+fn fixture() -> String {
+    support::repo_root()
+        .join("fixtures/valid/apply-web")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// An enclave with its own state directory, destroyed (volumes too) when dropped.
+struct Enclave {
+    name: String,
+    state: tempfile::TempDir,
+}
+
+impl Enclave {
+    fn new(prefix: &str) -> Option<Enclave> {
+        if !require_docker() {
+            return None;
+        }
+        busybox_image();
+        Some(Enclave {
+            name: unique_name(prefix),
+            state: tempfile::tempdir().expect("tempdir"),
+        })
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(support::kplan_bin());
+        c.args(args)
+            .args(["--enclave", &self.name, "--state-dir"])
+            .arg(self.state.path())
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run kplan")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "kplan {args:?} failed ({:?}):\n{}\n{}",
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn apply(&self, extra: &[&str]) -> String {
+        let pkg = fixture();
+        let mut args = vec!["apply", pkg.as_str(), "--yes"];
+        args.extend_from_slice(extra);
+        self.ok(&args)
+    }
+
+    fn plan_code(&self, extra: &[&str]) -> (i32, String) {
+        let pkg = fixture();
+        let mut args = vec!["plan", pkg.as_str(), "--detailed-exitcode"];
+        args.extend_from_slice(extra);
+        let o = self.run(&args);
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    }
+
+    fn container(&self, service: &str) -> String {
+        format!("{}--{service}", self.name)
+    }
+
+    /// Every container of the enclave: (name, id, state).
+    fn containers(&self) -> Vec<(String, String, String)> {
+        let out = docker_ok([
+            "ps",
+            "-a",
+            "--filter",
+            &format!("label=kplan.enclave={}", self.name),
+            "--format",
+            "{{.Names}} {{.ID}} {{.State}}",
+        ]);
+        let mut v: Vec<(String, String, String)> = out
+            .lines()
+            .filter_map(|l| {
+                let mut p = l.split_whitespace();
+                Some((p.next()?.into(), p.next()?.into(), p.next()?.into()))
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Id and start time of a service's container.
+    fn identity(&self, service: &str) -> String {
+        docker_ok([
+            "inspect",
+            "--format",
+            "{{.Id}} {{.State.StartedAt}}",
+            &self.container(service),
+        ])
+        .trim()
+        .to_string()
+    }
+
+    fn exec(&self, service: &str, cmd: &[&str]) -> String {
+        let mut args = vec!["exec".to_string(), self.container(service)];
+        args.extend(cmd.iter().map(|c| c.to_string()));
+        docker_ok(args)
+    }
+}
+
+impl Drop for Enclave {
+    fn drop(&mut self) {
+        let _ = self.run(&["destroy", "--volumes"]);
+        // Whatever destroy could not remove (a failing test may have left it half made).
+        let ids = docker([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=kplan.enclave={}", self.name),
+        ]);
+        for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
+            let _ = docker(["rm", "-f", id]);
+        }
+        let _ = docker(["network", "rm", &format!("kplan-{}", self.name)]);
+        let _ = docker(["volume", "rm", "-f", &format!("{}--web-data", self.name)]);
+    }
+}
+
+/// Waits until `f` holds (polling), or panics after `limit`.
+fn eventually(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn apply_serves_reapplies_as_noop_and_replaces_only_what_changed() {
+    let Some(e) = Enclave::new("kp-e2e") else {
+        return;
+    };
+    let first = e.apply(&[]);
+    assert!(
+        first.contains("client saw: <h1>hello from web</h1>"),
+        "{first}"
+    );
+
+    // Services really serve, and reach each other by hostname.
+    let page = e.exec("client", &["wget", "-q", "-O-", "http://web/"]);
+    assert_eq!(page.trim(), "<h1>hello from web</h1>");
+    let api = e.exec("client", &["wget", "-q", "-O-", "http://api:8080/"]);
+    assert_eq!(api.trim(), "api-1");
+    // The run_sh task's stored file was mounted before web started.
+    assert_eq!(
+        e.exec("web", &["cat", "/etc/motd.d/motd.txt"]).trim(),
+        "made-by-task"
+    );
+
+    // A second apply changes nothing and says so.
+    let before: Vec<String> = ["web", "api", "client"]
+        .iter()
+        .map(|s| e.identity(s))
+        .collect();
+    let again = e.apply(&[]);
+    assert!(again.starts_with("No changes."), "{again}");
+    let after: Vec<String> = ["web", "api", "client"]
+        .iter()
+        .map(|s| e.identity(s))
+        .collect();
+    assert_eq!(before, after, "a no-op apply restarted something");
+    assert_eq!(e.plan_code(&[]).0, 0);
+
+    // Persistent data, then a change to one service's mounted template.
+    e.exec("web", &["sh", "-c", "echo precious > /data/keep"]);
+    let args = r#"{"greeting": "hi"}"#;
+    let (code, plan) = e.plan_code(&["--args", args]);
+    assert_eq!(code, 2, "{plan}");
+    assert!(
+        plan.contains("-/+ service \"web\" must be replaced"),
+        "{plan}"
+    );
+    assert!(plan.contains("# mounted artifact 'site' changed"), "{plan}");
+    assert!(!plan.contains("service \"api\""), "{plan}");
+    e.apply(&["--args", args]);
+    assert_ne!(e.identity("web"), before[0], "web was not replaced");
+    assert_eq!(e.identity("api"), before[1], "api was touched");
+    let page = e.exec("client", &["wget", "-q", "-O-", "http://web/"]);
+    assert_eq!(page.trim(), "<h1>hi from web</h1>");
+    assert_eq!(e.exec("web", &["cat", "/data/keep"]).trim(), "precious");
+    assert_eq!(e.plan_code(&["--args", args]).0, 0);
+
+    // Drift: a container removed and one stopped by hand are shown and repaired.
+    docker_ok(["rm", "-f", &e.container("api")]);
+    docker_ok(["stop", "-t", "1", &e.container("client")]);
+    let (code, plan) = e.plan_code(&["--args", args]);
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("+ service \"api\" will be created"), "{plan}");
+    assert!(plan.contains("~ service \"client\""), "{plan}");
+    e.apply(&["--args", args]);
+    assert_eq!(e.plan_code(&["--args", args]).0, 0);
+    let api = e.exec("client", &["wget", "-q", "-O-", "http://api:8080/"]);
+    assert_eq!(api.trim(), "api-1");
+
+    // Status lists the services with ports.
+    let status: serde_json::Value =
+        serde_json::from_str(&e.ok(&["status", "--output", "json"])).expect("status json");
+    let services = status["services"].as_array().expect("services");
+    assert_eq!(services.len(), 3);
+    assert!(services.iter().all(|s| s["state"] == "running"), "{status}");
+    assert!(services
+        .iter()
+        .any(|s| s["service"] == "api" && s["ports"] == "http=8080/tcp"));
+
+    // A service dropped from the package is an orphan: listed, removed only with --prune.
+    let without = r#"{"greeting": "hi", "with_api": false}"#;
+    let out = e.apply(&["--args", without]);
+    assert!(out.contains("apply with --prune to remove them"), "{out}");
+    assert!(e
+        .containers()
+        .iter()
+        .any(|(n, _, _)| n == &e.container("api")));
+    let (code, plan) = e.plan_code(&["--args", without, "--prune"]);
+    assert_eq!(code, 2, "{plan}");
+    assert!(
+        plan.contains("- service \"api\" will be destroyed"),
+        "{plan}"
+    );
+    e.apply(&["--args", without, "--prune"]);
+    assert!(!e
+        .containers()
+        .iter()
+        .any(|(n, _, _)| n == &e.container("api")));
+    assert_eq!(e.plan_code(&["--args", without]).0, 0);
+
+    // Destroy keeps volumes unless asked.
+    e.ok(&["destroy"]);
+    assert!(e.containers().is_empty());
+    let vol = format!("{}--web-data", e.name);
+    assert!(docker(["volume", "inspect", &vol]).status.success());
+    e.ok(&["destroy", "--volumes"]);
+    assert!(!docker(["volume", "inspect", &vol]).status.success());
+}
+
+fn spawn_apply(e: &Enclave, args: &str) -> Child {
+    let pkg = fixture();
+    e.cmd(&["apply", &pkg, "--yes", "--args", args])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn kplan")
+}
+
+#[test]
+fn killed_apply_converges_without_duplicates() {
+    let Some(e) = Enclave::new("kp-kill") else {
+        return;
+    };
+    let args = r#"{"settle": 3}"#;
+    let mut child = spawn_apply(&e, args);
+    eventually(Duration::from_secs(60), "a service container", || {
+        e.containers()
+            .iter()
+            .any(|(n, _, _)| n == &e.container("api"))
+    });
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGKILL);
+    }
+    let _ = child.wait();
+    e.apply(&["--args", args]);
+    let all = e.containers();
+    let names: Vec<&str> = all.iter().map(|(n, _, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        vec![
+            e.container("api").as_str(),
+            e.container("client").as_str(),
+            e.container("web").as_str()
+        ],
+        "{all:?}"
+    );
+    assert!(all.iter().all(|(_, _, s)| s == "running"), "{all:?}");
+    assert_eq!(e.plan_code(&["--args", args]).0, 0);
+}
+
+fn lock_holder(state: &Path, enclave: &str) -> Option<String> {
+    let text = std::fs::read_to_string(PathBuf::from(state).join(enclave).join("lock")).ok()?;
+    let t = text.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+#[test]
+fn concurrent_apply_fails_at_once_naming_the_holder() {
+    let Some(e) = Enclave::new("kp-lock") else {
+        return;
+    };
+    let args = r#"{"settle": 4}"#;
+    let first = spawn_apply(&e, args);
+    let pid = first.id().to_string();
+    eventually(Duration::from_secs(30), "the first apply's lock", || {
+        lock_holder(e.state.path(), &e.name).as_deref() == Some(pid.as_str())
+    });
+    let start = Instant::now();
+    let second = e.run(&["apply", &fixture(), "--yes", "--args", args]);
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "the second apply waited"
+    );
+    assert_eq!(second.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains(&format!("locked by another kplan (pid {pid})")),
+        "{err}"
+    );
+    let out = first.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn missing_images_are_all_reported_before_any_change() {
+    let Some(e) = Enclave::new("kp-img") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("main.star"),
+        "def run(plan):\n    plan.add_service(name = \"a\", config = ServiceConfig(image = \"kplan-test/nope:missing\"))\n    plan.add_service(name = \"b\", config = ServiceConfig(image = \"kplan-test/also:missing\"))\n",
+    )
+    .expect("write");
+    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    let o = e.run(&["apply", &pkg, "--yes"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("kplan-test/nope:missing"), "{err}");
+    assert!(err.contains("kplan-test/also:missing"), "{err}");
+    assert!(err.contains("main.star:2"), "{err}");
+    assert!(err.contains("main.star:3"), "{err}");
+    assert!(
+        !docker(["network", "inspect", &format!("kplan-{}", e.name)])
+            .status
+            .success()
+    );
+    let o = Command::new(support::kplan_bin())
+        .args(["validate", &pkg, "--check-images"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("KP501"));
+    // Without the flag the same package is valid.
+    let o = Command::new(support::kplan_bin())
+        .args(["validate", &pkg])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn apply_without_yes_off_a_terminal_refuses() {
+    let Some(e) = Enclave::new("kp-yes") else {
+        return;
+    };
+    let o = e.run(&["apply", &fixture()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("pass --yes"));
+    assert!(e.containers().is_empty());
+}
+
+#[test]
+fn a_port_that_never_opens_fails_with_the_service_named_and_keeps_the_rest() {
+    let Some(e) = Enclave::new("kp-fail") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("main.star"),
+        "def run(plan):\n    plan.add_service(name = \"ok\", config = ServiceConfig(image = \"kplan-test/busybox:local\", cmd = [\"sleep\", \"1000\"]))\n    plan.add_service(name = \"deaf\", config = ServiceConfig(image = \"kplan-test/busybox:local\", cmd = [\"sleep\", \"1000\"], ports = {\"http\": PortSpec(number = 81, wait = \"2s\")}))\n",
+    )
+    .expect("write");
+    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    let o = e.run(&["apply", &pkg, "--yes"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("service deaf (main.star:3)"), "{err}");
+    assert!(
+        err.contains("port 'http' (81) did not open within 2s"),
+        "{err}"
+    );
+    // What finished is kept; the service that failed its checks is replaced next time.
+    let o = e.run(&["plan", &pkg]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!out.contains("service \"ok\""), "{out}");
+    assert!(
+        out.contains("-/+ service \"deaf\" must be replaced"),
+        "{out}"
+    );
+    assert!(
+        out.contains("# it was not ready when last applied"),
+        "{out}"
+    );
+}
+
+#[test]
+fn resource_limits_change_in_place() {
+    let Some(e) = Enclave::new("kp-res") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("main.star"),
+        "def run(plan, args = {}):\n    plan.add_service(name = \"s\", config = ServiceConfig(image = \"kplan-test/busybox:local\", cmd = [\"sleep\", \"1000\"], max_memory = args.get(\"mem\", 64), max_cpu = 500))\n",
+    )
+    .expect("write");
+    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    e.ok(&["apply", &pkg, "--yes"]);
+    let before = e.identity("s");
+    let mem = |e: &Enclave| {
+        docker_ok([
+            "inspect",
+            "--format",
+            "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}",
+            &e.container("s"),
+        ])
+        .trim()
+        .to_string()
+    };
+    assert_eq!(mem(&e), format!("{} 500000000", 64 * 1024 * 1024));
+    let args = r#"{"mem": 128}"#;
+    let plan = e.ok(&["plan", &pkg, "--args", args]);
+    assert!(
+        plan.contains("~ service \"s\" will be updated in place"),
+        "{plan}"
+    );
+    e.ok(&["apply", &pkg, "--yes", "--args", args]);
+    assert_eq!(e.identity("s"), before, "the container was recreated");
+    assert_eq!(mem(&e), format!("{} 500000000", 128 * 1024 * 1024));
+    assert!(e
+        .ok(&["plan", &pkg, "--args", args])
+        .starts_with("No changes."));
+}
+
+#[test]
+fn engine_imports_an_image_from_a_root_filesystem_tar() {
+    if !require_docker() {
+        return;
+    }
+    use kplan::executor::desired::FileEntry;
+    use kplan::executor::engine::Engine;
+    let engine = Engine::connect().expect("connect");
+    let tag = unique_name("import");
+    let repo = "kplan-test/imported";
+    let tar = kplan::executor::tar::write(&[FileEntry {
+        path: "etc/hello.txt".into(),
+        mode: 0o644,
+        content: b"hello".to_vec(),
+    }])
+    .expect("tar");
+    let image = format!("{repo}:{tag}");
+    assert!(!engine.image_exists(&image).expect("inspect"));
+    engine.import_image(tar, repo, &tag).expect("import");
+    let exists = engine.image_exists(&image).expect("inspect");
+    let _ = docker(["rmi", &image]);
+    assert!(exists);
+}
+
+#[test]
+fn files_copied_out_of_a_service_feed_a_task_and_are_reused() {
+    let Some(e) = Enclave::new("kp-files") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("main.star"),
+        r#"def run(plan):
+    plan.add_service(name = "src", config = ServiceConfig(image = "kplan-test/busybox:local", cmd = ["sh", "-c", "mkdir -p /out && echo from-src > /out/f.txt && exec sleep 1000"]))
+    plan.wait(service_name = "src", recipe = ExecRecipe(command = ["cat", "/out/f.txt"]), field = "code", assertion = "==", target_value = 0, timeout = "20s")
+    copied = plan.store_service_files(service_name = "src", src = "/out/f.txt", name = "copied")
+    r = plan.run_sh(name = "read", run = "cat /in/f.txt", image = "kplan-test/busybox:local", files = {"/in": copied})
+    plan.print("task read: " + r.output)
+    plan.add_service(name = "user", config = ServiceConfig(image = "kplan-test/busybox:local", cmd = ["sleep", "1000"], files = {"/in": copied}))
+"#,
+    )
+    .expect("write");
+    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    let out = e.ok(&["apply", &pkg, "--yes"]);
+    assert!(out.contains("task read: from-src"), "{out}");
+    assert_eq!(e.exec("user", &["cat", "/in/f.txt"]).trim(), "from-src");
+    let again = e.ok(&["apply", &pkg, "--yes"]);
+    assert!(again.starts_with("No changes."), "{again}");
+}
+
+#[test]
+fn a_foreign_container_in_the_way_is_never_removed() {
+    let Some(e) = Enclave::new("kp-foreign") else {
+        return;
+    };
+    let name = e.container("api");
+    docker_ok(["create", "--name", &name, &busybox_image(), "true"]);
+    let o = e.run(&["apply", &fixture(), "--yes"]);
+    let alive = docker(["inspect", &name]).status.success();
+    let _ = docker(["rm", "-f", &name]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("that kplan did not create is in the way"),
+        "{err}"
+    );
+    assert!(alive, "kplan removed a container it did not create");
+}
