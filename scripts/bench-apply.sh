@@ -26,7 +26,7 @@ export DOCKER_CONFIG="$work/docker-config"
 mkdir -p "$DOCKER_CONFIG" "$work/pkg"
 cleanup() {
     "$KPLAN" destroy --enclave "$ENCLAVE" --state-dir "$work/state" --volumes >/dev/null 2>&1 || true
-    "$COMPOSE" -p "$PROJECT" -f "$work/compose.yaml" down -t 1 >/dev/null 2>&1 || true
+    "$COMPOSE" -p "$PROJECT" -f "$work/compose/compose.yaml" down -t 1 >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -44,19 +44,11 @@ trap cleanup EXIT
 } > "$work/pkg/main.star"
 echo 'name: github.com/kplan-bench/http' > "$work/pkg/kurtosis.yml"
 
-# The same services for Compose (the compose backend lives on another branch), with
-# the same semantics: an init process, as kplan runs services with tini by default.
+# The same package compiled by kplan's Compose backend: Compose runs exactly what kplan
+# applies (same commands, tini as init, a healthcheck for each declared port, which
+# `up --wait` waits for as `kplan apply` waits for the port).
 compose_file() { # $1 = version of svc-0
-    echo "name: $PROJECT"
-    echo "services:"
-    for ((i = 0; i < N; i++)); do
-        v=1; [ "$i" = 0 ] && v="$1"
-        echo "  svc-$i:"
-        echo "    image: $IMAGE"
-        echo "    command: [\"sh\", \"-c\", \"mkdir -p /www && echo svc-$i-v$v > /www/index.html && exec httpd -f -p 80 -h /www\"]"
-        echo "    expose: [\"80\"]"
-        echo "    init: true" # kplan services run under tini (Kurtosis' default), so stop is prompt
-    done
+    "$KPLAN" compile "$work/pkg" --target compose -o "$work/compose" --args "{\"v0\": \"$1\"}" >/dev/null 2>&1
 }
 
 now() { date +%s.%N; }
@@ -69,17 +61,17 @@ timed() { # prints elapsed seconds of "$@" (output discarded)
 }
 
 kp() { "$KPLAN" apply "$work/pkg" --enclave "$ENCLAVE" --state-dir "$work/state" --yes "$@"; }
-cup() { "$COMPOSE" -p "$PROJECT" -f "$work/compose.yaml" up -d --wait; }
+cup() { "$COMPOSE" -p "$PROJECT" -f "$work/compose/compose.yaml" up -d --wait; }
 
 k_cold=$(timed kp)
 k_noop=$(timed kp)
 k_one=$(timed kp --args '{"v0": "2"}')
 "$KPLAN" destroy --enclave "$ENCLAVE" --state-dir "$work/state" >/dev/null
 
-compose_file 1 > "$work/compose.yaml"
+compose_file 1
 c_cold=$(timed cup)
 c_noop=$(timed cup)
-compose_file 2 > "$work/compose.yaml"
+compose_file 2
 c_one=$(timed cup)
 
 printf '%-22s %10s %10s %8s %8s\n' "N=$N services" "kplan (s)" "compose" "ratio" "goal"
