@@ -360,6 +360,16 @@ fn missing_images_are_all_reported_before_any_change() {
             .status
             .success()
     );
+    // `plan` changes nothing: it shows the plan, with the same problems as warnings.
+    let o = e.run(&["plan", &pkg]);
+    assert_eq!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("warning[KP501]"), "{err}");
+    assert!(
+        err.contains("`kplan apply` will stop on these problems"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("2 to add"));
     let o = Command::new(support::kplan_bin())
         .args(["validate", &pkg, "--check-images"])
         .output()

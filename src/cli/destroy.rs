@@ -48,18 +48,27 @@ fn destroy(args: &DestroyArgs) -> Result<(), i32> {
     drop(lock);
     st.remove().map_err(fail)?;
     println!(
-        "Destroyed enclave \"{name}\": {} containers, network, {}.",
-        observed.containers.len(),
+        "Destroyed enclave \"{name}\": {}, network, {}.",
+        count(observed.containers.len(), "container"),
         if args.volumes {
-            format!("{vols} volumes")
+            count(vols, "volume")
         } else if observed.volumes.is_empty() {
             "no volumes".to_string()
         } else {
             format!(
-                "{} volumes kept (use --volumes to delete them)",
-                observed.volumes.len()
+                "{} kept (use --volumes to delete them)",
+                count(observed.volumes.len(), "volume")
             )
         }
     );
     Ok(())
+}
+
+/// `1 volume`, `2 volumes`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }

@@ -3,6 +3,7 @@
 //! exist locally, nothing unsupported) that run before anything is changed.
 
 use super::pipeline::{print_diagnostics, Loaded};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::executor::engine::Engine;
 use crate::executor::{self, images};
 use clap::Args;
@@ -95,6 +96,43 @@ pub fn connect() -> Result<Engine, i32> {
 
 /// Every missing image and unsupported feature, printed; `Err(1)` if any.
 pub fn preflight(engine: &Engine, loaded: &Loaded) -> Result<(), i32> {
+    let diags = preflight_problems(engine, loaded)?;
+    if diags.is_empty() {
+        Ok(())
+    } else {
+        print_diagnostics(&diags, &loaded.sources);
+        Err(1)
+    }
+}
+
+/// For `kplan plan`, which changes nothing: the same problems, printed as warnings so the
+/// plan is still shown, with a last line saying that `apply` will stop on them.
+pub fn preflight_warnings(engine: &Engine, loaded: &Loaded) -> Result<(), i32> {
+    let mut diags = preflight_problems(engine, loaded)?;
+    if diags.is_empty() {
+        return Ok(());
+    }
+    for d in &mut diags {
+        d.severity = Severity::Warning;
+    }
+    print_diagnostics(&diags, &loaded.sources);
+    eprintln!(
+        "warning: `kplan apply` will stop on {} until {} fixed\n",
+        if diags.len() == 1 {
+            "this problem"
+        } else {
+            "these problems"
+        },
+        if diags.len() == 1 {
+            "it is"
+        } else {
+            "they are"
+        },
+    );
+    Ok(())
+}
+
+fn preflight_problems(engine: &Engine, loaded: &Loaded) -> Result<Vec<Diagnostic>, i32> {
     let mut diags = images::unsupported(&loaded.plan);
     match images::missing_images(engine, &loaded.plan) {
         Ok(d) => diags.extend(d),
@@ -103,10 +141,5 @@ pub fn preflight(engine: &Engine, loaded: &Loaded) -> Result<(), i32> {
             return Err(1);
         }
     }
-    if diags.is_empty() {
-        Ok(())
-    } else {
-        print_diagnostics(&diags, &loaded.sources);
-        Err(1)
-    }
+    Ok(diags)
 }

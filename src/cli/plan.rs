@@ -33,7 +33,7 @@ fn plan(args: &PlanArgs) -> Result<i32, i32> {
     let loaded = pipeline::load(&args.package, ClusterType::Docker)?;
     let name = args.enclave.for_package(&loaded)?;
     let engine = enclave::connect()?;
-    enclave::preflight(&engine, &loaded)?;
+    enclave::preflight_warnings(&engine, &loaded)?;
     let st = EnclaveState::new(&args.enclave.state_root(), &name);
     let observed = observe::observe(&engine, &name).map_err(|e| {
         eprintln!("error: {e:#}");
