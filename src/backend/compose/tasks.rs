@@ -87,9 +87,16 @@ pub fn lower(cx: &mut Ctx) {
                         .join("|");
                     format!("case \"$code\" in {pat}) ;; *) echo \"plan.request: status '$code' is not acceptable\" >&2; exit 1;; esac")
                 };
+                // Folded `plan.verify(result["code"], ...)`s compare `$rc`.
+                let verified = code_checks.get(&t).map(String::as_str).unwrap_or("");
                 let script = format!(
-                    "code=$({}); {accept}",
-                    super::health::status_code_pipeline(&argv)
+                    "code=$({}); {accept}{}",
+                    super::health::status_code_pipeline(&argv),
+                    if verified.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; rc=$code; {verified}exit 0")
+                    }
                 );
                 let (entrypoint, command) = (
                     vec!["/bin/sh".to_owned(), "-c".to_owned()],
@@ -172,8 +179,8 @@ pub fn lower(cx: &mut Ctx) {
     }
 }
 
-/// The task whose exit code alone is `value`, when that task becomes a container or
-/// hook that can check it (`exec`, `run_sh`, `run_python`).
+/// The task whose exit code (or HTTP status) alone is `value`, when that task becomes a
+/// container or hook that can check it (`exec`, `run_sh`, `run_python`, `request`).
 fn folded_code(cx: &Ctx, value: &StrExpr) -> Option<TaskId> {
     let [Part::Ref(RuntimeRef::Task {
         task,
@@ -183,15 +190,15 @@ fn folded_code(cx: &Ctx, value: &StrExpr) -> Option<TaskId> {
         return None;
     };
     match &cx.plan.task(*task).kind {
-        TaskKind::Exec { .. } | TaskKind::RunSh { .. } | TaskKind::RunPython { .. } => Some(*task),
-        TaskKind::Request { .. }
-        | TaskKind::Wait { .. }
-        | TaskKind::Verify { .. }
-        | TaskKind::Print { .. } => None,
+        TaskKind::Exec { .. }
+        | TaskKind::RunSh { .. }
+        | TaskKind::RunPython { .. }
+        | TaskKind::Request { .. } => Some(*task),
+        TaskKind::Wait { .. } | TaskKind::Verify { .. } | TaskKind::Print { .. } => None,
     }
 }
 
-/// `plan.verify(result["code"], ...)` on an exec/run_sh/run_python: the comparison
+/// `plan.verify(result["code"], ...)` on an exec/run_sh/run_python/request: the comparison
 /// runs right after the command in the same hook or container, which then fails as
 /// Kurtosis would. Returns shell text per task (`[ "$rc" -eq 0 ] || exit 1; `...).
 fn code_verifies(cx: &Ctx) -> BTreeMap<TaskId, String> {
