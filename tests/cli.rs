@@ -395,3 +395,43 @@ fn missing_packages_are_cloned_into_the_cache_unless_offline() {
     // Now cached: works offline.
     assert_eq!(run(true).status.code(), Some(0));
 }
+
+#[test]
+fn an_unreachable_docker_engine_is_a_clear_error_before_any_change() {
+    let state = tempdir();
+    let state_dir = state.path().to_string_lossy().into_owned();
+    for args in [
+        vec![
+            "plan",
+            "fixtures/valid/apply-web",
+            "--state-dir",
+            &state_dir,
+        ],
+        vec![
+            "apply",
+            "fixtures/valid/apply-web",
+            "--yes",
+            "--state-dir",
+            &state_dir,
+        ],
+        vec!["status", "--enclave", "x", "--state-dir", &state_dir],
+        vec!["destroy", "--enclave", "x", "--state-dir", &state_dir],
+        vec!["validate", "fixtures/valid/apply-web", "--check-images"],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_kplan"))
+            .current_dir(root())
+            .env("DOCKER_HOST", "unix:///nonexistent/kplan-test.sock")
+            .args(&args)
+            .output()
+            .expect("run kplan");
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let err = stderr(&o);
+        assert!(
+            err.contains("cannot connect to the Docker engine") && err.contains("DOCKER_HOST"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    // Nothing was written to the state directory.
+    assert_eq!(std::fs::read_dir(state.path()).expect("read").count(), 0);
+}
