@@ -5,7 +5,7 @@
 use super::pipeline::{print_diagnostics, Loaded};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::executor::engine::Engine;
-use crate::executor::{self, images};
+use crate::executor::{self, images, transient};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -134,6 +134,7 @@ pub fn preflight_warnings(engine: &Engine, loaded: &Loaded) -> Result<(), i32> {
 
 fn preflight_problems(engine: &Engine, loaded: &Loaded) -> Result<Vec<Diagnostic>, i32> {
     let mut diags = images::unsupported(&loaded.plan);
+    diags.extend(transient::tasks_on_removed_services(&loaded.plan));
     match images::missing_images(engine, &loaded.plan) {
         Ok(d) => diags.extend(d),
         Err(e) => {

@@ -22,6 +22,7 @@ pub mod render;
 pub mod state;
 pub mod tar;
 pub mod tasks;
+pub mod transient;
 
 /// The enclave a container, network or volume belongs to.
 pub const LABEL_ENCLAVE: &str = "kplan.enclave";
