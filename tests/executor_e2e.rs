@@ -542,7 +542,7 @@ const IP_PACKAGE: &str = r#"def run(plan, args = {}):
         image = "kplan-test/busybox:local",
         private_ip_address_placeholder = "KURTOSIS_IP_ADDR_PLACEHOLDER",
         cmd = ["sh", "-c", "echo KURTOSIS_IP_ADDR_PLACEHOLDER > /tmp/ip && exec sleep 1000"],
-        env_vars = {"MY_URL": "http://KURTOSIS_IP_ADDR_PLACEHOLDER:5052"},
+        env_vars = {"MY_URL": "http://KURTOSIS_IP_ADDR_PLACEHOLDER:5052", "V": str(args.get("v", 1))},
     ))
     plan.add_service(name = "b", config = ServiceConfig(image = "kplan-test/busybox:local", cmd = ["sleep", "1000"], env_vars = {"PEER": a.ip_address}))
     if args.get("c", False):
@@ -611,6 +611,18 @@ fn the_ip_placeholder_becomes_the_containers_own_stable_address() {
     let c_ip = e.ip("c");
     assert_eq!(c_ip, format!("{prefix}3"));
     assert_eq!(e.exec("c", &["sh", "-c", "echo $ME"]).trim(), c_ip);
+    let again = e.ok(&["apply", &pkg, "--yes", "--args", args]);
+    assert!(again.starts_with("No changes."), "{again}");
+
+    // A replaced service keeps its address.
+    let args = r#"{"c": true, "v": 2}"#;
+    let out = e.ok(&["apply", &pkg, "--yes", "--args", args]);
+    assert!(out.contains("-/+ service \"a\" must be replaced"), "{out}");
+    assert_ne!(e.identity("a"), before);
+    assert_eq!(e.ip("a"), ip);
+    assert_eq!(e.exec("a", &["cat", "/tmp/ip"]).trim(), ip);
+    assert_eq!(e.exec("b", &["sh", "-c", "echo $PEER"]).trim(), ip);
+    assert_eq!(e.ip("c"), c_ip);
     let again = e.ok(&["apply", &pkg, "--yes", "--args", args]);
     assert!(again.starts_with("No changes."), "{again}");
 }
