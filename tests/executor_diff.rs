@@ -233,3 +233,71 @@ fn a_container_off_the_enclave_network_is_replaced() {
         )
     );
 }
+
+fn load_text(main: &str) -> (tempfile::TempDir, Loaded) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("main.star"), main).expect("write");
+    let a = PackageArgs {
+        package: dir.path().join("main.star").to_string_lossy().into_owned(),
+        args: None,
+        args_file: None,
+        main_file: "main.star".into(),
+        main_function: "run".into(),
+        package_cache: None,
+        offline: true,
+        privileged: false,
+    };
+    match load_quiet(&a, ClusterType::Docker) {
+        Ok((l, _)) => (dir, l),
+        Err(f) => panic!("package does not load: {:?}", f.0),
+    }
+}
+
+#[test]
+fn own_addresses_are_kept_when_recorded_and_new_ones_take_the_lowest_free() {
+    use kplan::executor::ipam;
+    let (_dir, l) = load_text(
+        r#"def run(plan):
+    for n in ["a", "b", "x"]:
+        plan.add_service(name = n, config = ServiceConfig(image = "busybox", cmd = ["echo", "KURTOSIS_IP_ADDR_PLACEHOLDER" if n != "x" else "none"]))
+"#,
+    );
+    let mut obs = Observed {
+        enclave: "t".into(),
+        network: true,
+        network_subnet: Some("172.30.5.0/24".into()),
+        ..Default::default()
+    };
+    obs.containers.push(ObservedContainer {
+        id: "o".into(),
+        name: "t--old".into(),
+        kind: "service".into(),
+        service: "old".into(),
+        state: "running".into(),
+        ip: Some("172.30.5.2".into()),
+        ..Default::default()
+    });
+    let mut rec = Recorded::default();
+    rec.ips.insert("b".into(), "172.30.5.9".into());
+    let subnet = ipam::network_subnet(&l.plan, &l.info, &obs);
+    let got = ipam::assign(&l.plan, &l.info, &obs, &rec, subnet);
+    let got: Vec<(String, String)> = got
+        .into_iter()
+        .map(|(k, v)| (k, v.expect("known")))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("a".to_string(), "172.30.5.3".to_string()),
+            ("b".to_string(), "172.30.5.9".to_string()),
+        ]
+    );
+
+    // A network made by an older kplan: the placeholder needs a destroy first.
+    obs.network_subnet = None;
+    let err = ipam::network_subnet(&l.plan, &l.info, &obs).unwrap_err();
+    assert!(err.contains("kplan destroy --enclave t"), "{err}");
+    let cs = diff(&l.plan, &l.info, &obs, &rec, false);
+    let text = kplan::executor::render::text(&cs);
+    assert!(text.contains("kplan destroy"), "{text}");
+}

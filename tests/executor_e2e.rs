@@ -536,3 +536,122 @@ fn a_foreign_container_in_the_way_is_never_removed() {
     );
     assert!(alive, "kplan removed a container it did not create");
 }
+
+const IP_PACKAGE: &str = r#"def run(plan, args = {}):
+    a = plan.add_service(name = "a", config = ServiceConfig(
+        image = "kplan-test/busybox:local",
+        private_ip_address_placeholder = "KURTOSIS_IP_ADDR_PLACEHOLDER",
+        cmd = ["sh", "-c", "echo KURTOSIS_IP_ADDR_PLACEHOLDER > /tmp/ip && exec sleep 1000"],
+        env_vars = {"MY_URL": "http://KURTOSIS_IP_ADDR_PLACEHOLDER:5052", "V": str(args.get("v", 1))},
+    ))
+    plan.add_service(name = "b", config = ServiceConfig(image = "kplan-test/busybox:local", cmd = ["sleep", "1000"], env_vars = {"PEER": a.ip_address}))
+    if args.get("c", False):
+        plan.add_service(name = "c", config = ServiceConfig(image = "kplan-test/busybox:local", cmd = ["sh", "-c", "exec sleep 1000"], env_vars = {"ME": "MY_IP"}, private_ip_address_placeholder = "MY_IP"))
+"#;
+
+impl Enclave {
+    /// The container's address on the enclave network, as Docker reports it.
+    fn ip(&self, service: &str) -> String {
+        docker_ok([
+            "inspect",
+            "--format",
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+            &self.container(service),
+        ])
+        .trim()
+        .to_string()
+    }
+}
+
+#[test]
+fn the_ip_placeholder_becomes_the_containers_own_stable_address() {
+    let Some(e) = Enclave::new("kp-ip") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("main.star"), IP_PACKAGE).expect("write");
+    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    e.ok(&["apply", &pkg, "--yes"]);
+
+    // The network got a subnet kplan chose, and `a` a static address in its lower half.
+    let net = docker_ok([
+        "network",
+        "inspect",
+        "--format",
+        "{{range .IPAM.Config}}{{.Subnet}} {{.IPRange}}{{end}} {{index .Labels \"kplan.subnet\"}}",
+        &format!("kplan-{}", e.name),
+    ]);
+    let fields: Vec<&str> = net.split_whitespace().collect();
+    assert_eq!(fields.len(), 3, "{net}");
+    assert_eq!(fields[0], fields[2], "{net}");
+    let prefix = fields[0].trim_end_matches("0/24");
+    assert_eq!(fields[1], format!("{prefix}128/25"), "{net}");
+    let ip = e.ip("a");
+    assert_eq!(ip, format!("{prefix}2"), "{net}");
+
+    assert_eq!(e.exec("a", &["cat", "/tmp/ip"]).trim(), ip);
+    assert_eq!(
+        e.exec("a", &["sh", "-c", "echo $MY_URL"]).trim(),
+        format!("http://{ip}:5052")
+    );
+    assert_eq!(e.exec("b", &["sh", "-c", "echo $PEER"]).trim(), ip);
+
+    // Stable: a second apply changes nothing, and the plan agrees.
+    let before = e.identity("a");
+    let again = e.ok(&["apply", &pkg, "--yes"]);
+    assert!(again.starts_with("No changes."), "{again}");
+    assert_eq!(e.identity("a"), before);
+
+    // A new service using its placeholder takes the next free address; the others stay.
+    let args = r#"{"c": true}"#;
+    let out = e.ok(&["apply", &pkg, "--yes", "--args", args]);
+    assert!(out.contains("1 created"), "{out}");
+    assert!(out.contains("2 unchanged"), "{out}");
+    assert_eq!(e.identity("a"), before);
+    let c_ip = e.ip("c");
+    assert_eq!(c_ip, format!("{prefix}3"));
+    assert_eq!(e.exec("c", &["sh", "-c", "echo $ME"]).trim(), c_ip);
+    let again = e.ok(&["apply", &pkg, "--yes", "--args", args]);
+    assert!(again.starts_with("No changes."), "{again}");
+
+    // A replaced service keeps its address.
+    let args = r#"{"c": true, "v": 2}"#;
+    let out = e.ok(&["apply", &pkg, "--yes", "--args", args]);
+    assert!(out.contains("-/+ service \"a\" must be replaced"), "{out}");
+    assert_ne!(e.identity("a"), before);
+    assert_eq!(e.ip("a"), ip);
+    assert_eq!(e.exec("a", &["cat", "/tmp/ip"]).trim(), ip);
+    assert_eq!(e.exec("b", &["sh", "-c", "echo $PEER"]).trim(), ip);
+    assert_eq!(e.ip("c"), c_ip);
+    let again = e.ok(&["apply", &pkg, "--yes", "--args", args]);
+    assert!(again.starts_with("No changes."), "{again}");
+}
+
+#[test]
+fn the_ip_placeholder_on_a_network_of_an_older_kplan_asks_for_destroy() {
+    let Some(e) = Enclave::new("kp-ipold") else {
+        return;
+    };
+    // As kplan made networks before it chose subnets: no subnet label.
+    docker_ok([
+        "network",
+        "create",
+        "--label",
+        &format!("kplan.enclave={}", e.name),
+        "--label",
+        "kplan.kind=network",
+        &format!("kplan-{}", e.name),
+    ]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("main.star"), IP_PACKAGE).expect("write");
+    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    let o = e.run(&["apply", &pkg, "--yes"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("service 'a' uses private_ip_address_placeholder"),
+        "{err}"
+    );
+    assert!(err.contains("kplan destroy"), "{err}");
+    assert!(e.containers().is_empty(), "{:?}", e.containers());
+}

@@ -6,7 +6,7 @@ use super::pipeline::{self, PackageArgs};
 use super::OutputFormat;
 use crate::executor::apply::{self, Options};
 use crate::executor::progress::Progress;
-use crate::executor::{diff, observe, render, state::EnclaveState};
+use crate::executor::{diff, ipam, observe, render, state::EnclaveState};
 use crate::frontend::ClusterType;
 use clap::Args;
 use std::io::{BufRead, IsTerminal, Write};
@@ -53,6 +53,9 @@ fn apply_cmd(args: &ApplyArgs) -> Result<i32, i32> {
     let _lock = st.lock().map_err(fail)?;
     let observed = observe::observe(&engine, &name).map_err(fail)?;
     let recorded = st.load().map_err(fail)?;
+    // An enclave network made by an older kplan cannot give services their own address.
+    ipam::network_subnet(&loaded.plan, &loaded.info, &observed)
+        .map_err(|e| fail(anyhow::anyhow!(e)))?;
     let cs = diff::diff(&loaded.plan, &loaded.info, &observed, &recorded, args.prune);
     let json = args.output == OutputFormat::Json;
     if json {

@@ -10,12 +10,13 @@
 
 use super::desired::{self, ArtifactData, FileEntry, TaskResult, Val, Values};
 use super::diff::{self, Action};
-use super::engine::Engine;
+use super::engine::{Engine, NetworkIpam};
+use super::ipam;
 use super::observe::Observed;
 use super::progress::Progress;
 use super::state::{EnclaveState, Recorded};
 use super::tasks::{self, Target};
-use super::{network_name, volume_name, LABEL_ENCLAVE, LABEL_KIND, LABEL_VOLUME_KEY};
+use super::{network_name, volume_name, LABEL_ENCLAVE, LABEL_KIND, LABEL_SUBNET, LABEL_VOLUME_KEY};
 use crate::ir::{ArtifactSource, Plan, PlanInfo, ServiceId, StepKind, Transport};
 use anyhow::{anyhow, bail, Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
@@ -82,13 +83,33 @@ pub fn apply(
     opts: Options,
     progress: &Progress,
 ) -> Result<Outcome> {
-    let mut labels = BTreeMap::new();
-    labels.insert(LABEL_ENCLAVE.to_string(), enclave.to_string());
-    labels.insert(LABEL_KIND.to_string(), "network".to_string());
+    // Before any change: an old network cannot give services their own address.
+    ipam::network_subnet(plan, info, observed).map_err(|e| anyhow!(e))?;
     if !observed.network {
         progress.line(&format!("network {}: creating", network_name(enclave)));
     }
-    engine.network_ensure(&network_name(enclave), &labels)?;
+    let subnet = ensure_network(engine, enclave)?;
+    let users = ipam::placeholder_services(plan, info);
+    if subnet.is_none() && !users.is_empty() {
+        bail!(
+            "service '{}' uses private_ip_address_placeholder, but network {} has no subnet chosen by kplan (none of 172.30.0.0/16, 10.200.0.0/16 and 10.201.0.0/16 had a free /24, or another kplan made it without one); remove unused Docker networks, run `kplan destroy --enclave {enclave}` and apply again",
+            users[0],
+            network_name(enclave)
+        );
+    }
+    let mut recorded = recorded;
+    let own_ip = ipam::assign(plan, info, observed, &recorded, Ok(subnet));
+    if let Some((name, Err(why))) = own_ip.iter().find(|(_, ip)| ip.is_err()) {
+        bail!("service '{name}': cannot give it an address: {why}");
+    }
+    let ips: BTreeMap<String, String> = own_ip
+        .iter()
+        .filter_map(|(n, ip)| Some((n.clone(), ip.clone().ok()?)))
+        .collect();
+    if recorded.ips != ips {
+        recorded.ips = ips;
+        state.save(&recorded)?;
+    }
     let mut outcome = Outcome::default();
     for c in &observed.containers {
         let orphan = c.kind == "service" && !info.final_services.contains_key(&c.service);
@@ -109,7 +130,10 @@ pub fn apply(
         observed,
         progress,
         shared: Mutex::new(Shared {
-            values: Values::default(),
+            values: Values {
+                own_ip,
+                ..Values::default()
+            },
             targets: BTreeMap::new(),
             recorded,
             used_tasks: BTreeSet::new(),
@@ -138,6 +162,63 @@ pub fn apply(
     state.save(&sh.recorded)?;
     state.gc_blobs(&keep);
     Ok(sh.outcome.clone())
+}
+
+/// Makes sure the enclave network exists and returns its subnet when kplan chose it.
+/// A new network gets a subnet overlapping no other network of the engine (see
+/// [`ipam`]); when another network takes the chosen one first, the next is tried. When
+/// none is free the network is made without one (then only the placeholder is
+/// unavailable).
+fn ensure_network(engine: &Engine, enclave: &str) -> Result<Option<ipam::Subnet>> {
+    let name = network_name(enclave);
+    let subnet_of = |n: &super::engine::NetworkInfo| {
+        n.labels
+            .get(LABEL_SUBNET)
+            .and_then(|s| ipam::Subnet::parse(s))
+    };
+    if let Some(n) = engine.network_find(&name)? {
+        return Ok(subnet_of(&n));
+    }
+    let mut labels = BTreeMap::new();
+    labels.insert(LABEL_ENCLAVE.to_string(), enclave.to_string());
+    labels.insert(LABEL_KIND.to_string(), "network".to_string());
+    let mut failed: Vec<ipam::Subnet> = Vec::new();
+    let mut last_err = None;
+    for _ in 0..8 {
+        let existing: Vec<String> = engine
+            .networks()?
+            .into_iter()
+            .flat_map(|n| n.subnets)
+            .collect();
+        let Some(subnet) = ipam::choose_subnet(&existing, &failed) else {
+            break;
+        };
+        let mut labels = labels.clone();
+        labels.insert(LABEL_SUBNET.to_string(), subnet.cidr());
+        let plan = NetworkIpam {
+            subnet: subnet.cidr(),
+            ip_range: subnet.ip_range(),
+            gateway: subnet.gateway(),
+        };
+        match engine.network_ensure(&name, &labels, Some(&plan)) {
+            Ok(()) => {
+                // Made by us, or concurrently by another kplan with its own subnet.
+                let n = engine
+                    .network_find(&name)?
+                    .ok_or_else(|| anyhow!("network {name} disappeared after creation"))?;
+                return Ok(subnet_of(&n));
+            }
+            Err(e) => {
+                failed.push(subnet);
+                last_err = Some(e);
+            }
+        }
+    }
+    if let Some(e) = last_err {
+        return Err(e.context(format!("cannot create network {name} with a free subnet")));
+    }
+    engine.network_ensure(&name, &labels, None)?;
+    Ok(None)
 }
 
 fn step_name(plan: &Plan, i: usize) -> String {

@@ -61,6 +61,9 @@ pub struct TaskResult {
 #[derive(Debug, Clone, Default)]
 pub struct Values {
     pub service_ip: BTreeMap<ServiceId, Val<String>>,
+    /// Service name -> the static address kplan gives it, for services that use their
+    /// `private_ip_address_placeholder` (see [`super::ipam::assign`]).
+    pub own_ip: BTreeMap<String, Val<String>>,
     /// The container a service runs in (tasks against it re-run when it changes).
     pub service_container: BTreeMap<ServiceId, Val<String>>,
     pub tasks: BTreeMap<TaskId, Val<TaskResult>>,
@@ -286,16 +289,35 @@ pub fn service_spec(
     let image = c.image.reference().to_string();
     parts.insert("image".into(), Ok(short(&json!(image))));
 
-    let list = |xs: &[StrExpr]| -> Val<Vec<String>> {
-        xs.iter().map(|e| values.resolve(plan, e)).collect()
+    // Like Kurtosis' backend, the placeholder is replaced in the final strings, with
+    // the address the service's container will have; the hash covers the result.
+    let own_ip: Option<Val<String>> = super::ipam::uses_placeholder(c).then(|| {
+        values
+            .own_ip
+            .get(&s.name)
+            .cloned()
+            .unwrap_or_else(|| Err(format!("the own address of '{}'", s.name)))
+    });
+    let resolve = |e: &StrExpr| -> Val<String> {
+        let text = values.resolve(plan, e)?;
+        match &own_ip {
+            Some(ip) if text.contains(c.private_ip_address_placeholder.as_str()) => {
+                Ok(text.replace(c.private_ip_address_placeholder.as_str(), ip.as_ref()?))
+            }
+            _ => Ok(text),
+        }
     };
+    let list = |xs: &[StrExpr]| -> Val<Vec<String>> { xs.iter().map(&resolve).collect() };
     let entrypoint = list(&c.entrypoint);
     let cmd = list(&c.cmd);
     let env: Val<BTreeMap<String, String>> = c
         .env_vars
         .iter()
-        .map(|(k, v)| Ok((k.clone(), values.resolve(plan, v)?)))
+        .map(|(k, v)| Ok((k.clone(), resolve(v)?)))
         .collect();
+    if let Some(ip) = &own_ip {
+        parts.insert("address".into(), ip.clone().map(|ip| short(&json!(ip))));
+    }
     parts.insert(
         "entrypoint".into(),
         entrypoint.clone().map(|v| short(&json!(v))),
@@ -481,6 +503,7 @@ pub fn service_spec(
                 hostname: Some(s.name.clone()),
                 network: network_name(enclave),
                 aliases: vec![s.name.clone()],
+                ipv4_address: own_ip.clone().and_then(Result::ok),
                 volumes,
                 binds: c
                     .bind_mounts

@@ -312,7 +312,16 @@ pub fn diff(
     recorded: &Recorded,
     prune: bool,
 ) -> ChangeSet {
-    let mut values = Values::default();
+    let mut values = Values {
+        own_ip: super::ipam::assign(
+            plan,
+            info,
+            observed,
+            recorded,
+            super::ipam::network_subnet(plan, info, observed),
+        ),
+        ..Values::default()
+    };
     let stopped = stopped_at_end(plan);
     let mut services = Vec::new();
     let mut tasks = Vec::new();

@@ -8,9 +8,9 @@
 
 use anyhow::{anyhow, Context, Result};
 use bollard::models::{
-    ContainerCreateBody, ContainerSummary, ContainerUpdateBody, DeviceMapping, EndpointSettings,
-    ExecConfig, HostConfig, NetworkCreateRequest, NetworkingConfig, PortBinding,
-    VolumeCreateRequest,
+    ContainerCreateBody, ContainerSummary, ContainerUpdateBody, DeviceMapping, EndpointIpamConfig,
+    EndpointSettings, ExecConfig, HostConfig, Ipam, IpamConfig, Network, NetworkCreateRequest,
+    NetworkingConfig, PortBinding, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, DownloadFromContainerOptions,
@@ -55,6 +55,18 @@ pub struct NetworkInfo {
     pub id: String,
     pub name: String,
     pub labels: BTreeMap<String, String>,
+    /// The subnets of its IPAM config (CIDR text, IPv4 and IPv6).
+    pub subnets: Vec<String>,
+}
+
+/// An explicit IPv4 address plan for a new network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkIpam {
+    /// CIDR, e.g. `172.30.0.0/24`.
+    pub subnet: String,
+    /// The part Docker allocates from dynamically, e.g. `172.30.0.128/25`.
+    pub ip_range: String,
+    pub gateway: String,
 }
 
 /// Everything needed to create a container.
@@ -70,6 +82,8 @@ pub struct ContainerSpec {
     pub hostname: Option<String>,
     pub network: String,
     pub aliases: Vec<String>,
+    /// A static address on `network` (which must have a user-configured subnet).
+    pub ipv4_address: Option<String>,
     /// Named volume -> container path.
     pub volumes: Vec<(String, String)>,
     /// `host:container` bind mounts.
@@ -156,6 +170,21 @@ fn ips_of(networks: Option<HashMap<String, EndpointSettings>>) -> BTreeMap<Strin
                 .map(|ip| (net, ip))
         })
         .collect()
+}
+
+fn network_info(n: Network) -> NetworkInfo {
+    NetworkInfo {
+        id: n.id.unwrap_or_default(),
+        name: n.name.unwrap_or_default(),
+        labels: to_btree(n.labels),
+        subnets: n
+            .ipam
+            .and_then(|i| i.config)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|c| c.subnet)
+            .collect(),
+    }
 }
 
 fn container_info(c: ContainerSummary) -> ContainerInfo {
@@ -247,15 +276,25 @@ impl Engine {
         Ok(list
             .into_iter()
             .find(|n| n.name.as_deref() == Some(name))
-            .map(|n| NetworkInfo {
-                id: n.id.unwrap_or_default(),
-                name: n.name.unwrap_or_default(),
-                labels: to_btree(n.labels),
-            }))
+            .map(network_info))
     }
 
-    /// Creates the bridge network unless one with that name exists.
-    pub fn network_ensure(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
+    /// Every network of the engine.
+    pub fn networks(&self) -> Result<Vec<NetworkInfo>> {
+        let list = self
+            .block(self.docker.list_networks(None))
+            .map_err(|e| anyhow!("cannot list networks: {}", err_text(e)))?;
+        Ok(list.into_iter().map(network_info).collect())
+    }
+
+    /// Creates the bridge network unless one with that name exists, with `ipam` as
+    /// its address plan when given.
+    pub fn network_ensure(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+        ipam: Option<&NetworkIpam>,
+    ) -> Result<()> {
         if self.network_find(name)?.is_some() {
             return Ok(());
         }
@@ -263,6 +302,16 @@ impl Engine {
             name: name.to_string(),
             driver: Some("bridge".into()),
             labels: Some(labels.clone().into_iter().collect()),
+            ipam: ipam.map(|i| Ipam {
+                driver: Some("default".into()),
+                config: Some(vec![IpamConfig {
+                    subnet: Some(i.subnet.clone()),
+                    ip_range: Some(i.ip_range.clone()),
+                    gateway: Some(i.gateway.clone()),
+                    ..Default::default()
+                }]),
+                options: None,
+            }),
             ..Default::default()
         };
         match self.block(self.docker.create_network(req)) {
@@ -409,6 +458,10 @@ impl Engine {
             spec.network.clone(),
             EndpointSettings {
                 aliases: (!spec.aliases.is_empty()).then(|| spec.aliases.clone()),
+                ipam_config: spec.ipv4_address.as_ref().map(|ip| EndpointIpamConfig {
+                    ipv4_address: Some(ip.clone()),
+                    ..Default::default()
+                }),
                 ..Default::default()
             },
         );

@@ -100,33 +100,5 @@ pub fn unsupported(plan: &Plan) -> Vec<Diagnostic> {
             }
         }
     }
-    for s in &plan.services {
-        let ph = &s.config.private_ip_address_placeholder;
-        let uses = !ph.is_empty()
-            && s.config
-                .entrypoint
-                .iter()
-                .chain(&s.config.cmd)
-                .chain(s.config.env_vars.values())
-                .any(|e| {
-                    e.parts().iter().any(|p| match p {
-                        crate::ir::Part::Lit(l) => l.contains(ph.as_str()),
-                        crate::ir::Part::Ref(_) => false,
-                    })
-                });
-        if uses {
-            diags.push(
-                Diagnostic::error(
-                    "KP502",
-                    format!(
-                        "service '{}' uses private_ip_address_placeholder, which kplan apply does not support yet",
-                        s.name
-                    ),
-                    Some(s.at.clone()),
-                )
-                .with_hint("use the service's hostname instead of its own IP address"),
-            );
-        }
-    }
     diags
 }

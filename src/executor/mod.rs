@@ -6,8 +6,9 @@
 //! (plan, observed, recorded) -> [`diff::ChangeSet`]; `apply` runs the plan's steps as
 //! a DAG with bounded parallelism, deciding each service with the same function as the
 //! diff once its inputs are known; `state` keeps what Docker cannot hold (task outputs,
-//! artifact contents) and the enclave lock; `engine` is the only code that talks to
-//! Docker. Labels carried by everything kplan creates are defined here.
+//! artifact contents) and the enclave lock; `ipam` (pure) chooses the enclave network's
+//! subnet and the static addresses of services that use their IP placeholder; `engine`
+//! is the only code that talks to Docker. Labels carried by everything kplan creates are defined here.
 
 pub mod apply;
 pub mod desired;
@@ -16,6 +17,7 @@ pub mod engine;
 pub mod extract;
 pub mod http;
 pub mod images;
+pub mod ipam;
 pub mod observe;
 pub mod progress;
 pub mod render;
@@ -40,6 +42,10 @@ pub const LABEL_RESOURCES: &str = "kplan.resources";
 pub const LABEL_PORTS: &str = "kplan.ports";
 /// The key of a persistent directory's volume.
 pub const LABEL_VOLUME_KEY: &str = "kplan.persistent-key";
+
+/// The subnet kplan chose for the enclave network (see [`ipam`]); networks made by
+/// older kplan versions lack it.
+pub const LABEL_SUBNET: &str = "kplan.subnet";
 
 /// The enclave's network.
 pub fn network_name(enclave: &str) -> String {

@@ -4,7 +4,7 @@
 //! so the diff can be tested without Docker.
 
 use super::engine::{ContainerInfo, Engine};
-use super::{network_name, LABEL_VOLUME_KEY};
+use super::{network_name, LABEL_SUBNET, LABEL_VOLUME_KEY};
 use super::{LABEL_ENCLAVE, LABEL_HASH, LABEL_KIND, LABEL_PARTS, LABEL_RESOURCES, LABEL_SERVICE};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,9 @@ pub struct Observed {
     pub enclave: String,
     /// Whether the enclave's network exists.
     pub network: bool,
+    /// The network's subnet, when kplan chose it (its subnet label).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_subnet: Option<String>,
     pub containers: Vec<ObservedContainer>,
     /// Keys of the persistent-directory volumes that exist.
     #[serde(default)]
@@ -80,7 +83,9 @@ pub fn container(c: &ContainerInfo, network: &str) -> ObservedContainer {
 /// Reads the enclave from the engine.
 pub fn observe(engine: &Engine, enclave: &str) -> Result<Observed> {
     let net = network_name(enclave);
-    let network = engine.network_find(&net)?.is_some();
+    let found = engine.network_find(&net)?;
+    let network = found.is_some();
+    let network_subnet = found.and_then(|n| n.labels.get(LABEL_SUBNET).cloned());
     let mut containers: Vec<ObservedContainer> = engine
         .containers_by_label(&[(LABEL_ENCLAVE, enclave)])?
         .iter()
@@ -96,6 +101,7 @@ pub fn observe(engine: &Engine, enclave: &str) -> Result<Observed> {
     Ok(Observed {
         enclave: enclave.to_string(),
         network,
+        network_subnet,
         containers,
         volumes,
     })

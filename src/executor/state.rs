@@ -47,6 +47,9 @@ pub struct Recorded {
     /// Container id -> resources label it was updated to in place (labels cannot change).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub resources: BTreeMap<String, String>,
+    /// Service -> the static address kplan gave it for its IP placeholder.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ips: BTreeMap<String, String>,
     /// Digests whose content is stored (filled when loading, not saved).
     #[serde(skip)]
     pub blobs: BTreeSet<String>,
