@@ -655,3 +655,43 @@ fn the_ip_placeholder_on_a_network_of_an_older_kplan_asks_for_destroy() {
     assert!(err.contains("kplan destroy"), "{err}");
     assert!(e.containers().is_empty(), "{:?}", e.containers());
 }
+
+/// jq extractors as real packages write them (ethereum-package's enode extractor on an
+/// HTTP body; `fromjson` on an exec's output, which Kurtosis hands to jq as a string).
+const EXTRACT_PACKAGE: &str = r#"IMAGE = "kplan-test/busybox:local"
+NODE = '{"result": {"enode": "enode://ab@10.0.0.1:30303?discport=0", "enr": null}}'
+def run(plan):
+    plan.add_service(name = "node", config = ServiceConfig(
+        image = IMAGE,
+        ports = {"rpc": PortSpec(number = 8545, application_protocol = "http")},
+        cmd = ["sh", "-c", "mkdir -p /www && echo '%s' > /www/info.json && exec httpd -f -p 8545 -h /www" % NODE],
+    ))
+    info = plan.request(service_name = "node", recipe = GetHttpRequestRecipe(
+        port_id = "rpc", endpoint = "/info.json",
+        extract = {"enode": '.result.enode | split("?") | .[0]', "enr": '.result.enr // "none"'},
+    ))
+    out = plan.exec(service_name = "node", recipe = ExecRecipe(
+        command = ["echo", '{"peers": [3, 4]}'],
+        extract = {"count": "fromjson | .peers | length", "raw": "."},
+    ))
+    plan.add_service(name = "user", config = ServiceConfig(
+        image = IMAGE,
+        cmd = ["sleep", "1000"],
+        env_vars = {"ENODE": info["extract.enode"], "ENR": info["extract.enr"], "COUNT": out["extract.count"]},
+    ))
+"#;
+
+#[test]
+fn jq_extractors_of_real_packages_feed_later_services() {
+    let Some(e) = Enclave::new("kp-jq") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("main.star"), EXTRACT_PACKAGE).expect("write");
+    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    e.ok(&["apply", &pkg, "--yes"]);
+    let env = e.exec("user", &["sh", "-c", "echo $ENODE $ENR $COUNT"]);
+    assert_eq!(env.trim(), "enode://ab@10.0.0.1:30303 none 2");
+    let again = e.ok(&["apply", &pkg, "--yes"]);
+    assert!(again.starts_with("No changes."), "{again}");
+}

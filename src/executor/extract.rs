@@ -1,117 +1,103 @@
-//! `extract` of exec and HTTP recipes: Kurtosis runs jq over the output; kplan supports
-//! the common path subset (`.`, `.field`, `.a.b`, `.[0]`, `.a[1].b`, `."quoted key"`)
-//! and reports anything else by name.
+//! `extract` of exec and HTTP recipes: jq filters, evaluated with jaq (a jq
+//! implementation in Rust, with jq's standard library), as Kurtosis evaluates them with
+//! gojq.
+//!
+//! Kurtosis's rules, kept here: an HTTP recipe's filter runs on the response body parsed
+//! as JSON; an exec recipe's filter runs on the command's output *as a JSON string*
+//! (so `fromjson | .a` parses JSON output). One result is the value; several results are
+//! a list; no result is an error. Results become text where they are used: a string
+//! as itself, anything else as compact JSON (integral numbers without a fraction).
 
-/// Applies `path` to the JSON text `input`; strings come out raw, other values as JSON.
-pub fn extract(input: &str, path: &str) -> Result<String, String> {
-    let doc: serde_json::Value = serde_json::from_str(input.trim())
-        .map_err(|e| format!("extract {path:?}: the output is not JSON ({e})"))?;
-    let mut cur = &doc;
-    for step in parse(path)? {
-        cur = match (&step, cur) {
-            (Step::Key(k), serde_json::Value::Object(m)) => {
-                m.get(k).unwrap_or(&serde_json::Value::Null)
-            }
-            (Step::Index(i), serde_json::Value::Array(a)) => {
-                let idx = if *i < 0 { a.len() as i64 + i } else { *i };
-                usize::try_from(idx)
-                    .ok()
-                    .and_then(|i| a.get(i))
-                    .unwrap_or(&serde_json::Value::Null)
-            }
-            (_, serde_json::Value::Null) => &serde_json::Value::Null,
-            (Step::Key(k), other) => {
-                return Err(format!(
-                    "extract {path:?}: cannot index {} with \"{k}\"",
-                    kind(other)
-                ))
-            }
-            (Step::Index(i), other) => {
-                return Err(format!(
-                    "extract {path:?}: cannot index {} with {i}",
-                    kind(other)
-                ))
-            }
-        };
-    }
-    Ok(match cur {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    })
+use jaq_core::load::{Arena, File, Loader};
+use jaq_core::{Compiler, Ctx, Filter, Native, RcIter};
+use jaq_json::Val;
+
+/// What a filter runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    /// An exec recipe's output: the filter sees it as one JSON string.
+    Text(&'a str),
+    /// An HTTP recipe's body: parsed as JSON first.
+    Json(&'a str),
 }
 
-/// Whether kplan can evaluate `path` (the message says why not).
-pub fn check(path: &str) -> Result<(), String> {
-    parse(path).map(|_| ())
-}
-
-fn kind(v: &serde_json::Value) -> &'static str {
-    match v {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "boolean",
-        serde_json::Value::Number(_) => "number",
-        serde_json::Value::String(_) => "string",
-        serde_json::Value::Array(_) => "array",
-        serde_json::Value::Object(_) => "object",
-    }
-}
-
-#[derive(Debug, PartialEq)]
-enum Step {
-    Key(String),
-    Index(i64),
-}
-
-fn parse(path: &str) -> Result<Vec<Step>, String> {
-    let unsupported = || {
-        format!("extract {path:?}: kplan supports only jq paths like .a.b, .[0], .a[1].b; rewrite the extractor or do the processing in the command")
+/// Applies the jq `filter` to `input`; strings come out raw, other values as JSON.
+pub fn extract(input: Input<'_>, filter: &str) -> Result<String, String> {
+    let compiled = compile(filter)?;
+    let value: serde_json::Value = match input {
+        Input::Text(t) => serde_json::Value::String(t.to_owned()),
+        Input::Json(body) => serde_json::from_str(body.trim())
+            .map_err(|e| format!("extract {filter:?}: the response body is not JSON ({e})"))?,
     };
-    let p = path.trim();
-    if !p.starts_with('.') {
-        return Err(unsupported());
+    let inputs = RcIter::new(core::iter::empty());
+    let mut results = Vec::new();
+    for r in compiled.run((Ctx::new([], &inputs), Val::from(value))) {
+        let v = r.map_err(|e| format!("extract {filter:?}: {e}"))?;
+        results.push(serde_json::Value::from(v));
     }
-    let chars: Vec<char> = p.chars().collect();
-    let mut i = 0;
-    let mut out = Vec::new();
-    while i < chars.len() {
-        match chars[i] {
-            '.' => {
-                i += 1;
-                if i < chars.len() && chars[i] == '"' {
-                    let end = chars[i + 1..]
-                        .iter()
-                        .position(|c| *c == '"')
-                        .ok_or_else(unsupported)?;
-                    out.push(Step::Key(chars[i + 1..i + 1 + end].iter().collect()));
-                    i += end + 2;
-                } else {
-                    let start = i;
-                    while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-                        i += 1;
-                    }
-                    if i > start {
-                        out.push(Step::Key(chars[start..i].iter().collect()));
-                    }
-                }
-            }
-            '[' => {
-                let end = chars[i..]
-                    .iter()
-                    .position(|c| *c == ']')
-                    .ok_or_else(unsupported)?;
-                let inner: String = chars[i + 1..i + end].iter().collect();
-                let inner = inner.trim();
-                if let Some(k) = inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-                    out.push(Step::Key(k.to_string()));
-                } else {
-                    out.push(Step::Index(inner.parse().map_err(|_| unsupported())?));
-                }
-                i += end + 1;
-            }
-            _ => return Err(unsupported()),
+    let value = match results.len() {
+        0 => {
+            return Err(format!(
+                "extract {filter:?}: No field '{filter}' was found on input (the filter gave no result)"
+            ))
         }
+        1 => results.pop().unwrap_or(serde_json::Value::Null),
+        _ => serde_json::Value::Array(results),
+    };
+    Ok(text(value))
+}
+
+/// Whether `filter` is a valid jq program (the message says why not), checked before
+/// an apply changes anything.
+pub fn check(filter: &str) -> Result<(), String> {
+    compile(filter).map(|_| ())
+}
+
+fn text(v: serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Number(n) => match n.as_f64() {
+            // gojq gives 5 for 5.0; Kurtosis turns integral numbers into ints.
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                format!("{}", f as i64)
+            }
+            _ => n.to_string(),
+        },
+        other => other.to_string(),
     }
-    Ok(out)
+}
+
+fn compile(filter: &str) -> Result<Filter<Native<Val>>, String> {
+    let loader = Loader::new(jaq_std::defs().chain(jaq_json::defs()));
+    let arena = Arena::default();
+    let modules = loader
+        .load(
+            &arena,
+            File {
+                code: filter,
+                path: (),
+            },
+        )
+        .map_err(|errs| {
+            format!(
+                "extract {filter:?} is not a valid jq filter ({} parse error{})",
+                errs.len(),
+                if errs.len() == 1 { "" } else { "s" }
+            )
+        })?;
+    Compiler::default()
+        .with_funs(jaq_std::funs().chain(jaq_json::funs()))
+        .compile(modules)
+        .map_err(|errs| {
+            let names: Vec<String> = errs
+                .iter()
+                .flat_map(|(_, es)| es.iter().map(|(name, _)| name.to_string()))
+                .collect();
+            format!(
+                "extract {filter:?} uses what jq does not define: {}",
+                names.join(", ")
+            )
+        })
 }
 
 #[cfg(test)]
@@ -119,18 +105,70 @@ mod tests {
     use super::*;
 
     #[test]
-    fn supports_the_common_paths() {
+    fn paths_on_json_bodies() {
         let doc = r#"{"a":{"b":[1,{"c":"x"}]},"n":5,"k y":true}"#;
-        assert_eq!(extract(doc, ".n").unwrap(), "5");
-        assert_eq!(extract(doc, ".a.b[1].c").unwrap(), "x");
-        assert_eq!(extract(doc, ".a.b[0]").unwrap(), "1");
-        assert_eq!(extract(doc, ".a.b[-1].c").unwrap(), "x");
-        assert_eq!(extract(doc, ".\"k y\"").unwrap(), "true");
-        assert_eq!(extract(doc, ".missing").unwrap(), "null");
-        assert_eq!(extract("[3]", ".[0]").unwrap(), "3");
-        assert!(extract(doc, ".a | length")
+        let j = |f| extract(Input::Json(doc), f);
+        assert_eq!(j(".n").unwrap(), "5");
+        assert_eq!(j(".a.b[1].c").unwrap(), "x");
+        assert_eq!(j(".a.b[0]").unwrap(), "1");
+        assert_eq!(j(".a.b[-1].c").unwrap(), "x");
+        assert_eq!(j(".\"k y\"").unwrap(), "true");
+        assert_eq!(j(".missing").unwrap(), "null");
+        assert_eq!(j(".a.b | length").unwrap(), "2");
+        assert_eq!(j(".a").unwrap(), r#"{"b":[1,{"c":"x"}]}"#);
+        assert!(extract(Input::Json("nope"), ".a")
             .unwrap_err()
-            .contains("supports only"));
-        assert!(extract("nope", ".a").is_err());
+            .contains("not JSON"));
+    }
+
+    #[test]
+    fn what_real_packages_use() {
+        // ethpandaops/ethereum-package's extractors.
+        let node = r#"{"result":{"enode":"enode://ab@1.2.3.4:30303?discport=0","enr":null}}"#;
+        assert_eq!(
+            extract(Input::Json(node), r#".result.enode | split("?") | .[0]"#).unwrap(),
+            "enode://ab@1.2.3.4:30303"
+        );
+        assert_eq!(
+            extract(Input::Json(node), r#".result.enr // """#).unwrap(),
+            ""
+        );
+        let sync = r#"{"data":{"is_syncing":false}}"#;
+        assert_eq!(
+            extract(Input::Json(sync), ".data.is_syncing | tostring").unwrap(),
+            "false"
+        );
+    }
+
+    #[test]
+    fn exec_output_is_a_json_string() {
+        let out = "{\"a\": 2}\n";
+        assert_eq!(extract(Input::Text(out), ".").unwrap(), out);
+        assert_eq!(extract(Input::Text(out), "fromjson | .a").unwrap(), "2");
+        assert_eq!(
+            extract(Input::Text("a b c"), r#"split(" ") | .[1]"#).unwrap(),
+            "b"
+        );
+    }
+
+    #[test]
+    fn several_results_are_a_list_and_none_is_an_error() {
+        assert_eq!(extract(Input::Json("[1,2]"), ".[]").unwrap(), "[1,2]");
+        assert!(extract(Input::Json("[]"), ".[]")
+            .unwrap_err()
+            .contains("No field"));
+        assert_eq!(extract(Input::Json("2.0"), ".").unwrap(), "2");
+        assert_eq!(extract(Input::Json("2.5"), ".").unwrap(), "2.5");
+    }
+
+    #[test]
+    fn invalid_filters_are_reported_before_apply() {
+        assert!(check(".a | (")
+            .unwrap_err()
+            .contains("not a valid jq filter"));
+        assert!(check("nosuchfunction")
+            .unwrap_err()
+            .contains("nosuchfunction"));
+        assert!(check(r#".result.enode | split("?") | .[0]"#).is_ok());
     }
 }

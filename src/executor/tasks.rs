@@ -44,7 +44,8 @@ fn recipe_once(
             for (k, path) in &e.extract {
                 res.extract.insert(
                     k.clone(),
-                    extract::extract(&res.output, path).map_err(|e| anyhow!(e))?,
+                    extract::extract(extract::Input::Text(&res.output), path)
+                        .map_err(|e| anyhow!(e))?,
                 );
             }
             Ok(res)
@@ -87,7 +88,8 @@ fn recipe_once(
             for (k, path) in &h.extract {
                 res.extract.insert(
                     k.clone(),
-                    extract::extract(&res.body, path).map_err(|e| anyhow!(e))?,
+                    extract::extract(extract::Input::Json(&res.body), path)
+                        .map_err(|e| anyhow!(e))?,
                 );
             }
             Ok(res)
