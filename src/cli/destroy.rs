@@ -2,7 +2,7 @@
 //! network, state); persistent volumes only with `--volumes`.
 
 use super::enclave::{self, EnclaveArgs};
-use crate::executor::{network_name, observe, state::EnclaveState, LABEL_ENCLAVE};
+use crate::executor::{network_name, observe, render, state::EnclaveState, LABEL_ENCLAVE};
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -49,26 +49,17 @@ fn destroy(args: &DestroyArgs) -> Result<(), i32> {
     st.remove().map_err(fail)?;
     println!(
         "Destroyed enclave \"{name}\": {}, network, {}.",
-        count(observed.containers.len(), "container"),
+        render::count(observed.containers.len(), "container"),
         if args.volumes {
-            count(vols, "volume")
+            render::count(vols, "volume")
         } else if observed.volumes.is_empty() {
             "no volumes".to_string()
         } else {
             format!(
                 "{} kept (use --volumes to delete them)",
-                count(observed.volumes.len(), "volume")
+                render::count(observed.volumes.len(), "volume")
             )
         }
     );
     Ok(())
-}
-
-/// `1 volume`, `2 volumes`.
-fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("{n} {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
 }

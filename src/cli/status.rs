@@ -3,7 +3,7 @@
 
 use super::enclave::{self, EnclaveArgs};
 use super::OutputFormat;
-use crate::executor::{observe, LABEL_PORTS};
+use crate::executor::{observe, render, LABEL_PORTS};
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -68,7 +68,10 @@ pub fn run(args: &StatusArgs) -> i32 {
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         OutputFormat::Text => {
-            println!("Enclave \"{name}\" ({} services)", rows.len());
+            println!(
+                "Enclave \"{name}\" ({})",
+                render::count(rows.len(), "service")
+            );
             let w = rows
                 .iter()
                 .map(|r| r.service.len())

@@ -15,15 +15,24 @@ pub fn summary(cs: &ChangeSet) -> String {
     )
 }
 
+/// `1 service`, `2 services`.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// The plan as text.
 pub fn text(cs: &ChangeSet) -> String {
     let mut o = String::new();
     if !cs.has_changes() {
         let _ = writeln!(
             o,
-            "No changes. Enclave \"{}\" matches the package ({} services).",
+            "No changes. Enclave \"{}\" matches the package ({}).",
             cs.enclave,
-            cs.services.len()
+            count(cs.services.len(), "service")
         );
         orphans(cs, &mut o);
         return o;
