@@ -435,3 +435,16 @@ fn an_unreachable_docker_engine_is_a_clear_error_before_any_change() {
     // Nothing was written to the state directory.
     assert_eq!(std::fs::read_dir(state.path()).expect("read").count(), 0);
 }
+
+#[test]
+fn apply_needs_a_parallelism_of_at_least_one() {
+    let o = kplan(&[
+        "apply",
+        "fixtures/valid/apply-web",
+        "--parallelism",
+        "0",
+        "--yes",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("at least 1"), "{}", stderr(&o));
+}

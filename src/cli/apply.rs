@@ -23,8 +23,8 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// How many steps run at once.
-    #[arg(long, default_value_t = 8)]
+    /// How many steps run at once (at least 1).
+    #[arg(long, default_value_t = 8, value_parser = at_least_one)]
     pub parallelism: usize,
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
@@ -36,6 +36,13 @@ pub struct ApplyArgs {
 pub fn run(args: &ApplyArgs) -> i32 {
     match apply_cmd(args) {
         Ok(code) | Err(code) => code,
+    }
+}
+
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{s:?} is not a number of steps at least 1")),
     }
 }
 
