@@ -39,24 +39,11 @@ impl Recorder {
     /// Kurtosis picks a random name on every run (which defeats idempotency); kplan's
     /// names depend only on what the artifact is made from.
     pub fn generate_artifact_name(&self, stem: &str) -> String {
-        let mut slug: String = stem
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '-'
-                }
-            })
-            .collect();
-        while slug.contains("--") {
-            slug = slug.replace("--", "-");
-        }
-        let slug = slug.trim_matches('-');
+        let slug = crate::ir::dns_slug(stem);
         let base = if slug.is_empty() {
             "artifact".to_owned()
         } else {
-            slug.to_owned()
+            slug
         };
         if !self.artifact_names.contains(&base) {
             return base;

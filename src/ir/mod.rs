@@ -19,6 +19,7 @@ mod duration;
 mod expr;
 mod info;
 mod service;
+mod slug;
 mod span;
 mod step;
 mod task;
@@ -32,6 +33,7 @@ pub use service::{
     GpuConfig, Image, Mount, Port, ReadyCondition, Service, ServiceConfig, Toleration, Transport,
     User,
 };
+pub use slug::dns_slug;
 pub use span::Span;
 pub use step::{Step, StepKind};
 pub use task::{Assertion, ExecRecipe, HttpMethod, HttpRecipe, Recipe, StoreSpec, Task, TaskKind};

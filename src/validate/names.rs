@@ -22,19 +22,7 @@ fn rfc6335() -> &'static Regex {
 
 /// A suggestion for an invalid RFC 1035 name: lower-cased, other characters as '-'.
 fn suggest(name: &str, max: usize) -> String {
-    let mut s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    while s.contains("--") {
-        s = s.replace("--", "-");
-    }
+    let s = crate::ir::dns_slug(name);
     let s = s
         .trim_matches(|c: char| c == '-' || c.is_ascii_digit())
         .to_owned();
