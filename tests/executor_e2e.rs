@@ -225,7 +225,9 @@ fn apply_serves_reapplies_as_noop_and_replaces_only_what_changed() {
     assert!(services.iter().all(|s| s["state"] == "running"), "{status}");
     assert!(services
         .iter()
-        .any(|s| s["service"] == "api" && s["ports"] == "http=8080/tcp"));
+        .any(|s| s["service"] == "api"
+            && s["ports"]
+                == serde_json::json!([{"name": "http", "number": 8080, "transport": "tcp", "host_port": null}])));
 
     // A service dropped from the package is an orphan: listed, removed only with --prune.
     let without = r#"{"greeting": "hi", "with_api": false}"#;

@@ -20,8 +20,43 @@ struct Row {
     state: String,
     image: String,
     ip: String,
-    ports: String,
+    /// As kplan labelled the container: `name=number/transport[->host:N]`, comma-separated.
+    #[serde(skip)]
+    ports_text: String,
+    ports: Vec<PortRow>,
     container: String,
+}
+
+/// One declared port, for `--output json`.
+#[derive(serde::Serialize, Debug, PartialEq)]
+struct PortRow {
+    name: String,
+    number: u16,
+    transport: String,
+    /// The host port of a public port.
+    host_port: Option<u16>,
+}
+
+/// Parses the ports label (`http=8080/tcp->host:80,metrics=9090/tcp`); entries that do
+/// not parse (a label edited by hand) are left out.
+fn parse_ports(label: &str) -> Vec<PortRow> {
+    label
+        .split(',')
+        .filter_map(|entry| {
+            let (name, rest) = entry.split_once('=')?;
+            let (port, host) = match rest.split_once("->host:") {
+                Some((p, h)) => (p, Some(h.parse().ok()?)),
+                None => (rest, None),
+            };
+            let (number, transport) = port.split_once('/')?;
+            Some(PortRow {
+                name: name.to_owned(),
+                number: number.parse().ok()?,
+                transport: transport.to_owned(),
+                host_port: host,
+            })
+        })
+        .collect()
 }
 
 pub fn run(args: &StatusArgs) -> i32 {
@@ -52,13 +87,17 @@ pub fn run(args: &StatusArgs) -> i32 {
         .containers
         .iter()
         .filter(|c| c.kind == "service")
-        .map(|c| Row {
-            service: c.service.clone(),
-            state: c.state.clone(),
-            image: c.image.clone(),
-            ip: c.ip.clone().unwrap_or_default(),
-            ports: ports(&c.id),
-            container: c.name.clone(),
+        .map(|c| {
+            let text = ports(&c.id);
+            Row {
+                service: c.service.clone(),
+                state: c.state.clone(),
+                image: c.image.clone(),
+                ip: c.ip.clone().unwrap_or_default(),
+                ports: parse_ports(&text),
+                ports_text: text,
+                container: c.name.clone(),
+            }
         })
         .collect();
     match args.output {
@@ -86,10 +125,38 @@ pub fn run(args: &StatusArgs) -> i32 {
             for r in &rows {
                 println!(
                     "{:w$}  {:8}  {:wi$}  {:15}  {}",
-                    r.service, r.state, r.image, r.ip, r.ports
+                    r.service, r.state, r.image, r.ip, r.ports_text
                 );
             }
         }
     }
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_ports, PortRow};
+
+    #[test]
+    fn ports_label_becomes_structured() {
+        assert_eq!(
+            parse_ports("http=8080/tcp->host:80,dns=53/udp"),
+            vec![
+                PortRow {
+                    name: "http".into(),
+                    number: 8080,
+                    transport: "tcp".into(),
+                    host_port: Some(80),
+                },
+                PortRow {
+                    name: "dns".into(),
+                    number: 53,
+                    transport: "udp".into(),
+                    host_port: None,
+                },
+            ]
+        );
+        assert!(parse_ports("").is_empty());
+        assert!(parse_ports("junk,x=notanumber/tcp").is_empty());
+    }
 }
