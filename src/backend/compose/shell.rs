@@ -59,28 +59,26 @@ pub fn test(var: &str, assertion: Assertion, target: &Data) -> Option<String> {
         Assertion::NotIn => list(true),
         Assertion::Eq | Assertion::Ne => {
             let t = data_text(target)?;
-            let op = match (assertion, is_int(&t)) {
-                (Assertion::Eq, true) => "-eq",
-                (Assertion::Eq, false) => "=",
-                (_, true) => "-ne",
-                (_, false) => "!=",
+            let eq = assertion == Assertion::Eq;
+            let op = match (eq, is_int(&t)) {
+                (true, true) => "-eq",
+                (true, false) => "=",
+                (false, true) => "-ne",
+                (false, false) => "!=",
             };
             Some(format!("[ {var} {op} {} ]", quote(&t)))
         }
-        Assertion::Ge | Assertion::Le | Assertion::Gt | Assertion::Lt => {
-            let t = data_text(target)?;
-            if !is_int(&t) {
-                return None;
-            }
-            let op = match assertion {
-                Assertion::Ge => "-ge",
-                Assertion::Le => "-le",
-                Assertion::Gt => "-gt",
-                _ => "-lt",
-            };
-            Some(format!("[ {var} {op} {t} ]"))
-        }
+        Assertion::Ge => numeric(var, "-ge", target),
+        Assertion::Le => numeric(var, "-le", target),
+        Assertion::Gt => numeric(var, "-gt", target),
+        Assertion::Lt => numeric(var, "-lt", target),
     }
+}
+
+/// `[ VAR OP N ]` for an integer target; `None` otherwise (the shell compares integers).
+fn numeric(var: &str, op: &str, target: &Data) -> Option<String> {
+    let t = data_text(target)?;
+    is_int(&t).then(|| format!("[ {var} {op} {t} ]"))
 }
 
 #[cfg(test)]

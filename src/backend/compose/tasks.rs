@@ -376,7 +376,9 @@ fn one_shot(
     for (i, a) in stored.iter().enumerate() {
         let src = match &cx.plan.artifact(*a).source {
             crate::ir::ArtifactSource::TaskStore { src, .. } => src.clone(),
-            _ => continue,
+            crate::ir::ArtifactSource::Upload { .. }
+            | crate::ir::ArtifactSource::Templates { .. }
+            | crate::ir::ArtifactSource::ServiceFiles { .. } => continue,
         };
         if let Some(Placement::Volume { volume, .. }) = cx.placements.get(a) {
             volumes.push(format!("{volume}:/kplan/store/{i}"));
@@ -432,6 +434,13 @@ fn one_shot(
     }
 }
 
+/// `value` against a numeric `target`, as numbers; `None` when either is not a number.
+fn compare(value: &str, target: &Data) -> Option<std::cmp::Ordering> {
+    let a = value.parse::<f64>().ok()?;
+    let b = shell::data_text(target)?.parse::<f64>().ok()?;
+    a.partial_cmp(&b)
+}
+
 /// `verify` with values known now is checked at compile time; a run-time value in it
 /// is a KP201 error (reported by `text`).
 fn verify(cx: &mut Ctx, task: &Task, value: &StrExpr, assertion: Assertion, target: &Data) {
@@ -447,25 +456,15 @@ fn verify(cx: &mut Ctx, task: &Task, value: &StrExpr, assertion: Assertion, targ
                     .any(|t| same(&v, &t));
                 Some(found == (assertion == Assertion::In))
             }
-            _ => None,
+            Data::Null | Data::Bool(_) | Data::Number(_) | Data::Str(_) | Data::Object(_) => None,
         },
         Assertion::Eq | Assertion::Ne => {
             shell::data_text(target).map(|t| same(&v, &t) == (assertion == Assertion::Eq))
         }
-        Assertion::Ge | Assertion::Le | Assertion::Gt | Assertion::Lt => {
-            match (
-                v.parse::<f64>(),
-                shell::data_text(target).and_then(|t| t.parse::<f64>().ok()),
-            ) {
-                (Ok(a), Some(b)) => Some(match assertion {
-                    Assertion::Ge => a >= b,
-                    Assertion::Le => a <= b,
-                    Assertion::Gt => a > b,
-                    _ => a < b,
-                }),
-                _ => None,
-            }
-        }
+        Assertion::Ge => compare(&v, target).map(|o| o.is_ge()),
+        Assertion::Le => compare(&v, target).map(|o| o.is_le()),
+        Assertion::Gt => compare(&v, target).map(|o| o.is_gt()),
+        Assertion::Lt => compare(&v, target).map(|o| o.is_lt()),
     };
     match holds {
         Some(true) => {}
