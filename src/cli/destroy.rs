@@ -2,7 +2,7 @@
 //! network, state); persistent volumes only with `--volumes`.
 
 use super::enclave::{self, EnclaveArgs};
-use crate::executor::{network_name, observe, render, state::EnclaveState, LABEL_ENCLAVE};
+use crate::executor::{destroy, render, state::EnclaveState};
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -22,42 +22,24 @@ pub fn run(args: &DestroyArgs) -> i32 {
 }
 
 fn destroy(args: &DestroyArgs) -> Result<(), i32> {
-    let fail = |e: anyhow::Error| {
-        eprintln!("error: {e:#}");
-        1
-    };
     let engine = enclave::connect()?;
     let name = args.enclave.existing(&engine)?;
     let st = EnclaveState::new(&args.enclave.state_root(), &name);
-    let lock = st.lock().map_err(fail)?;
-    let observed = observe::observe(&engine, &name).map_err(fail)?;
-    for c in &observed.containers {
-        engine.container_remove(&c.id).map_err(fail)?;
-    }
-    engine.network_remove(&network_name(&name)).map_err(fail)?;
-    let mut vols = 0;
-    if args.volumes {
-        for v in engine
-            .volumes_by_label(&[(LABEL_ENCLAVE, name.as_str())])
-            .map_err(fail)?
-        {
-            engine.volume_remove(&v.name).map_err(fail)?;
-            vols += 1;
-        }
-    }
-    drop(lock);
-    st.remove().map_err(fail)?;
+    let done = destroy::destroy(&engine, &name, &st, args.volumes).map_err(|e| {
+        eprintln!("error: {e:#}");
+        1
+    })?;
     println!(
         "Destroyed enclave \"{name}\": {}, network, {}.",
-        render::count(observed.containers.len(), "container"),
+        render::count(done.containers, "container"),
         if args.volumes {
-            render::count(vols, "volume")
-        } else if observed.volumes.is_empty() {
+            render::count(done.volumes_removed, "volume")
+        } else if done.volumes_kept == 0 {
             "no volumes".to_string()
         } else {
             format!(
                 "{} kept (use --volumes to delete them)",
-                render::count(observed.volumes.len(), "volume")
+                render::count(done.volumes_kept, "volume")
             )
         }
     );

@@ -12,6 +12,7 @@
 
 pub mod apply;
 pub mod desired;
+pub mod destroy;
 pub mod diff;
 pub mod engine;
 pub mod extract;
