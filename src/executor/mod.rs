@@ -7,8 +7,9 @@
 //! a DAG with bounded parallelism, deciding each service with the same function as the
 //! diff once its inputs are known; `state` keeps what Docker cannot hold (task outputs,
 //! artifact contents) and the enclave lock; `ipam` (pure) chooses the enclave network's
-//! subnet and the static addresses of services that use their IP placeholder; `engine`
-//! is the only code that talks to Docker. Labels carried by everything kplan creates are defined here.
+//! subnet and the static addresses of services that use their IP placeholder; `destroy`
+//! removes an enclave; `engine` is the only code that talks to Docker. Labels carried by
+//! everything kplan creates are defined here.
 
 pub mod apply;
 pub mod desired;
