@@ -3,11 +3,13 @@
 //! convert their arguments into owned IR data during the call, and future references
 //! are parsed back from placeholder strings here, once.
 
+mod cache;
 mod check;
 mod context;
 mod convert;
 mod dialect;
 mod globals;
+mod locator;
 mod package;
 mod plan_artifacts;
 mod plan_object;
@@ -15,13 +17,15 @@ mod plan_services;
 mod plan_tasks;
 mod recorder;
 mod refs;
+mod root;
 mod run;
 mod sources;
 mod templates;
 mod types;
+mod upload;
 mod value;
 
-pub use package::cache_dir;
+pub use cache::cache_dir;
 pub use run::interpret;
 pub use sources::Sources;
 
