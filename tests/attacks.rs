@@ -419,3 +419,68 @@ fn no_package_reads_runs_or_copies_anything_outside_it() {
     );
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
+
+/// Devices and capabilities beyond the unprivileged set reach the host: like privileged
+/// mode, they need `--privileged`, and are refused at the add_service call without it.
+#[test]
+fn host_privileges_need_the_privileged_flag() {
+    let pkg = support::repo_root().join("tests/attacks/privileges");
+    let cases: &[(&str, Option<&str>)] = &[
+        (r#"{"devices": ["/dev/vda"]}"#, Some("devices (/dev/vda)")),
+        (
+            r#"{"capabilities": ["SYS_ADMIN", "CHOWN", "sys_rawio"]}"#,
+            Some("capabilities beyond the unprivileged set (SYS_ADMIN, sys_rawio)"),
+        ),
+        (
+            r#"{"capabilities": ["CAP_SYS_ADMIN"]}"#,
+            Some("(CAP_SYS_ADMIN)"),
+        ),
+        (r#"{"capabilities": ["ALL"]}"#, Some("(ALL)")),
+        (r#"{"capabilities": ["NET_ADMIN"]}"#, Some("(NET_ADMIN)")),
+        (
+            r#"{"privileged": true, "devices": ["/dev/sda"]}"#,
+            Some("privileged mode and devices (/dev/sda)"),
+        ),
+        (r#"{"capabilities": ["CHOWN", "NET_BIND_SERVICE"]}"#, None),
+        ("{}", None),
+    ];
+    for (args, refused) in cases {
+        let run = |privileged: bool| {
+            let mut cmd = Command::new(support::kplan_bin());
+            cmd.args(["compile", &pkg.display().to_string(), "--target", "plan"])
+                .args(["--args", args]);
+            if privileged {
+                cmd.arg("--privileged");
+            }
+            cmd.output().expect("run kplan")
+        };
+        let o = run(false);
+        let err = String::from_utf8_lossy(&o.stderr);
+        match refused {
+            Some(what) => {
+                assert_eq!(o.status.code(), Some(1), "{args}: {err}");
+                for part in [
+                    "error[KP011]: service 'host' asks for ",
+                    what,
+                    "but this run did not opt in; pass --privileged if you trust this package",
+                    "--> main.star:2:5",
+                ] {
+                    assert!(err.contains(part), "{args}: no {part:?} in {err}");
+                }
+            }
+            None => assert_eq!(o.status.code(), Some(0), "{args}: {err}"),
+        }
+        // With --privileged the package gets what it asks for.
+        let o = run(true);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{args}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        if args.contains("/dev/vda") {
+            assert!(out.contains("/dev/vda"), "{out}");
+        }
+    }
+}

@@ -15,6 +15,7 @@ mod plan_artifacts;
 mod plan_object;
 mod plan_services;
 mod plan_tasks;
+mod privileges;
 mod recorder;
 mod refs;
 mod root;
@@ -54,7 +55,8 @@ pub struct Options {
     pub package_cache: PathBuf,
     pub offline: bool,
     pub cluster_type: ClusterType,
-    /// `--privileged`: allow privileged services, host PID and docker.sock mounts.
+    /// `--privileged`: allow privileged services, host PID, docker.sock mounts, devices
+    /// and capabilities beyond the unprivileged set.
     pub allow_privileged: bool,
 }
 
