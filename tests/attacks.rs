@@ -46,6 +46,9 @@ enum Setup {
     /// Runs the package through a symbolic link LAB/link -> LAB/work, with its name set
     /// to `github.com/evil/pkg/<its canonical path>`.
     NameOfRealPathThroughLink,
+    /// Runs the fixture's main.star as a standalone script LAB/<fixture>.star, next to
+    /// the secret (a script has no package: relative locators are refused).
+    Standalone,
 }
 
 struct Case {
@@ -71,7 +74,7 @@ const fn case(
 }
 
 use Expect::{Contained, Refused};
-use Setup::{Link, NameOfRealPathThroughLink, Yml};
+use Setup::{Link, NameOfRealPathThroughLink, Standalone, Yml};
 
 const CASES: &[Case] = &[
     // `..` as owner, as repository, in the ref, in the path; encoded and odd variants.
@@ -146,6 +149,10 @@ const CASES: &[Case] = &[
     case("name-trick", r#"{"read": "/{T}/SECRET.txt"}"#, &[NameOfRealPathThroughLink], Refused("KP004")),
     case("name-trick", r#"{"upload": "/"}"#, &[NameOfRealPathThroughLink], Refused("KP004")),
     case("name-trick", r#"{"read": "../../SECRET.txt"}"#, &[], Refused("KP004")),
+    // A standalone script has no package: not even its own directory is readable.
+    case("read-file", r#"{"src": "./SECRET.txt"}"#, &[Standalone], Refused("KP004")),
+    case("upload-files", r#"{"src": "/"}"#, &[Standalone], Refused("KP004")),
+    case("import-module", r#"{"src": "./x.star"}"#, &[Standalone], Refused("KP004")),
     // Build contexts, build files and flake directories outside.
     case("build-spec", r#"{"context": "github.com/../.."}"#, &[], Refused("KP004")),
     case("build-spec", r#"{"context": "../.."}"#, &[], Refused("KP004")),
@@ -286,6 +293,10 @@ impl Lab {
                     );
                     link(&self.path().join("work"), &self.path().join("link"));
                     arg = self.path().join("link").join(c.fixture);
+                }
+                Setup::Standalone => {
+                    arg = self.path().join(format!("{}.star", c.fixture));
+                    std::fs::copy(pkg.join("main.star"), &arg).expect("copy");
                 }
             }
         }

@@ -227,6 +227,9 @@ pub struct Packages {
     /// `github.com/OWNER/REPO[/PATH]` locator.
     pub root_home: Option<GithubLocator>,
     pub root_yml: KurtosisYml,
+    /// The root is a standalone `.star` script (no kurtosis.yml): it has no package, so
+    /// relative locators in it are refused, as in Kurtosis.
+    pub standalone: bool,
     pub cache: PathBuf,
     pub offline: bool,
 }
@@ -293,6 +296,12 @@ impl Packages {
             return self.resolve_github(&loc, kind, from.repo == self.root);
         }
         let is_root = from.repo == self.root;
+        if is_root && self.standalone {
+            return Err(Refused::new(format!(
+                "'{locator}' is a relative locator, but a standalone script has no package to resolve it in"
+            ))
+            .with_hint("make the script a package: put a kurtosis.yml (`name: github.com/OWNER/REPO`) next to it"));
+        }
         let home: &[String] = if is_root { self.root_subpath() } else { &[] };
         let (base, rel) = if let Some(rel) = locator.strip_prefix('/') {
             (Vec::new(), rel)

@@ -213,6 +213,7 @@ pub fn locate(opts: &Options) -> Result<(Packages, ResolvedFile), Failure> {
         root_home: home(&root_name, target.locator.as_ref())?,
         root_name,
         root_yml: yml,
+        standalone: script.is_some(),
         cache,
         offline: opts.offline,
     };
