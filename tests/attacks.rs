@@ -392,6 +392,7 @@ fn no_package_reads_runs_or_copies_anything_outside_it() {
             if !leaked.is_empty() {
                 problems.push(format!("{what}: the secret is in written files {leaked:?}"));
             }
+            let _ = std::fs::remove_dir_all(&out);
             match c.expect {
                 Refused(code) => {
                     if o.status.code() != Some(1) || !stderr.contains(&format!("error[{code}]")) {
@@ -413,7 +414,6 @@ fn no_package_reads_runs_or_copies_anything_outside_it() {
                 }
             }
         }
-        let _ = std::fs::remove_dir_all(&out);
         let after = tree(lab.path());
         if before != after {
             let added: Vec<_> = after.difference(&before).collect();
