@@ -234,3 +234,27 @@ fn files_that_are_not_regular_files_are_refused_without_blocking() {
         }
     }
 }
+
+#[test]
+fn a_cache_entry_may_link_to_a_checkout_elsewhere() {
+    // The cache is the user's: linking a checkout into it is how to develop a
+    // dependency outside the package (a local `replace` must stay inside the package).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = dir.path();
+    write(&t.join("src/dep/dep.star"), "WHERE = 'checkout'\n");
+    std::fs::create_dir_all(t.join("cache/github.com/acme")).expect("mkdir");
+    link("../../../src/dep", &t.join("cache/github.com/acme/dep"));
+    let app = t.join("app");
+    write(&app.join("kurtosis.yml"), "name: github.com/acme/app\n");
+    write(
+        &app.join("main.star"),
+        "dep = import_module('github.com/acme/dep/dep.star')\n\ndef run(plan):\n    plan.print(dep.WHERE)\n",
+    );
+    let o = kplan(
+        &t.join("cache"),
+        &["compile", &app.display().to_string(), "--target", "plan"],
+    );
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(out.contains("message: checkout"), "{out}");
+}
