@@ -8,6 +8,10 @@
 #                                             the real Compose v2 binary as a Docker CLI
 #                                             plugin: DOCKER_CONFIG=.tools/docker-config docker compose
 #   /bin/busybox                              Debian's busybox-static (for the test image)
+#   zsh, fish, elvish, bash-completion        Debian's shells (and bash's completion loader)
+#   groff, man                                Debian's groff-base and man-db
+#                                             (the completion scripts and man pages are
+#                                             checked with them; about 11 MB to download)
 #
 # Idempotent: a second run only checks that every tool still answers (a second or so).
 # Only Debian's package archive and PyPI are used.
@@ -48,6 +52,21 @@ if ! busybox_is_static; then
     busybox_is_static || die "/bin/busybox is still missing or not static after installing busybox-static"
 fi
 /bin/busybox true || die "/bin/busybox does not run"
+
+# --- shells and man (for `kplan completions` and `kplan man`) ------------------------
+# PowerShell is not in Debian's archive: its script is checked by content only.
+shells_and_man_present() {
+    command -v zsh && command -v fish && command -v elvish && command -v groff \
+        && command -v man && [ -f /usr/share/bash-completion/bash_completion ]
+}
+if ! shells_and_man_present >/dev/null; then
+    log "installing Debian's zsh, fish, elvish, bash-completion, groff-base and man-db"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -qq >/dev/null
+    as_root apt-get install -y -qq --no-install-recommends \
+        zsh fish elvish bash-completion groff-base man-db >/dev/null
+    shells_and_man_present >/dev/null || die "a shell, groff or man is still missing after apt-get install"
+fi
 
 # --- the Python venv with the pinned oracles -----------------------------------------
 want_stamp="$(sha256sum "$REQS" | cut -d' ' -f1) $("$PY" -c 'import sys;print(sys.version.split()[0])')"
@@ -93,4 +112,4 @@ else
 fi
 
 ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
-log "ok in $((ms / 1000)).$(printf '%03d' $((ms % 1000)))s: compose $compose_version, busybox, oracles in $VENV"
+log "ok in $((ms / 1000)).$(printf '%03d' $((ms % 1000)))s: compose $compose_version, busybox, shells, man, oracles in $VENV"

@@ -1,12 +1,15 @@
 //! The command line: argument parsing (clap) and one function per command. Each command
 //! runs the pipeline (`pipeline::load`), prints diagnostics, and returns an exit code:
 //! 0 success and nothing to change, 1 error, 2 changes found (`--check`,
-//! `--detailed-exitcode`).
+//! `--detailed-exitcode`). `completions` and `man` load no package: they print what
+//! clap knows of these definitions (shell completion scripts, man pages).
 
 mod apply;
 mod compile;
+mod completions;
 mod destroy;
 mod enclave;
+mod man;
 mod pipeline;
 mod plan;
 mod status;
@@ -42,6 +45,10 @@ pub enum Command {
     Destroy(destroy::DestroyArgs),
     /// List an enclave's services with state, image, address and ports.
     Status(status::StatusArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
+    Completions(completions::CompletionsArgs),
+    /// Print the man page kplan(1), or write every page (one per subcommand) with -o DIR.
+    Man(man::ManArgs),
 }
 
 /// `--output text|json`.
@@ -69,5 +76,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Apply(a) => apply::run(&a),
         Command::Destroy(a) => destroy::run(&a),
         Command::Status(a) => status::run(&a),
+        Command::Completions(a) => completions::run(&a),
+        Command::Man(a) => man::run(&a),
     }
 }

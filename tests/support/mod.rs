@@ -63,6 +63,15 @@ pub fn output_within(cmd: &mut Command, limit: Duration) -> Option<Output> {
     }
 }
 
+/// Runs the test build's `kplan ARGS` (stdin closed) and returns its output.
+pub fn run_kplan(args: &[&str]) -> Output {
+    Command::new(kplan_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run kplan")
+}
+
 /// True if the Docker engine answers (`docker info`). Otherwise panics when
 /// `KPLAN_REQUIRE_DOCKER=1`, or prints `skipped: no Docker engine` and returns false.
 pub fn require_docker() -> bool {
@@ -332,4 +341,35 @@ impl Drop for DockerCleanup {
             let _ = docker(["network", "rm", n.as_str()]);
         }
     }
+}
+
+/// A program from Debian that `scripts/setup-test-tools.sh` installs (a shell, `groff`,
+/// `man`), found on PATH; `None` (skip) when missing, panics with
+/// `KPLAN_REQUIRE_ORACLES=1`.
+pub fn debian_tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    });
+    debian_installed(&format!("`{name}`"), found.is_some());
+    found
+}
+
+/// True if a file that `scripts/setup-test-tools.sh` installs from Debian is there (e.g.
+/// bash-completion's loader); otherwise skips (false), or panics with
+/// `KPLAN_REQUIRE_ORACLES=1`.
+pub fn debian_file(path: &Path) -> bool {
+    debian_installed(&path.display().to_string(), path.is_file())
+}
+
+fn debian_installed(what: &str, present: bool) -> bool {
+    if !present {
+        missing(
+            "KPLAN_REQUIRE_ORACLES",
+            &format!("{what} is not installed"),
+            "run scripts/setup-test-tools.sh",
+        );
+    }
+    present
 }
