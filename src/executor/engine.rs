@@ -20,12 +20,16 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A connected engine.
+/// Cloning is cheap and shares the connection and runtime (for a signal handler that
+/// must release a lock while the main thread is busy).
+#[derive(Clone)]
 pub struct Engine {
     docker: Docker,
-    rt: tokio::runtime::Runtime,
+    rt: Arc<tokio::runtime::Runtime>,
 }
 
 /// A container as the engine lists it.
@@ -129,8 +133,88 @@ pub struct ExecOutput {
 fn err_text(e: bollard::errors::Error) -> String {
     match e {
         bollard::errors::Error::DockerResponseServerError { message, .. } => message,
-        other => other.to_string(),
+        other => error_chain(&other),
     }
+}
+
+/// An error with every cause under it (`a: b: c`), skipping causes whose text the
+/// level above already shows: transport errors keep the useful part ("Connection
+/// refused") in their sources, not in their own text.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let t = c.to_string();
+        if !t.is_empty() && !text.contains(&t) {
+            if text.is_empty() {
+                text = t;
+            } else {
+                text = format!("{text}: {t}");
+            }
+        }
+        cause = c.source();
+    }
+    if text.is_empty() {
+        "no reason given".into()
+    } else {
+        text
+    }
+}
+
+/// Where the engine is: `DOCKER_HOST`, else the default socket (as bollard reads it).
+fn engine_address() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".into())
+}
+
+/// How long connecting to a TCP engine may take before it counts as unreachable.
+const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a reachable engine may take to answer the version negotiation.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// For a `tcp://`/`http://` engine: whether a TCP connection can be made at all, and if
+/// not why (refused, timed out, unresolvable), so the error says what failed rather
+/// than what the HTTP client made of it.
+fn probe_tcp(address: &str) -> Result<(), String> {
+    use std::net::{TcpStream, ToSocketAddrs};
+    let Some(rest) = address
+        .strip_prefix("tcp://")
+        .or_else(|| address.strip_prefix("http://"))
+    else {
+        return Ok(());
+    };
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let hostport = if authority
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
+        authority.to_string()
+    } else {
+        format!("{authority}:2375")
+    };
+    let addrs: Vec<std::net::SocketAddr> = hostport
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {hostport}: {e}"))?
+        .collect();
+    let mut last = format!("{hostport} has no address");
+    for a in addrs {
+        match TcpStream::connect_timeout(&a, TCP_CONNECT_TIMEOUT) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                last = format!("connection to {a} refused (nothing listens there)");
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                last = format!(
+                    "connecting to {a} timed out after {}s (no answer: a wrong address, or a firewall?)",
+                    TCP_CONNECT_TIMEOUT.as_secs()
+                );
+            }
+            Err(e) => last = format!("cannot connect to {a}: {e}"),
+        }
+    }
+    Err(last)
 }
 
 fn is_not_found(e: &bollard::errors::Error) -> bool {
@@ -205,29 +289,55 @@ fn container_info(c: ContainerSummary) -> ContainerInfo {
 }
 
 impl Engine {
-    /// Connects (honouring `DOCKER_HOST`), negotiates the API version and pings.
+    /// Connects (honouring `DOCKER_HOST`), negotiates the API version and pings. The
+    /// error names the address and what failed (refused, timed out, no answer).
     pub fn connect() -> Result<Engine> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .context("cannot start the async runtime")?;
+        let address = engine_address();
         let hint = "is the Docker engine running? check `docker info` and DOCKER_HOST";
         let docker = Docker::connect_with_defaults().map_err(|e| {
             anyhow!(
-                "cannot connect to the Docker engine: {}; {hint}",
+                "cannot connect to the Docker engine at {address}: {}; {hint}",
                 err_text(e)
             )
         })?;
+        probe_tcp(&address)
+            .map_err(|why| anyhow!("cannot reach the Docker engine at {address}: {why}; {hint}"))?;
         let docker = rt
-            .block_on(async {
-                tokio::time::timeout(Duration::from_secs(20), docker.negotiate_version()).await
-            })
-            .map_err(|_| anyhow!("the Docker engine did not answer within 20s; {hint}"))?
-            .map_err(|e| anyhow!("cannot reach the Docker engine: {}; {hint}", err_text(e)))?;
-        rt.block_on(docker.ping())
-            .map_err(|e| anyhow!("cannot reach the Docker engine: {}; {hint}", err_text(e)))?;
-        Ok(Engine { docker, rt })
+            .block_on(async { tokio::time::timeout(ANSWER_TIMEOUT, docker.negotiate_version()).await })
+            .map_err(|_| {
+                anyhow!(
+                    "the Docker engine at {address} accepted the connection but did not answer within {}s; {hint}",
+                    ANSWER_TIMEOUT.as_secs()
+                )
+            })?
+            .map_err(|e| {
+                anyhow!(
+                    "cannot reach the Docker engine at {address}: {}; {hint}",
+                    err_text(e)
+                )
+            })?;
+        rt.block_on(async { tokio::time::timeout(ANSWER_TIMEOUT, docker.ping()).await })
+            .map_err(|_| {
+                anyhow!(
+                    "the Docker engine at {address} did not answer a ping within {}s; {hint}",
+                    ANSWER_TIMEOUT.as_secs()
+                )
+            })?
+            .map_err(|e| {
+                anyhow!(
+                    "cannot reach the Docker engine at {address}: {}; {hint}",
+                    err_text(e)
+                )
+            })?;
+        Ok(Engine {
+            docker,
+            rt: Arc::new(rt),
+        })
     }
 
     fn block<F: std::future::Future>(&self, f: F) -> F::Output {
