@@ -301,3 +301,52 @@ fn own_addresses_are_kept_when_recorded_and_new_ones_take_the_lowest_free() {
     let text = kplan::executor::render::text(&cs);
     assert!(text.contains("kplan destroy"), "{text}");
 }
+
+#[test]
+fn what_uses_something_an_interrupted_apply_redid_is_still_redone() {
+    // An apply replaced web, then was killed before it replaced client (whose config
+    // uses web's address, unchanged here) and re-ran the exec on client.
+    let mut obs = observed();
+    container(&mut obs, "web").id = "0f0f0f0f0f0f-web-replaced".into();
+    let cs = run(None, &obs, false);
+    assert_eq!(action(&cs, "web").0, Action::Keep);
+    assert_eq!(action(&cs, "api").0, Action::Keep);
+    let (a, reasons) = action(&cs, "client");
+    assert_eq!(a, Action::Replace);
+    assert_eq!(
+        reasons,
+        vec!["a service, task result or files artifact it uses was replaced or re-run".to_string()]
+    );
+    let run: Vec<&str> = cs
+        .tasks
+        .iter()
+        .filter(|t| t.action == TaskAction::Run)
+        .map(|t| t.task.as_str())
+        .collect();
+    assert!(run[0].starts_with("exec on 'client'"), "{run:?}");
+    assert_eq!(run.len(), 4, "{run:?}");
+
+    // A task re-ran (a new run recorded) but what uses its result did not yet: those
+    // run, even though the result's text is the same.
+    let l = load(None);
+    let mut rec = recorded();
+    let page = rec
+        .tasks
+        .values_mut()
+        .find(|t| t.output.starts_with("<h1>"))
+        .expect("the exec's result");
+    page.run = "a-later-run".into();
+    let cs = diff(&l.plan, &l.info, &observed(), &rec, false);
+    assert!(
+        !cs.services.iter().any(|s| s.action != Action::Keep),
+        "{cs:#?}"
+    );
+    let run: Vec<&str> = cs
+        .tasks
+        .iter()
+        .filter(|t| t.action == TaskAction::Run)
+        .map(|t| t.task.as_str())
+        .collect();
+    assert_eq!(run.len(), 3, "{run:?}");
+    assert!(run[0].starts_with("print"), "{run:?}");
+}

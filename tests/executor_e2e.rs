@@ -697,3 +697,72 @@ fn jq_extractors_of_real_packages_feed_later_services() {
     let again = e.ok(&["apply", &pkg, "--yes"]);
     assert!(again.starts_with("No changes."), "{again}");
 }
+
+/// The counts `plan --output json` predicts, as apply's summary line states them.
+fn predicted_outcome(plan_json: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(plan_json).expect("plan json");
+    let services = v["change_set"]["services"].as_array().expect("services");
+    let n = |action: &str| services.iter().filter(|s| s["action"] == action).count();
+    let tasks = v["change_set"]["tasks"].as_array().expect("tasks");
+    let run = tasks.iter().filter(|t| t["action"] == "run").count();
+    format!(
+        "Apply complete: {} created, {} replaced, {} updated, 0 removed, {} unchanged; {} tasks run, {} reused.",
+        n("create"),
+        n("replace"),
+        n("update"),
+        n("keep"),
+        run,
+        tasks.len() - run
+    )
+}
+
+#[test]
+fn plan_is_exactly_what_apply_does_when_a_used_service_is_replaced() {
+    let Some(e) = Enclave::new("kp-agree") else {
+        return;
+    };
+    e.apply(&[]);
+    // Only web's page changes; client uses web's address, the exec on client reads the
+    // page, and a template, a run_sh and a verify use the exec's result.
+    let args = r#"{"greeting": "hi"}"#;
+    let text = e.ok(&["plan", &fixture(), "--args", args]);
+    let json = e.ok(&["plan", &fixture(), "--args", args, "--output", "json"]);
+    let predicted = predicted_outcome(&json);
+    let out = e.apply(&["--args", args]);
+    assert!(
+        out.contains(&predicted),
+        "plan said {predicted}, apply did:\n{out}"
+    );
+    assert_eq!(
+        predicted,
+        "Apply complete: 0 created, 2 replaced, 0 updated, 0 removed, 1 unchanged; 4 tasks run, 4 reused."
+    );
+    assert!(
+        text.contains("-/+ service \"web\" must be replaced"),
+        "{text}"
+    );
+    assert!(
+        text.contains("-/+ service \"client\" must be replaced"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "> exec on 'client' (main.star:45) will run # runs against client, which is replaced"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("(1 unchanged; 4 tasks to run, 4 reused)"),
+        "{text}"
+    );
+    // The exec ran again against the new web page, and its recorded output is the new one.
+    assert!(out.contains("client saw: <h1>hi from web</h1>"), "{out}");
+    let state =
+        std::fs::read_to_string(e.state.path().join(&e.name).join("state.json")).expect("state");
+    assert!(
+        state.contains("\"output\": \"<h1>hi from web</h1>\\n\""),
+        "{state}"
+    );
+    assert!(!state.contains("hello from web"), "{state}");
+    assert!(e.apply(&["--args", args]).starts_with("No changes."));
+}

@@ -9,6 +9,7 @@
 //! Docker changes them on a live container.
 
 use super::engine::{ContainerSpec, Resources};
+use super::upstream;
 use super::{container_name, network_name, volume_name};
 use super::{
     LABEL_ENCLAVE, LABEL_HASH, LABEL_KIND, LABEL_PARTS, LABEL_PORTS, LABEL_RESOURCES, LABEL_SERVICE,
@@ -35,10 +36,12 @@ pub struct FileEntry {
     pub content: Vec<u8>,
 }
 
-/// An artifact's files and their digest.
+/// An artifact's files, their digest, and its version (see [`super::upstream`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArtifactData {
     pub digest: String,
+    /// The digest combined with the version of what it was made from.
+    pub version: String,
     /// `None` when only the digest is known (recorded, content not loaded).
     pub files: Option<Arc<Vec<FileEntry>>>,
 }
@@ -55,6 +58,11 @@ pub struct TaskResult {
     /// Artifact name -> digest, for `store` of run_sh/run_python.
     #[serde(default)]
     pub stored: BTreeMap<String, String>,
+    /// A unique id of the run that produced this result: what uses the result is
+    /// redone whenever it changes (see [`super::upstream`]). Empty in results recorded
+    /// by older kplan versions.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub run: String,
 }
 
 /// The run-time values known so far.
@@ -64,8 +72,10 @@ pub struct Values {
     /// Service name -> the static address kplan gives it, for services that use their
     /// `private_ip_address_placeholder` (see [`super::ipam::assign`]).
     pub own_ip: BTreeMap<String, Val<String>>,
-    /// The container a service runs in (tasks against it re-run when it changes).
-    pub service_container: BTreeMap<ServiceId, Val<String>>,
+    /// The version of a service's container (see [`super::upstream`]): tasks against
+    /// it, and whatever uses it, are redone when it changes. While unknown: the
+    /// service and what happens to it (`web, which is replaced`).
+    pub service_version: BTreeMap<ServiceId, Val<String>>,
     pub tasks: BTreeMap<TaskId, Val<TaskResult>>,
     pub artifacts: BTreeMap<ArtifactId, Val<ArtifactData>>,
 }
@@ -189,9 +199,12 @@ pub fn files_digest(files: &[FileEntry]) -> String {
     hex::encode(h.finalize())
 }
 
+/// An artifact made from nothing that is ever redone: its version is its digest.
 pub fn artifact_from_files(files: Vec<FileEntry>) -> ArtifactData {
+    let digest = files_digest(&files);
     ArtifactData {
-        digest: files_digest(&files),
+        version: digest.clone(),
+        digest,
         files: Some(Arc::new(files)),
     }
 }
@@ -204,6 +217,11 @@ pub fn static_artifact(plan: &Plan, id: ArtifactId, values: &Values) -> Option<V
     let files = match &a.source {
         ArtifactSource::Upload { files, .. } | ArtifactSource::Templates { files } => files,
         ArtifactSource::ServiceFiles { .. } | ArtifactSource::TaskStore { .. } => return None,
+    };
+    let source = match upstream::versions(plan, &upstream::of_files(plan, id), values) {
+        Some(Err(why)) => return Some(Err(why)),
+        Some(Ok(v)) => Some(v),
+        None => None,
     };
     let mut out = Vec::new();
     for f in files {
@@ -230,7 +248,9 @@ pub fn static_artifact(plan: &Plan, id: ArtifactId, values: &Values) -> Option<V
             content,
         });
     }
-    Some(Ok(artifact_from_files(out)))
+    let mut data = artifact_from_files(out);
+    data.version = upstream::artifact_version(&data.digest, source.as_deref());
+    Some(Ok(data))
 }
 
 fn render_template(path: &str, template: &str, data: &Value) -> Result<String, String> {
@@ -269,6 +289,9 @@ pub struct ServiceSpec {
     /// Persistent volume keys.
     pub volume_keys: Vec<String>,
 }
+
+/// The config part holding the versions of what a service uses (see [`super::upstream`]).
+pub const UPSTREAM_PART: &str = "upstream";
 
 fn short(v: &serde_json::Value) -> String {
     sha(v.to_string().as_bytes())[..12].to_string()
@@ -418,6 +441,9 @@ pub fn service_spec(
         "binds": c.bind_mounts,
     });
     parts.insert("runtime".into(), Ok(short(&security)));
+    if let Some(v) = upstream::versions(plan, &upstream::of_service(plan, artifacts, id), values) {
+        parts.insert(UPSTREAM_PART.into(), v.map(|v| v[..12].to_string()));
+    }
     if s.force_update {
         // Always differs: force_update recreates on every apply.
         let nonce = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
@@ -583,8 +609,9 @@ pub fn task_exprs(kind: &TaskKind) -> Vec<&StrExpr> {
 }
 
 /// The key a task's recorded result is stored under: a hash of what it is, the
-/// resolved values it uses, the container it runs against and the artifacts it
-/// mounts. Unknown when any of those is.
+/// resolved values it uses, the version of the container it runs against, the
+/// artifacts it mounts and the versions of everything it uses (see
+/// [`super::upstream`]). Unknown when any of those is.
 pub fn task_key(
     plan: &Plan,
     artifacts: &BTreeMap<String, ArtifactId>,
@@ -600,10 +627,11 @@ pub fn task_key(
     let container = match t.kind.service_name() {
         Some(name) => match final_services.get(name) {
             Some(sid) => values
-                .service_container
+                .service_version
                 .get(sid)
                 .cloned()
-                .unwrap_or_else(|| Err(format!("runs against '{name}', created during apply")))?,
+                .unwrap_or_else(|| Err(format!("{name}, created during apply")))
+                .map_err(|what| format!("runs against {what}"))?,
             None => String::new(),
         },
         None => String::new(),
@@ -626,12 +654,15 @@ pub fn task_key(
         digests.push((dir.clone(), d.digest));
     }
     let kind = serde_json::to_value(&t.kind).unwrap_or(serde_json::Value::Null);
-    let doc = serde_json::json!({
+    let mut doc = serde_json::json!({
         "kind": kind,
         "resolved": resolved,
         "container": container,
         "files": digests,
     });
+    if let Some(v) = upstream::versions(plan, &upstream::of_task(plan, artifacts, id), values) {
+        doc["upstream"] = serde_json::Value::String(v?);
+    }
     Ok(sha(doc.to_string().as_bytes()))
 }
 

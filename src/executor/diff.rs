@@ -6,9 +6,10 @@
 //! [`decide`] is the per-service decision, shared with apply, which calls it again
 //! once a service's inputs are known.
 
-use super::desired::{self, ArtifactData, ServiceSpec, TaskResult, Val, Values};
+use super::desired::{self, ArtifactData, ServiceSpec, TaskResult, Val, Values, UPSTREAM_PART};
 use super::observe::{Observed, ObservedContainer};
 use super::state::Recorded;
+use super::upstream;
 use crate::ir::{ArtifactSource, Plan, PlanInfo, ServiceId, StepKind, TaskId};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -111,6 +112,9 @@ fn part_reason(part: &str, spec: &ServiceSpec) -> String {
         "env" => "env_vars changed".into(),
         "ports" => "ports changed".into(),
         "force_update" => "force_update=True".into(),
+        UPSTREAM_PART => {
+            "a service, task result or files artifact it uses was replaced or re-run".into()
+        }
         p => match p.strip_prefix("files:") {
             Some(dir) => match spec.mounted_artifacts.get(dir) {
                 Some(names) if names.len() == 1 => {
@@ -162,9 +166,15 @@ pub fn decide(
         start_only: false,
         unknown_parts: BTreeMap::new(),
     };
+    // What it uses being redone is said once, as a reason, not as a part to show.
+    let mut upstream_unknown = None;
     for (k, v) in &spec.parts {
         if let Err(why) = v {
-            change.unknown_parts.insert(k.clone(), why.clone());
+            if k == UPSTREAM_PART {
+                upstream_unknown = Some(why.clone());
+            } else {
+                change.unknown_parts.insert(k.clone(), why.clone());
+            }
         }
     }
     // Prefer a running container whose hash matches; the rest are duplicates.
@@ -193,7 +203,12 @@ pub fn decide(
         Err(_) => {
             change.action = Action::Replace;
             let mut reasons: Vec<String> = change.unknown_parts.values().cloned().collect();
+            reasons.sort();
             reasons.dedup();
+            let covered = |why: &String| reasons.iter().any(|r| r.starts_with(why.as_str()));
+            if let Some(why) = upstream_unknown.filter(|w| !covered(w)) {
+                reasons.push(why);
+            }
             change.reasons.extend(reasons);
             return change;
         }
@@ -294,9 +309,10 @@ pub fn current_resources<'a>(c: &'a ObservedContainer, recorded: &'a Recorded) -
         .unwrap_or(&c.resources)
 }
 
-/// The key under which a `store_service_files` result is recorded.
-pub fn service_files_key(container: &str, src: &str) -> String {
-    format!("{container}:{src}")
+/// The key under which a `store_service_files` result is recorded: the version of
+/// the container it was copied from (see [`upstream`]) and the path.
+pub fn service_files_key(container_version: &str, src: &str) -> String {
+    format!("{container_version}:{src}")
 }
 
 /// Whether the service with this id is the final holder of its name.
@@ -356,7 +372,9 @@ pub fn diff(
                                 c.ip.clone()
                                     .ok_or_else(|| format!("the address of '{}'", spec.name)),
                             );
-                            values.service_container.insert(id, Ok(c.id.clone()));
+                            values
+                                .service_version
+                                .insert(id, Ok(recorded.container_version(&c.id)));
                         }
                         _ => {
                             let verb = match change.action {
@@ -371,10 +389,9 @@ pub fn diff(
                                     spec.name
                                 )),
                             );
-                            values.service_container.insert(
-                                id,
-                                Err(format!("runs against '{}', which is {verb}", spec.name)),
-                            );
+                            values
+                                .service_version
+                                .insert(id, Err(format!("{}, which is {verb}", spec.name)));
                         }
                     }
                     services.push(change);
@@ -388,17 +405,19 @@ pub fn diff(
                         ArtifactSource::ServiceFiles {
                             service_name, src, ..
                         } => {
-                            let container = info
+                            let version = info
                                 .final_services
                                 .get(service_name)
-                                .and_then(|sid| values.service_container.get(sid).cloned())
+                                .and_then(|sid| values.service_version.get(sid).cloned())
                                 .unwrap_or_else(|| Err(format!("service '{service_name}'")));
-                            match container {
-                                Ok(c) => recorded
+                            match version {
+                                Ok(v) => recorded
                                     .service_files
-                                    .get(&service_files_key(&c, src))
+                                    .get(&service_files_key(&v, src))
+                                    .filter(|d| recorded.blobs.contains(*d))
                                     .map(|d| ArtifactData {
                                         digest: d.clone(),
+                                        version: upstream::artifact_version(d, Some(&v)),
                                         files: None,
                                     })
                                     .ok_or_else(|| {
@@ -505,6 +524,7 @@ pub fn record_task(
                 .get(name)
                 .map(|d| ArtifactData {
                     digest: d.clone(),
+                    version: upstream::artifact_version(d, Some(&upstream::task_version(r))),
                     files: None,
                 })
                 .ok_or_else(|| format!("'{name}' was not stored")),

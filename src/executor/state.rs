@@ -47,12 +47,23 @@ pub struct Recorded {
     /// Container id -> resources label it was updated to in place (labels cannot change).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub resources: BTreeMap<String, String>,
+    /// Container id -> how often kplan started it again after it had stopped (part of
+    /// its version, see [`super::upstream`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub restarts: BTreeMap<String, u32>,
     /// Service -> the static address kplan gave it for its IP placeholder.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ips: BTreeMap<String, String>,
     /// Digests whose content is stored (filled when loading, not saved).
     #[serde(skip)]
     pub blobs: BTreeSet<String>,
+}
+
+impl Recorded {
+    /// The version of a service's container (see [`super::upstream`]).
+    pub fn container_version(&self, id: &str) -> String {
+        super::upstream::container_version(id, self.restarts.get(id).copied().unwrap_or(0))
+    }
 }
 
 /// One enclave's state directory.
@@ -163,6 +174,11 @@ impl EnclaveState {
     pub fn save_blob(&self, digest: &str, files: &[FileEntry]) -> Result<()> {
         let tar = super::tar::write(files).map_err(|e| anyhow!(e))?;
         write_atomic(&self.blob(digest), &tar)
+    }
+
+    /// Whether the content with this digest is stored.
+    pub fn has_blob(&self, digest: &str) -> bool {
+        self.blob(digest).is_file()
     }
 
     pub fn load_blob(&self, digest: &str) -> Result<Vec<FileEntry>> {
