@@ -210,14 +210,60 @@ fn orphans_are_listed_and_destroyed_only_with_prune() {
 }
 
 #[test]
-fn resources_change_in_place() {
+fn settings_changed_by_hand_are_repaired_in_place_when_docker_can() {
+    // `docker update --pids-limit 10 --restart always`: reset in place.
     let mut obs = observed();
-    container(&mut obs, "api").resources = "cpu=500m,mem=0M,min_mem=0M".into();
+    let api = container(&mut obs, "api");
+    api.settings.pids_limit = 10;
+    api.settings.restart_policy = "always".into();
     let cs = run(None, &obs, false);
     let (a, reasons) = action(&cs, "api");
     assert_eq!(a, Action::Update);
-    assert!(reasons[0].starts_with("resources"), "{reasons:?}");
+    assert_eq!(
+        reasons,
+        vec![
+            "pids limit is 10 on the engine, the package declares unlimited".to_string(),
+            "restart policy is always on the engine, the package declares no".to_string(),
+        ]
+    );
     assert!(kplan::executor::render::text(&cs).contains("~ service \"api\""));
+    // Nothing that uses api is redone by an update in place.
+    assert!(
+        cs.tasks.iter().all(|t| t.action == TaskAction::Reuse),
+        "{cs:#?}"
+    );
+
+    // `docker update --memory 64m` where the package declares no limit: Docker cannot
+    // remove a limit in place, so the container is replaced.
+    let mut obs = observed();
+    container(&mut obs, "api").settings.memory = 64 << 20;
+    let cs = run(None, &obs, false);
+    assert_eq!(
+        action(&cs, "api"),
+        (
+            Action::Replace,
+            vec!["memory limit is 64M on the engine, the package declares none; Docker cannot remove it in place".to_string()]
+        )
+    );
+}
+
+#[test]
+fn a_paused_container_is_unpaused() {
+    let mut obs = observed();
+    container(&mut obs, "web").state = "paused".into();
+    let cs = run(None, &obs, false);
+    assert_eq!(
+        action(&cs, "web"),
+        (
+            Action::Update,
+            vec!["container is paused: unpause it".to_string()]
+        )
+    );
+    let web = cs.services.iter().find(|s| s.name == "web").expect("web");
+    assert!(web.unpause && !web.start_only);
+    // Unpausing keeps the container (and its address): nothing that uses it is redone.
+    assert_eq!(action(&cs, "client").0, Action::Keep);
+    assert!(cs.tasks.iter().all(|t| t.action == TaskAction::Reuse));
 }
 
 #[test]

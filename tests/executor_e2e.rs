@@ -766,3 +766,115 @@ fn plan_is_exactly_what_apply_does_when_a_used_service_is_replaced() {
     assert!(!state.contains("hello from web"), "{state}");
     assert!(e.apply(&["--args", args]).starts_with("No changes."));
 }
+
+#[test]
+fn a_paused_container_is_unpaused_in_place() {
+    let Some(e) = Enclave::new("kp-pause") else {
+        return;
+    };
+    e.apply(&[]);
+    let before = e.identity("web");
+    docker_ok(["pause", &e.container("web")]);
+    let (code, plan) = e.plan_code(&[]);
+    assert_eq!(code, 2, "{plan}");
+    assert!(
+        plan.contains("~ service \"web\" will be updated in place"),
+        "{plan}"
+    );
+    assert!(plan.contains("# container is paused: unpause it"), "{plan}");
+    assert!(
+        plan.contains("(2 unchanged; 0 tasks to run, 8 reused)"),
+        "{plan}"
+    );
+    let out = e.apply(&[]);
+    assert!(out.contains("1 updated"), "{out}");
+    assert_eq!(e.identity("web"), before, "web was recreated");
+    let state = docker_ok([
+        "inspect",
+        "--format",
+        "{{.State.Status}}",
+        &e.container("web"),
+    ]);
+    assert_eq!(state.trim(), "running");
+    assert_eq!(e.plan_code(&[]).0, 0);
+}
+
+#[test]
+fn settings_changed_with_docker_update_are_repaired() {
+    let Some(e) = Enclave::new("kp-upd") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("main.star"),
+        "def run(plan):\n    plan.add_service(name = \"s\", config = ServiceConfig(image = \"kplan-test/busybox:local\", cmd = [\"sleep\", \"1000\"], max_memory = 64, max_cpu = 500))\n",
+    )
+    .expect("write");
+    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    e.ok(&["apply", &pkg, "--yes"]);
+    let before = e.identity("s");
+    // Memory, CPUs, pids limit (unset and 0 both mean none), restart policy (unset and
+    // "no" are the same), CPU shares.
+    let live = |e: &Enclave| {
+        docker_ok([
+            "inspect",
+            "--format",
+            "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{or .HostConfig.PidsLimit 0}} {{or .HostConfig.RestartPolicy.Name \"no\"}} {{.HostConfig.CpuShares}}",
+            &e.container("s"),
+        ])
+        .trim()
+        .to_string()
+    };
+    let declared = live(&e);
+    assert!(
+        declared.starts_with(&format!("{} 500000000", 64 << 20)),
+        "{declared}"
+    );
+
+    // What `docker update` can set back is repaired in place.
+    docker_ok([
+        "update",
+        "--memory",
+        "96m",
+        "--memory-swap",
+        "-1",
+        "--cpus",
+        "1.5",
+        "--pids-limit",
+        "10",
+        "--restart",
+        "always",
+        &e.container("s"),
+    ]);
+    let plan = e.ok(&["plan", &pkg]);
+    assert!(
+        plan.contains("~ service \"s\" will be updated in place"),
+        "{plan}"
+    );
+    for reason in [
+        "# memory limit is 96M on the engine, the package declares 64M",
+        "# CPU limit is 1500m on the engine, the package declares 500m",
+        "# pids limit is 10 on the engine, the package declares unlimited",
+        "# restart policy is always on the engine, the package declares no",
+    ] {
+        assert!(plan.contains(reason), "{reason}\n{plan}");
+    }
+    let out = e.ok(&["apply", &pkg, "--yes"]);
+    assert!(out.contains("1 updated"), "{out}");
+    assert_eq!(e.identity("s"), before, "the container was recreated");
+    assert_eq!(live(&e), declared);
+    assert!(e.ok(&["plan", &pkg]).starts_with("No changes."));
+
+    // What it cannot reset (a CPU weight the package never sets) means a replacement.
+    docker_ok(["update", "--cpu-shares", "512", &e.container("s")]);
+    let plan = e.ok(&["plan", &pkg]);
+    assert!(
+        plan.contains("-/+ service \"s\" must be replaced")
+            && plan.contains("# CPU shares is 512 on the engine, the package declares none; Docker cannot remove it in place"),
+        "{plan}"
+    );
+    let out = e.ok(&["apply", &pkg, "--yes"]);
+    assert!(out.contains("1 replaced"), "{out}");
+    assert_eq!(live(&e), declared);
+    assert!(e.ok(&["plan", &pkg]).starts_with("No changes."));
+}

@@ -14,6 +14,7 @@ use super::engine::{Engine, NetworkIpam};
 use super::ipam;
 use super::observe::Observed;
 use super::progress::Progress;
+use super::settings;
 use super::state::{EnclaveState, Recorded};
 use super::tasks::{self, Target};
 use super::upstream;
@@ -587,13 +588,12 @@ fn converge_service(
             for d in &change.duplicates {
                 e.container_remove(d)?;
             }
-            if diff::current_resources(current, &recorded) != spec.resources_label {
-                e.container_update_resources(&current.id, spec.resources)?;
-                let mut sh = lock(&ctx.shared);
-                sh.recorded
-                    .resources
-                    .insert(current.id.clone(), spec.resources_label.clone());
-                ctx.state.save(&sh.recorded)?;
+            let update = settings::update(&spec.settings, &current.settings);
+            if update != settings::Update::default() {
+                e.container_update(&current.id, &update)?;
+            }
+            if change.unpause {
+                e.container_unpause(&current.id)?;
             }
             if change.start_only {
                 // Started again: a new version, so what uses it is redone (recorded

@@ -5,10 +5,11 @@
 //! `kplan plan`, for values an apply would produce); everything computed from an
 //! unknown value is unknown with the same reason. The config hash covers what the
 //! package declares (never engine defaults), the digests of mounted artifacts and the
-//! resolved values the service uses; CPU and memory limits are kept apart because
-//! Docker changes them on a live container.
+//! resolved values the service uses; CPU and memory limits are kept apart (see
+//! [`super::settings`]) because Docker changes them on a live container.
 
-use super::engine::{ContainerSpec, Resources};
+use super::engine::ContainerSpec;
+use super::settings::Settings;
 use super::upstream;
 use super::{container_name, network_name, volume_name};
 use super::{
@@ -277,9 +278,8 @@ pub struct ServiceSpec {
     pub parts: BTreeMap<String, Val<String>>,
     /// Over all parts; unknown when any part is.
     pub hash: Val<String>,
-    /// The resources label text.
-    pub resources_label: String,
-    pub resources: Resources,
+    /// What `docker update` can change, as the package declares it.
+    pub settings: Settings,
     /// The container to create, when everything is known.
     pub container: Option<ContainerSpec>,
     /// Mount directory -> artifact contents to upload before start.
@@ -450,14 +450,10 @@ pub fn service_spec(
         parts.insert("force_update".into(), Ok(short(&json!(nonce))));
     }
 
-    let resources = Resources {
-        nano_cpus: (c.max_cpu as i64).saturating_mul(1_000_000),
-        memory: (c.max_memory as i64).saturating_mul(1024 * 1024),
-        memory_reservation: (c.min_memory as i64).saturating_mul(1024 * 1024),
-    };
-    let resources_label = format!(
-        "cpu={}m,mem={}M,min_mem={}M",
-        c.max_cpu, c.max_memory, c.min_memory
+    let settings = Settings::declared(
+        (c.max_cpu as i64).saturating_mul(1_000_000),
+        (c.max_memory as i64).saturating_mul(1024 * 1024),
+        (c.min_memory as i64).saturating_mul(1024 * 1024),
     );
 
     let hash: Val<String> = {
@@ -494,7 +490,13 @@ pub fn service_spec(
                 .filter_map(|(k, v)| v.as_ref().ok().map(|v| (k, v)))
                 .collect();
             labels.insert(LABEL_PARTS.into(), json!(part_hashes).to_string());
-            labels.insert(LABEL_RESOURCES.into(), resources_label.clone());
+            labels.insert(
+                LABEL_RESOURCES.into(),
+                format!(
+                    "cpu={}m,mem={}M,min_mem={}M",
+                    c.max_cpu, c.max_memory, c.min_memory
+                ),
+            );
             let port_text: Vec<String> = c
                 .ports
                 .iter()
@@ -549,7 +551,7 @@ pub fn service_spec(
                 tty: c.tty_enabled,
                 init: c.tini_enabled,
                 pid_host: c.host_pid_namespace,
-                resources,
+                settings: settings.clone(),
             })
         }
         _ => None,
@@ -560,8 +562,7 @@ pub fn service_spec(
         image,
         parts,
         hash,
-        resources_label,
-        resources,
+        settings,
         container,
         uploads,
         mounted_artifacts,

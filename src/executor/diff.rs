@@ -8,6 +8,7 @@
 
 use super::desired::{self, ArtifactData, ServiceSpec, TaskResult, Val, Values, UPSTREAM_PART};
 use super::observe::{Observed, ObservedContainer};
+use super::settings;
 use super::state::Recorded;
 use super::upstream;
 use crate::ir::{ArtifactSource, Plan, PlanInfo, ServiceId, StepKind, TaskId};
@@ -19,7 +20,8 @@ use std::collections::BTreeMap;
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Create,
-    /// In place: CPU/memory limits, or start a stopped container.
+    /// In place: settings `docker update` can change, start a stopped container or
+    /// unpause a paused one.
     Update,
     Replace,
     Keep,
@@ -40,6 +42,9 @@ pub struct ServiceChange {
     /// Whether it only needs a start (stopped by hand).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub start_only: bool,
+    /// Whether it needs an unpause (paused by hand).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unpause: bool,
     /// Environment and command as they will be, `(known after apply)` for unknowns.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub unknown_parts: BTreeMap<String, String>,
@@ -148,8 +153,7 @@ pub fn stopped_at_end(plan: &Plan) -> std::collections::BTreeSet<String> {
 
 /// The decision for one service given its spec and the containers found for it;
 /// `stays_stopped` when the package stops it at the end.
-/// `recorded` says which containers failed their readiness checks when last applied
-/// and which had their resources updated in place.
+/// `recorded` says which containers failed their readiness checks when last applied.
 pub fn decide(
     spec: &ServiceSpec,
     found: &[&ObservedContainer],
@@ -164,6 +168,7 @@ pub fn decide(
         container: None,
         duplicates: Vec::new(),
         start_only: false,
+        unpause: false,
         unknown_parts: BTreeMap::new(),
     };
     // What it uses being redone is said once, as a reason, not as a part to show.
@@ -252,7 +257,21 @@ pub fn decide(
             .push("it was not ready when last applied".into());
         return change;
     }
+    // Settings changed by hand (`docker update`): repaired in place when Docker can.
+    let drift = settings::compare(&spec.settings, &current.settings);
+    if drift.iter().any(|d| !d.in_place) {
+        change.action = Action::Replace;
+        change.reasons.extend(drift.into_iter().map(|d| d.reason));
+        return change;
+    }
     match current.state.as_str() {
+        "paused" => {
+            change.action = Action::Update;
+            change.unpause = true;
+            change
+                .reasons
+                .push("container is paused: unpause it".into());
+        }
         "running" if stays_stopped => {
             change.action = Action::Update;
             change.reasons.push("stop_service stops it".into());
@@ -281,32 +300,14 @@ pub fn decide(
                 .push(format!("container is {other}: start it"));
         }
     }
-    let resources = current_resources(current, recorded);
-    if resources != spec.resources_label {
+    if !drift.is_empty() {
         change.action = Action::Update;
-        change.reasons.push(format!(
-            "resources {} -> {}",
-            if resources.is_empty() {
-                "(none)"
-            } else {
-                resources
-            },
-            spec.resources_label
-        ));
+        change.reasons.extend(drift.into_iter().map(|d| d.reason));
     }
     if change.action == Action::Keep && !change.duplicates.is_empty() {
         change.action = Action::Update;
     }
     change
-}
-
-/// The container's resources: as last updated in place, else as created.
-pub fn current_resources<'a>(c: &'a ObservedContainer, recorded: &'a Recorded) -> &'a str {
-    recorded
-        .resources
-        .get(&c.id)
-        .map(String::as_str)
-        .unwrap_or(&c.resources)
 }
 
 /// The key under which a `store_service_files` result is recorded: the version of

@@ -6,11 +6,13 @@
 //! and blocks on it, so callers (possibly on several threads at once) stay synchronous.
 //! Types here are plain data; no bollard type leaves this file.
 
-use anyhow::{anyhow, Context, Result};
+use super::settings::{Settings, Update};
+use anyhow::{anyhow, bail, Context, Result};
 use bollard::models::{
-    ContainerCreateBody, ContainerSummary, ContainerUpdateBody, DeviceMapping, EndpointIpamConfig,
-    EndpointSettings, ExecConfig, HostConfig, Ipam, IpamConfig, Network, NetworkCreateRequest,
-    NetworkingConfig, PortBinding, VolumeCreateRequest,
+    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, ContainerUpdateBody,
+    DeviceMapping, EndpointIpamConfig, EndpointSettings, ExecConfig, HostConfig, Ipam, IpamConfig,
+    Network, NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, DownloadFromContainerOptions,
@@ -33,7 +35,7 @@ pub struct Engine {
 }
 
 /// A container as the engine lists it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContainerInfo {
     pub id: String,
     /// Without the leading `/`.
@@ -44,6 +46,8 @@ pub struct ContainerInfo {
     pub image: String,
     /// Address on each network, by network name.
     pub ips: BTreeMap<String, String>,
+    /// What `docker update` can change; only known from an inspect (not a listing).
+    pub settings: Option<Settings>,
 }
 
 /// A volume as the engine lists it.
@@ -103,18 +107,8 @@ pub struct ContainerSpec {
     pub tty: bool,
     pub init: bool,
     pub pid_host: bool,
-    pub resources: Resources,
-}
-
-/// What `update_container` can change on a live container.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Resources {
-    /// 1e-9 CPUs; 0 = no limit.
-    pub nano_cpus: i64,
-    /// Bytes; 0 = no limit.
-    pub memory: i64,
-    /// Bytes; 0 = none.
-    pub memory_reservation: i64,
+    /// Only the settings that are set (non-zero) are passed.
+    pub settings: Settings,
 }
 
 /// A container with the requested name already exists.
@@ -285,6 +279,62 @@ fn container_info(c: ContainerSummary) -> ContainerInfo {
         state: c.state.map(|s| s.to_string()).unwrap_or_default(),
         image: c.image.unwrap_or_default(),
         ips,
+        settings: None,
+    }
+}
+
+fn inspected(c: ContainerInspectResponse) -> ContainerInfo {
+    let ips = ips_of(c.network_settings.and_then(|n| n.networks));
+    let config = c.config.unwrap_or_default();
+    ContainerInfo {
+        id: c.id.unwrap_or_default(),
+        name: c
+            .name
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_string(),
+        labels: to_btree(config.labels),
+        state: c
+            .state
+            .and_then(|s| s.status)
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+        image: config.image.unwrap_or_default(),
+        ips,
+        settings: c.host_config.map(settings_of),
+    }
+}
+
+fn settings_of(h: HostConfig) -> Settings {
+    Settings {
+        nano_cpus: h.nano_cpus.unwrap_or(0),
+        memory: h.memory.unwrap_or(0),
+        memory_swap: h.memory_swap.unwrap_or(0),
+        memory_reservation: h.memory_reservation.unwrap_or(0),
+        cpu_shares: h.cpu_shares.unwrap_or(0),
+        cpu_period: h.cpu_period.unwrap_or(0),
+        cpu_quota: h.cpu_quota.unwrap_or(0),
+        cpuset_cpus: h.cpuset_cpus.unwrap_or_default(),
+        cpuset_mems: h.cpuset_mems.unwrap_or_default(),
+        pids_limit: h.pids_limit.unwrap_or(0),
+        blkio_weight: h.blkio_weight.unwrap_or(0),
+        restart_policy: h
+            .restart_policy
+            .and_then(|r| r.name)
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+    }
+    .normalized()
+}
+
+fn restart_policy(name: &str) -> Option<RestartPolicyNameEnum> {
+    match name {
+        "" => Some(RestartPolicyNameEnum::EMPTY),
+        "no" => Some(RestartPolicyNameEnum::NO),
+        "always" => Some(RestartPolicyNameEnum::ALWAYS),
+        "unless-stopped" => Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+        "on-failure" => Some(RestartPolicyNameEnum::ON_FAILURE),
+        _ => None,
     }
 }
 
@@ -556,11 +606,11 @@ impl Engine {
             }),
             init: spec.init.then_some(true),
             pid_mode: spec.pid_host.then(|| "host".to_string()),
-            nano_cpus: (spec.resources.nano_cpus > 0).then_some(spec.resources.nano_cpus),
-            memory: (spec.resources.memory > 0).then_some(spec.resources.memory),
-            memory_swap: (spec.resources.memory > 0).then_some(-1),
-            memory_reservation: (spec.resources.memory_reservation > 0)
-                .then_some(spec.resources.memory_reservation),
+            nano_cpus: (spec.settings.nano_cpus > 0).then_some(spec.settings.nano_cpus),
+            memory: (spec.settings.memory > 0).then_some(spec.settings.memory),
+            memory_swap: (spec.settings.memory_swap != 0).then_some(spec.settings.memory_swap),
+            memory_reservation: (spec.settings.memory_reservation > 0)
+                .then_some(spec.settings.memory_reservation),
             ..Default::default()
         };
         let mut endpoints = HashMap::new();
@@ -650,42 +700,68 @@ impl Engine {
     /// The container's state, image and addresses; `None` when it does not exist.
     pub fn container_inspect(&self, id: &str) -> Result<Option<ContainerInfo>> {
         match self.block(self.docker.inspect_container(id, None)) {
-            Ok(c) => {
-                let ips = ips_of(c.network_settings.and_then(|n| n.networks));
-                let config = c.config.unwrap_or_default();
-                Ok(Some(ContainerInfo {
-                    id: c.id.unwrap_or_default(),
-                    name: c
-                        .name
-                        .unwrap_or_default()
-                        .trim_start_matches('/')
-                        .to_string(),
-                    labels: to_btree(config.labels),
-                    state: c
-                        .state
-                        .and_then(|s| s.status)
-                        .map(|s| s.to_string())
-                        .unwrap_or_default(),
-                    image: config.image.unwrap_or_default(),
-                    ips,
-                }))
-            }
+            Ok(c) => Ok(Some(inspected(c))),
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(anyhow!("cannot inspect container {id}: {}", err_text(e))),
         }
     }
 
-    /// Changes CPU and memory limits of a live container.
-    pub fn container_update_resources(&self, id: &str, r: Resources) -> Result<()> {
+    /// Inspects several containers at once (concurrently), in the order given; those
+    /// that no longer exist are left out.
+    pub fn containers_inspect(&self, ids: &[String]) -> Result<Vec<ContainerInfo>> {
+        let mut set = tokio::task::JoinSet::new();
+        for (i, id) in ids.iter().enumerate() {
+            let docker = self.docker.clone();
+            let id = id.clone();
+            set.spawn_on(
+                async move { (i, docker.inspect_container(&id, None).await) },
+                self.rt.handle(),
+            );
+        }
+        let mut found: Vec<(usize, ContainerInfo)> = Vec::new();
+        self.block(async {
+            while let Some(joined) = set.join_next().await {
+                match joined.map_err(|e| anyhow!("cannot inspect containers: {e}"))? {
+                    (i, Ok(c)) => found.push((i, inspected(c))),
+                    (_, Err(e)) if is_not_found(&e) => {}
+                    (i, Err(e)) => bail!("cannot inspect container {}: {}", ids[i], err_text(e)),
+                }
+            }
+            Ok(())
+        })?;
+        found.sort_by_key(|(i, _)| *i);
+        Ok(found.into_iter().map(|(_, c)| c).collect())
+    }
+
+    /// Sets the given updatable settings of a live container (`docker update`).
+    pub fn container_update(&self, id: &str, u: &Update) -> Result<()> {
+        let policy = match &u.restart_policy {
+            Some(name) => Some(RestartPolicy {
+                name: Some(
+                    restart_policy(name)
+                        .ok_or_else(|| anyhow!("unknown restart policy {name:?}"))?,
+                ),
+                maximum_retry_count: None,
+            }),
+            None => None,
+        };
         let body = ContainerUpdateBody {
-            nano_cpus: Some(r.nano_cpus),
-            memory: Some(r.memory),
-            memory_swap: Some(if r.memory > 0 { -1 } else { 0 }),
-            memory_reservation: Some(r.memory_reservation),
+            nano_cpus: u.nano_cpus,
+            memory: u.memory,
+            memory_swap: u.memory_swap,
+            memory_reservation: u.memory_reservation,
+            pids_limit: u.pids_limit,
+            restart_policy: policy,
             ..Default::default()
         };
         self.block(self.docker.update_container(id, body))
             .map_err(|e| anyhow!("cannot update container {id}: {}", err_text(e)))
+    }
+
+    /// Resumes a paused container.
+    pub fn container_unpause(&self, id: &str) -> Result<()> {
+        self.block(self.docker.unpause_container(id))
+            .map_err(|e| anyhow!("cannot unpause container {id}: {}", err_text(e)))
     }
 
     /// Runs `cmd` in a running container and collects its output and exit code;

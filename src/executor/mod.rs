@@ -9,7 +9,8 @@
 //! is redone because something it uses is redone); `state` keeps what Docker cannot hold (task outputs,
 //! artifact contents) and the enclave lock; `ipam` (pure) chooses the enclave network's
 //! subnet and the static addresses of services that use their IP placeholder; `destroy`
-//! removes an enclave; `engine` is the only code that talks to Docker. Labels carried by
+//! removes an enclave; `settings` compares what `docker update` can change with what
+//! the package declares; `engine` is the only code that talks to Docker. Labels carried by
 //! everything kplan creates are defined here.
 
 pub mod apply;
@@ -24,6 +25,7 @@ pub mod ipam;
 pub mod observe;
 pub mod progress;
 pub mod render;
+pub mod settings;
 pub mod state;
 pub mod tar;
 pub mod tasks;

@@ -44,9 +44,6 @@ pub struct Recorded {
     /// Containers whose ports or ready condition failed: replaced by the next apply.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub unready: BTreeSet<String>,
-    /// Container id -> resources label it was updated to in place (labels cannot change).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub resources: BTreeMap<String, String>,
     /// Container id -> how often kplan started it again after it had stopped (part of
     /// its version, see [`super::upstream`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
