@@ -301,14 +301,37 @@ fn killed_apply_converges_without_duplicates() {
     assert_eq!(e.plan_code(&["--args", args]).0, 0);
 }
 
-fn lock_holder(state: &Path, enclave: &str) -> Option<String> {
-    let text = std::fs::read_to_string(PathBuf::from(state).join(enclave).join("lock")).ok()?;
-    let t = text.trim();
-    (!t.is_empty()).then(|| t.to_string())
+/// The labels of the enclave's lock volume on the engine, if it is locked.
+fn engine_lock(enclave: &str) -> Option<serde_json::Value> {
+    let o = docker([
+        "volume",
+        "inspect",
+        "--format",
+        "{{json .Labels}}",
+        &format!("kplan-lock.{enclave}"),
+    ]);
+    o.status
+        .success()
+        .then(|| serde_json::from_slice(&o.stdout).expect("labels json"))
+}
+
+/// Every file under `dir`.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.path().is_dir() {
+                out.extend(files_under(&e.path()));
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out
 }
 
 #[test]
-fn concurrent_apply_fails_at_once_naming_the_holder() {
+fn concurrent_apply_from_another_state_dir_fails_at_once_naming_the_holder() {
     let Some(e) = Enclave::new("kp-lock") else {
         return;
     };
@@ -316,10 +339,26 @@ fn concurrent_apply_fails_at_once_naming_the_holder() {
     let first = spawn_apply(&e, args);
     let pid = first.id().to_string();
     eventually(Duration::from_secs(30), "the first apply's lock", || {
-        lock_holder(e.state.path(), &e.name).as_deref() == Some(pid.as_str())
+        engine_lock(&e.name).is_some_and(|l| l["kplan.lock.pid"] == pid.as_str())
     });
+    // As from another machine: its own state directory.
+    let other = tempfile::tempdir().expect("tempdir");
     let start = Instant::now();
-    let second = e.run(&["apply", &fixture(), "--yes", "--args", args]);
+    let second = Command::new(support::kplan_bin())
+        .args([
+            "apply",
+            &fixture(),
+            "--yes",
+            "--args",
+            args,
+            "--enclave",
+            &e.name,
+        ])
+        .arg("--state-dir")
+        .arg(other.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run kplan");
     assert!(
         start.elapsed() < Duration::from_secs(3),
         "the second apply waited"
@@ -327,8 +366,17 @@ fn concurrent_apply_fails_at_once_naming_the_holder() {
     assert_eq!(second.status.code(), Some(1));
     let err = String::from_utf8_lossy(&second.stderr);
     assert!(
-        err.contains(&format!("locked by another kplan (pid {pid})")),
+        err.contains(&format!("enclave \"{}\" is locked by", e.name))
+            && err.contains(&format!(
+                "(pid {pid}, kplan apply, state dir {})",
+                e.state.path().display()
+            ))
+            && err.contains("nothing was changed"),
         "{err}"
+    );
+    assert!(
+        files_under(other.path()).is_empty(),
+        "the second apply wrote state"
     );
     let out = first.wait_with_output().expect("wait");
     assert!(
@@ -336,6 +384,208 @@ fn concurrent_apply_fails_at_once_naming_the_holder() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert!(engine_lock(&e.name).is_none(), "the lock was not released");
+    assert!(!e.state.path().join(&e.name).join("lock").exists());
+}
+
+#[test]
+fn the_lock_is_released_after_failure_refusal_and_signals() {
+    let Some(e) = Enclave::new("kp-rel") else {
+        return;
+    };
+    // Refused (no --yes off a terminal): no lock, and no trace in the state directory.
+    let o = e.run(&["apply", &fixture()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(engine_lock(&e.name).is_none());
+    assert!(
+        files_under(e.state.path()).is_empty(),
+        "{:?}",
+        files_under(e.state.path())
+    );
+    assert!(!e.state.path().join(&e.name).exists());
+
+    // Interrupted (SIGINT, SIGTERM) midway: the signal's exit code, the lock released.
+    for (sig, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let mut child = spawn_apply(&e, r#"{"settle": 30}"#);
+        eventually(Duration::from_secs(30), "the lock", || {
+            engine_lock(&e.name).is_some()
+        });
+        // SAFETY: sending a signal to our own child process.
+        unsafe {
+            libc::kill(child.id() as i32, sig);
+        }
+        let status = child.wait().expect("wait");
+        let mut err = String::new();
+        use std::io::Read;
+        child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut err)
+            .expect("read");
+        assert_eq!(status.code(), Some(code), "{err}");
+        assert!(err.contains("released the enclave lock"), "{err}");
+        assert!(engine_lock(&e.name).is_none(), "signal {sig}: lock left");
+        assert!(!e.state.path().join(&e.name).join("lock").exists());
+    }
+
+    // Failed: a service that never becomes ready.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("main.star"),
+        "def run(plan):\n    plan.add_service(name = \"deaf\", config = ServiceConfig(image = \"kplan-test/busybox:local\", cmd = [\"sleep\", \"1000\"], ports = {\"http\": PortSpec(number = 81, wait = \"1s\")}))\n",
+    )
+    .expect("write");
+    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    let o = e.run(&["apply", &pkg, "--yes"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(engine_lock(&e.name).is_none());
+    assert!(!e.state.path().join(&e.name).join("lock").exists());
+}
+
+#[test]
+fn a_stale_lock_is_removed_and_a_foreign_one_needs_force_unlock() {
+    let Some(e) = Enclave::new("kp-stale") else {
+        return;
+    };
+    let args = r#"{"settle": 30}"#;
+    // Killed (no chance to release): the lock stays, naming a process that is gone.
+    let mut child = spawn_apply(&e, args);
+    let pid = child.id().to_string();
+    eventually(Duration::from_secs(30), "the lock", || {
+        engine_lock(&e.name).is_some()
+    });
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGKILL);
+    }
+    let _ = child.wait();
+    assert!(engine_lock(&e.name).is_some());
+    let o = e.run(&["plan", &fixture(), "--args", args]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "pid {pid} no longer runs, so the next apply removes the lock"
+        )),
+        "{err}"
+    );
+    let o = e.run(&["apply", &fixture(), "--yes"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("note: removed a stale lock"), "{err}");
+    assert!(engine_lock(&e.name).is_none());
+
+    // A lock from another machine: kplan cannot tell whether it still runs.
+    let unlock = |force: bool| {
+        let mut c = Command::new(support::kplan_bin());
+        c.args(["unlock", "--enclave", &e.name]);
+        if force {
+            c.arg("--force");
+        }
+        c.output().expect("run kplan")
+    };
+    let o = unlock(false);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("is not locked"));
+    docker_ok([
+        "volume",
+        "create",
+        "--label",
+        &format!("kplan.lock={}", e.name),
+        "--label",
+        "kplan.lock.host=build-7",
+        "--label",
+        "kplan.lock.user=ci",
+        "--label",
+        "kplan.lock.pid=4242",
+        "--label",
+        "kplan.lock.machine=another-boot/pid:[1]",
+        "--label",
+        "kplan.lock.operation=apply",
+        &format!("kplan-lock.{}", e.name),
+    ]);
+    let before = e.containers();
+    let o = e.run(&[
+        "apply",
+        &fixture(),
+        "--yes",
+        "--args",
+        r#"{"greeting": "x"}"#,
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("is locked by ci@build-7 (pid 4242, kplan apply"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("kplan unlock --enclave {} --force", e.name)),
+        "{err}"
+    );
+    assert_eq!(e.containers(), before, "a refused apply changed containers");
+    let o = unlock(false);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(engine_lock(&e.name).is_some());
+    let o = unlock(true);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("Removed the lock on enclave"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(engine_lock(&e.name).is_none());
+    e.apply(&["--args", r#"{"greeting": "x"}"#]);
+}
+
+#[test]
+fn status_and_destroy_of_a_missing_enclave_say_so_and_list_those_that_exist() {
+    let Some(e) = Enclave::new("kp-none") else {
+        return;
+    };
+    e.apply(&[]);
+    let missing = unique_name("kp-missing");
+    for cmd in ["status", "destroy"] {
+        let o = Command::new(support::kplan_bin())
+            .args([cmd, "--enclave", &missing])
+            .output()
+            .expect("run kplan");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{cmd}: {err}");
+        assert!(
+            err.contains(&format!(
+                "enclave \"{missing}\" does not exist on this engine; enclaves that do: "
+            )),
+            "{cmd}: {err}"
+        );
+        assert!(err.contains(&e.name), "{cmd}: {err}");
+        assert!(String::from_utf8_lossy(&o.stdout).is_empty());
+    }
+    // Destroy says exactly what it removed: here the network and three containers,
+    // keeping the volume; then only the volume is left, and then nothing.
+    let out = e.ok(&["destroy"]);
+    assert_eq!(
+        out.trim(),
+        format!(
+            "Destroyed enclave \"{0}\": removed 3 containers, network kplan-{0}; kept 1 volume (use --volumes to delete it).",
+            e.name
+        )
+    );
+    let out = e.ok(&["destroy", "--volumes"]);
+    assert_eq!(
+        out.trim(),
+        format!(
+            "Destroyed enclave \"{}\": removed 0 containers, 1 volume.",
+            e.name
+        )
+    );
+    let o = e.run(&["destroy"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not exist on this engine"));
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod enclave;
 mod pipeline;
 mod plan;
 mod status;
+mod unlock;
 mod validate;
 
 pub use pipeline::{load, load_quiet, Loaded, PackageArgs};
@@ -42,6 +43,9 @@ pub enum Command {
     Destroy(destroy::DestroyArgs),
     /// List an enclave's services with state, image, address and ports.
     Status(status::StatusArgs),
+    /// Remove an enclave's lock left by a kplan that no longer runs (--force: whatever
+    /// its holder).
+    Unlock(unlock::UnlockArgs),
 }
 
 /// `--output text|json`.
@@ -69,5 +73,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Apply(a) => apply::run(&a),
         Command::Destroy(a) => destroy::run(&a),
         Command::Status(a) => status::run(&a),
+        Command::Unlock(a) => unlock::run(&a),
     }
 }

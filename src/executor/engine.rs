@@ -221,13 +221,20 @@ fn is_not_found(e: &bollard::errors::Error) -> bool {
     )
 }
 
+/// A label filter: `(key, value)` pairs, where an empty value matches any value.
 fn label_filter(labels: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
     let mut f = HashMap::new();
     f.insert(
         "label".to_string(),
         labels
             .iter()
-            .map(|(k, v)| format!("{k}={v}"))
+            .map(|(k, v)| {
+                if v.is_empty() {
+                    k.to_string()
+                } else {
+                    format!("{k}={v}")
+                }
+            })
             .collect::<Vec<_>>(),
     );
     f
@@ -494,14 +501,41 @@ impl Engine {
     }
 
     pub fn volume_ensure(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
+        self.volume_create(name, labels).map(|_| ())
+    }
+
+    /// Creates the volume unless one of that name exists, and returns the volume that
+    /// exists now: with `labels` when this call made it, with its own labels when it
+    /// was there already. The engine creates volumes of one name one at a time, so
+    /// when several callers race, exactly one of them sees its own labels.
+    pub fn volume_create(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<VolumeInfo> {
         let req = VolumeCreateRequest {
             name: Some(name.to_string()),
             labels: Some(labels.clone().into_iter().collect()),
             ..Default::default()
         };
         self.block(self.docker.create_volume(req))
-            .map(|_| ())
+            .map(|v| VolumeInfo {
+                name: v.name,
+                labels: v.labels.into_iter().collect(),
+            })
             .map_err(|e| anyhow!("cannot create volume {name}: {}", err_text(e)))
+    }
+
+    /// The volume with this name, if any.
+    pub fn volume_inspect(&self, name: &str) -> Result<Option<VolumeInfo>> {
+        match self.block(self.docker.inspect_volume(name)) {
+            Ok(v) => Ok(Some(VolumeInfo {
+                name: v.name,
+                labels: v.labels.into_iter().collect(),
+            })),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(anyhow!("cannot inspect volume {name}: {}", err_text(e))),
+        }
     }
 
     pub fn volumes_by_label(&self, labels: &[(&str, &str)]) -> Result<Vec<VolumeInfo>> {
@@ -532,7 +566,8 @@ impl Engine {
         }
     }
 
-    /// Every container (running or not) carrying all the given labels.
+    /// Every container (running or not) carrying all the given labels (an empty value
+    /// matches any).
     pub fn containers_by_label(&self, labels: &[(&str, &str)]) -> Result<Vec<ContainerInfo>> {
         let opts = ListContainersOptions {
             all: true,

@@ -22,6 +22,7 @@ pub mod extract;
 pub mod http;
 pub mod images;
 pub mod ipam;
+pub mod lock;
 pub mod observe;
 pub mod progress;
 pub mod render;

@@ -83,6 +83,31 @@ pub fn container(c: &ContainerInfo, network: &str) -> ObservedContainer {
     }
 }
 
+/// Every enclave on the engine: the names in the enclave label of kplan's networks,
+/// containers and volumes (an enclave destroyed without `--volumes` still has its
+/// volumes), sorted.
+pub fn enclaves(engine: &Engine) -> Result<Vec<String>> {
+    let mut names: std::collections::BTreeSet<String> = engine
+        .networks()?
+        .into_iter()
+        .filter_map(|n| n.labels.get(LABEL_ENCLAVE).cloned())
+        .collect();
+    for c in engine.containers_by_label(&[(LABEL_ENCLAVE, "")])? {
+        names.extend(c.labels.get(LABEL_ENCLAVE).cloned());
+    }
+    for v in engine.volumes_by_label(&[(LABEL_ENCLAVE, "")])? {
+        names.extend(v.labels.get(LABEL_ENCLAVE).cloned());
+    }
+    Ok(names.into_iter().collect())
+}
+
+impl Observed {
+    /// Whether anything of the enclave is on the engine.
+    pub fn exists(&self) -> bool {
+        self.network || !self.containers.is_empty() || !self.volumes.is_empty()
+    }
+}
+
 /// Reads the enclave from the engine.
 pub fn observe(engine: &Engine, enclave: &str) -> Result<Observed> {
     let net = network_name(enclave);
