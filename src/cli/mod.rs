@@ -35,11 +35,14 @@ pub enum Command {
     Compile(compile::CompileArgs),
     /// Interpret and validate a package; report every problem at once.
     Validate(validate::ValidateArgs),
-    /// Show what `apply` would change on Docker; changes nothing.
+    /// Show what `apply` would change on Docker; changes nothing (and notes when another
+    /// kplan holds the enclave's lock).
     Plan(plan::PlanArgs),
-    /// Make Docker match the package (idempotent: a second apply changes nothing).
+    /// Make Docker match the package (idempotent: a second apply changes nothing). Holds
+    /// the enclave's lock on the engine meanwhile; a second apply fails at once.
     Apply(apply::ApplyArgs),
-    /// Remove everything kplan created for an enclave (volumes only with --volumes).
+    /// Remove everything kplan created for an enclave (volumes only with --volumes),
+    /// under the enclave's lock.
     Destroy(destroy::DestroyArgs),
     /// List an enclave's services with state, image, address and ports.
     Status(status::StatusArgs),

@@ -381,9 +381,19 @@ fn run_step(ctx: &Ctx, i: usize) -> Result<()> {
                 &values,
             )
             .map_err(|w| anyhow!("a value it uses is unknown: {w}"))?;
-            let recorded = lock(&ctx.shared).recorded.tasks.get(&key).cloned();
+            // The same decision as the plan's (all values are known by now).
+            let (decision, recorded) = {
+                let sh = lock(&ctx.shared);
+                diff::task_decision(ctx.plan, ctx.info, *tid, &values, &sh.recorded)
+            };
+            let recorded = match decision.action {
+                diff::TaskAction::Reuse => recorded.ok(),
+                diff::TaskAction::Run => None,
+            };
             let label = desired::task_label(ctx.plan, *tid);
             let (result, files): (TaskResult, BTreeMap<String, Arc<Vec<FileEntry>>>) =
+                // A stored file that cannot be read (a damaged state directory) means
+                // running the task again.
                 match recorded.and_then(|r| {
                     let mut files = BTreeMap::new();
                     for (name, d) in &r.stored {
@@ -419,6 +429,7 @@ fn run_step(ctx: &Ctx, i: usize) -> Result<()> {
                         for (name, fs) in &stored {
                             if let Some(d) = res.stored.get(name) {
                                 ctx.state.save_blob(d, fs)?;
+                                lock(&ctx.shared).recorded.blobs.insert(d.clone());
                             }
                         }
                         ctx.progress.line(&format!(
