@@ -59,6 +59,15 @@ fn run(args: Option<&str>, obs: &Observed, prune: bool) -> ChangeSet {
     diff(&l.plan, &l.info, obs, &recorded(), prune)
 }
 
+/// The tasks the plan runs (not reuses).
+fn tasks_to_run(cs: &ChangeSet) -> Vec<&str> {
+    cs.tasks
+        .iter()
+        .filter(|t| t.action == TaskAction::Run)
+        .map(|t| t.task.as_str())
+        .collect()
+}
+
 fn action(cs: &ChangeSet, name: &str) -> (Action, Vec<String>) {
     let s = cs
         .services
@@ -112,12 +121,7 @@ fn changed_command_replaces_only_that_service() {
     assert_eq!(action(&cs, "web").0, Action::Keep);
     assert_eq!(action(&cs, "client").0, Action::Keep);
     // The request against the replaced api runs again; the exec on client does not.
-    let run: Vec<&str> = cs
-        .tasks
-        .iter()
-        .filter(|t| t.action == TaskAction::Run)
-        .map(|t| t.task.as_str())
-        .collect();
+    let run = tasks_to_run(&cs);
     assert!(
         run.iter().any(|t| t.starts_with("request on 'api'")),
         "{run:?}"
@@ -363,12 +367,7 @@ fn what_uses_something_an_interrupted_apply_redid_is_still_redone() {
         reasons,
         vec!["a service, task result or files artifact it uses was replaced or re-run".to_string()]
     );
-    let run: Vec<&str> = cs
-        .tasks
-        .iter()
-        .filter(|t| t.action == TaskAction::Run)
-        .map(|t| t.task.as_str())
-        .collect();
+    let run = tasks_to_run(&cs);
     assert!(run[0].starts_with("exec on 'client'"), "{run:?}");
     assert_eq!(run.len(), 4, "{run:?}");
 
@@ -387,12 +386,7 @@ fn what_uses_something_an_interrupted_apply_redid_is_still_redone() {
         !cs.services.iter().any(|s| s.action != Action::Keep),
         "{cs:#?}"
     );
-    let run: Vec<&str> = cs
-        .tasks
-        .iter()
-        .filter(|t| t.action == TaskAction::Run)
-        .map(|t| t.task.as_str())
-        .collect();
+    let run = tasks_to_run(&cs);
     assert_eq!(run.len(), 3, "{run:?}");
     assert!(run[0].starts_with("print"), "{run:?}");
 }

@@ -138,7 +138,17 @@ impl Drop for Enclave {
         }
         let _ = docker(["network", "rm", &format!("kplan-{}", self.name)]);
         let _ = docker(["volume", "rm", "-f", &format!("{}--web-data", self.name)]);
+        let _ = docker(["volume", "rm", "-f", &format!("kplan-lock.{}", self.name)]);
     }
+}
+
+/// A package of one `main.star` with `text`, in a temporary directory (kept while the
+/// returned guard lives), and the path to pass to kplan.
+fn package(text: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("main.star"), text).expect("write");
+    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    (dir, pkg)
 }
 
 /// Waits until `f` holds (polling), or panics after `limit`.
@@ -430,13 +440,9 @@ fn the_lock_is_released_after_failure_refusal_and_signals() {
     }
 
     // Failed: a service that never becomes ready.
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("main.star"),
+    let (_dir, pkg) = package(
         "def run(plan):\n    plan.add_service(name = \"deaf\", config = ServiceConfig(image = \"kplan-test/busybox:local\", cmd = [\"sleep\", \"1000\"], ports = {\"http\": PortSpec(number = 81, wait = \"1s\")}))\n",
-    )
-    .expect("write");
-    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    );
     let o = e.run(&["apply", &pkg, "--yes"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(engine_lock(&e.name).is_none());
@@ -593,13 +599,9 @@ fn missing_images_are_all_reported_before_any_change() {
     let Some(e) = Enclave::new("kp-img") else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("main.star"),
+    let (_dir, pkg) = package(
         "def run(plan):\n    plan.add_service(name = \"a\", config = ServiceConfig(image = \"kplan-test/nope:missing\"))\n    plan.add_service(name = \"b\", config = ServiceConfig(image = \"kplan-test/also:missing\"))\n",
-    )
-    .expect("write");
-    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    );
     let o = e.run(&["apply", &pkg, "--yes"]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
@@ -652,13 +654,9 @@ fn a_port_that_never_opens_fails_with_the_service_named_and_keeps_the_rest() {
     let Some(e) = Enclave::new("kp-fail") else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("main.star"),
+    let (_dir, pkg) = package(
         "def run(plan):\n    plan.add_service(name = \"ok\", config = ServiceConfig(image = \"kplan-test/busybox:local\", cmd = [\"sleep\", \"1000\"]))\n    plan.add_service(name = \"deaf\", config = ServiceConfig(image = \"kplan-test/busybox:local\", cmd = [\"sleep\", \"1000\"], ports = {\"http\": PortSpec(number = 81, wait = \"2s\")}))\n",
-    )
-    .expect("write");
-    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    );
     let o = e.run(&["apply", &pkg, "--yes"]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
@@ -686,13 +684,9 @@ fn resource_limits_change_in_place() {
     let Some(e) = Enclave::new("kp-res") else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("main.star"),
+    let (_dir, pkg) = package(
         "def run(plan, args = {}):\n    plan.add_service(name = \"s\", config = ServiceConfig(image = \"kplan-test/busybox:local\", cmd = [\"sleep\", \"1000\"], max_memory = args.get(\"mem\", 64), max_cpu = 500))\n",
-    )
-    .expect("write");
-    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    );
     e.ok(&["apply", &pkg, "--yes"]);
     let before = e.identity("s");
     let mem = |e: &Enclave| {
@@ -749,9 +743,7 @@ fn files_copied_out_of_a_service_feed_a_task_and_are_reused() {
     let Some(e) = Enclave::new("kp-files") else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("main.star"),
+    let (_dir, pkg) = package(
         r#"def run(plan):
     plan.add_service(name = "src", config = ServiceConfig(image = "kplan-test/busybox:local", cmd = ["sh", "-c", "mkdir -p /out && echo from-src > /out/f.txt && exec sleep 1000"]))
     plan.wait(service_name = "src", recipe = ExecRecipe(command = ["cat", "/out/f.txt"]), field = "code", assertion = "==", target_value = 0, timeout = "20s")
@@ -760,9 +752,7 @@ fn files_copied_out_of_a_service_feed_a_task_and_are_reused() {
     plan.print("task read: " + r.output)
     plan.add_service(name = "user", config = ServiceConfig(image = "kplan-test/busybox:local", cmd = ["sleep", "1000"], files = {"/in": copied}))
 "#,
-    )
-    .expect("write");
-    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    );
     let out = e.ok(&["apply", &pkg, "--yes"]);
     assert!(out.contains("task read: from-src"), "{out}");
     assert_eq!(e.exec("user", &["cat", "/in/f.txt"]).trim(), "from-src");
@@ -820,9 +810,7 @@ fn the_ip_placeholder_becomes_the_containers_own_stable_address() {
     let Some(e) = Enclave::new("kp-ip") else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("main.star"), IP_PACKAGE).expect("write");
-    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    let (_dir, pkg) = package(IP_PACKAGE);
     e.ok(&["apply", &pkg, "--yes"]);
 
     // The network got a subnet kplan chose, and `a` a static address in its lower half.
@@ -894,9 +882,7 @@ fn the_ip_placeholder_on_a_network_of_an_older_kplan_asks_for_destroy() {
         "kplan.kind=network",
         &format!("kplan-{}", e.name),
     ]);
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("main.star"), IP_PACKAGE).expect("write");
-    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    let (_dir, pkg) = package(IP_PACKAGE);
     let o = e.run(&["apply", &pkg, "--yes"]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
@@ -938,9 +924,7 @@ fn jq_extractors_of_real_packages_feed_later_services() {
     let Some(e) = Enclave::new("kp-jq") else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("main.star"), EXTRACT_PACKAGE).expect("write");
-    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    let (_dir, pkg) = package(EXTRACT_PACKAGE);
     e.ok(&["apply", &pkg, "--yes"]);
     let env = e.exec("user", &["sh", "-c", "echo $ENODE $ENR $COUNT"]);
     assert_eq!(env.trim(), "enode://ab@10.0.0.1:30303 none 2");
@@ -1054,13 +1038,9 @@ fn settings_changed_with_docker_update_are_repaired() {
     let Some(e) = Enclave::new("kp-upd") else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("main.star"),
+    let (_dir, pkg) = package(
         "def run(plan):\n    plan.add_service(name = \"s\", config = ServiceConfig(image = \"kplan-test/busybox:local\", cmd = [\"sleep\", \"1000\"], max_memory = 64, max_cpu = 500))\n",
-    )
-    .expect("write");
-    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    );
     e.ok(&["apply", &pkg, "--yes"]);
     let before = e.identity("s");
     // Memory, CPUs, pids limit (unset and 0 both mean none), restart policy (unset and

@@ -95,7 +95,8 @@ fn a_tcp_engine_that_never_answers_is_reported_as_such() {
     assert_eq!(code, Some(1), "{err}");
     assert!(
         err.contains(&format!("tcp://127.0.0.1:{port}"))
-            && err.contains("accepted the connection but did not answer within 20s"),
+            && err.contains("accepted the connection but did not answer")
+            && err.contains("within 20s"),
         "{err}"
     );
     assert!(secs < 60.0, "took {secs}s");

@@ -12,7 +12,7 @@ use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerSummary, ContainerUpdateBody,
     DeviceMapping, EndpointIpamConfig, EndpointSettings, ExecConfig, HostConfig, Ipam, IpamConfig,
     Network, NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy,
-    RestartPolicyNameEnum, VolumeCreateRequest,
+    RestartPolicyNameEnum, Volume, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, DownloadFromContainerOptions,
@@ -168,6 +168,32 @@ const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a reachable engine may take to answer the version negotiation.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
 
+const CONNECT_HINT: &str = "is the Docker engine running? check `docker info` and DOCKER_HOST";
+
+/// Runs `f` on `rt`; `None` when it takes longer than [`ANSWER_TIMEOUT`].
+fn within<T>(rt: &tokio::runtime::Runtime, f: impl std::future::Future<Output = T>) -> Option<T> {
+    rt.block_on(async { tokio::time::timeout(ANSWER_TIMEOUT, f).await.ok() })
+}
+
+/// The engine's answer to one of the first requests (`what`), or why there is none.
+fn answered<T>(
+    address: &str,
+    what: &str,
+    reply: Option<Result<T, bollard::errors::Error>>,
+) -> Result<T> {
+    match reply {
+        None => Err(anyhow!(
+            "the Docker engine at {address} accepted the connection but did not answer {what} within {}s; {CONNECT_HINT}",
+            ANSWER_TIMEOUT.as_secs()
+        )),
+        Some(Err(e)) => Err(anyhow!(
+            "cannot reach the Docker engine at {address}: {}; {CONNECT_HINT}",
+            err_text(e)
+        )),
+        Some(Ok(v)) => Ok(v),
+    }
+}
+
 /// For a `tcp://`/`http://` engine: whether a TCP connection can be made at all, and if
 /// not why (refused, timed out, unresolvable), so the error says what failed rather
 /// than what the HTTP client made of it.
@@ -255,6 +281,13 @@ fn ips_of(networks: Option<HashMap<String, EndpointSettings>>) -> BTreeMap<Strin
                 .map(|ip| (net, ip))
         })
         .collect()
+}
+
+fn volume_info(v: Volume) -> VolumeInfo {
+    VolumeInfo {
+        name: v.name,
+        labels: v.labels.into_iter().collect(),
+    }
 }
 
 fn network_info(n: Network) -> NetworkInfo {
@@ -355,7 +388,7 @@ impl Engine {
             .build()
             .context("cannot start the async runtime")?;
         let address = engine_address();
-        let hint = "is the Docker engine running? check `docker info` and DOCKER_HOST";
+        let hint = CONNECT_HINT;
         let docker = Docker::connect_with_defaults().map_err(|e| {
             anyhow!(
                 "cannot connect to the Docker engine at {address}: {}; {hint}",
@@ -364,33 +397,12 @@ impl Engine {
         })?;
         probe_tcp(&address)
             .map_err(|why| anyhow!("cannot reach the Docker engine at {address}: {why}; {hint}"))?;
-        let docker = rt
-            .block_on(async { tokio::time::timeout(ANSWER_TIMEOUT, docker.negotiate_version()).await })
-            .map_err(|_| {
-                anyhow!(
-                    "the Docker engine at {address} accepted the connection but did not answer within {}s; {hint}",
-                    ANSWER_TIMEOUT.as_secs()
-                )
-            })?
-            .map_err(|e| {
-                anyhow!(
-                    "cannot reach the Docker engine at {address}: {}; {hint}",
-                    err_text(e)
-                )
-            })?;
-        rt.block_on(async { tokio::time::timeout(ANSWER_TIMEOUT, docker.ping()).await })
-            .map_err(|_| {
-                anyhow!(
-                    "the Docker engine at {address} did not answer a ping within {}s; {hint}",
-                    ANSWER_TIMEOUT.as_secs()
-                )
-            })?
-            .map_err(|e| {
-                anyhow!(
-                    "cannot reach the Docker engine at {address}: {}; {hint}",
-                    err_text(e)
-                )
-            })?;
+        let docker = answered(
+            &address,
+            "the API version request",
+            within(&rt, docker.negotiate_version()),
+        )?;
+        answered(&address, "a ping", within(&rt, docker.ping()))?;
         Ok(Engine {
             docker,
             rt: Arc::new(rt),
@@ -519,20 +531,14 @@ impl Engine {
             ..Default::default()
         };
         self.block(self.docker.create_volume(req))
-            .map(|v| VolumeInfo {
-                name: v.name,
-                labels: v.labels.into_iter().collect(),
-            })
+            .map(volume_info)
             .map_err(|e| anyhow!("cannot create volume {name}: {}", err_text(e)))
     }
 
     /// The volume with this name, if any.
     pub fn volume_inspect(&self, name: &str) -> Result<Option<VolumeInfo>> {
         match self.block(self.docker.inspect_volume(name)) {
-            Ok(v) => Ok(Some(VolumeInfo {
-                name: v.name,
-                labels: v.labels.into_iter().collect(),
-            })),
+            Ok(v) => Ok(Some(volume_info(v))),
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(anyhow!("cannot inspect volume {name}: {}", err_text(e))),
         }
@@ -548,10 +554,7 @@ impl Engine {
             .volumes
             .unwrap_or_default()
             .into_iter()
-            .map(|v| VolumeInfo {
-                name: v.name,
-                labels: v.labels.into_iter().collect(),
-            })
+            .map(volume_info)
             .collect())
     }
 

@@ -79,6 +79,7 @@ pub struct EnclaveState {
 pub struct Lock {
     _file: File,
     path: PathBuf,
+    /// Directories made for it, innermost first.
     created: Vec<PathBuf>,
 }
 
@@ -94,33 +95,10 @@ impl Drop for Lock {
         // Still holding the flock: a waiter that opened this file re-checks that the
         // path names the file it locked, and starts over when it does not.
         let _ = fs::remove_file(&self.path);
-        for d in self.created.iter().rev() {
+        for d in &self.created {
             let _ = fs::remove_dir(d);
         }
     }
-}
-
-/// Creates `dir` and its missing parents, returning those it created (outermost first).
-fn create_dirs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut missing = Vec::new();
-    let mut d = Some(dir);
-    while let Some(p) = d {
-        if p.as_os_str().is_empty() || p.exists() {
-            break;
-        }
-        missing.push(p.to_path_buf());
-        d = p.parent();
-    }
-    missing.reverse();
-    let mut created = Vec::new();
-    for p in missing {
-        match fs::create_dir(&p) {
-            Ok(()) => created.push(p),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(created)
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -160,11 +138,19 @@ impl EnclaveState {
     /// Takes the local lock, or fails at once naming the process that holds it.
     pub fn lock(&self) -> Result<Lock> {
         use std::os::unix::fs::MetadataExt;
-        let created = create_dirs(&self.dir)
+        // The directories made here (innermost first), to remove again on release.
+        let first_existing = self.dir.ancestors().find(|a| a.exists());
+        let created: Vec<PathBuf> = self
+            .dir
+            .ancestors()
+            .take_while(|a| Some(*a) != first_existing)
+            .map(Path::to_path_buf)
+            .collect();
+        fs::create_dir_all(&self.dir)
             .with_context(|| format!("cannot create state directory {}", self.dir.display()))?;
         let path = self.dir.join("lock");
         let give_up = |e: anyhow::Error| {
-            for d in created.iter().rev() {
+            for d in &created {
                 let _ = fs::remove_dir(d);
             }
             e
