@@ -13,6 +13,7 @@ mod man;
 mod pipeline;
 mod plan;
 mod status;
+mod unlock;
 mod validate;
 
 pub use pipeline::{load, load_quiet, Loaded, PackageArgs};
@@ -37,14 +38,20 @@ pub enum Command {
     Compile(compile::CompileArgs),
     /// Interpret and validate a package; report every problem at once.
     Validate(validate::ValidateArgs),
-    /// Show what `apply` would change on Docker; changes nothing.
+    /// Show what `apply` would change on Docker; changes nothing (and notes when another
+    /// kplan holds the enclave's lock).
     Plan(plan::PlanArgs),
-    /// Make Docker match the package (idempotent: a second apply changes nothing).
+    /// Make Docker match the package (idempotent: a second apply changes nothing). Holds
+    /// the enclave's lock on the engine meanwhile; a second apply fails at once.
     Apply(apply::ApplyArgs),
-    /// Remove everything kplan created for an enclave (volumes only with --volumes).
+    /// Remove everything kplan created for an enclave (volumes only with --volumes),
+    /// under the enclave's lock.
     Destroy(destroy::DestroyArgs),
     /// List an enclave's services with state, image, address and ports.
     Status(status::StatusArgs),
+    /// Remove an enclave's lock left by a kplan that no longer runs (--force: whatever
+    /// its holder).
+    Unlock(unlock::UnlockArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
     Completions(completions::CompletionsArgs),
     /// Print the man page kplan(1), or write every page (one per subcommand) with -o DIR.
@@ -76,6 +83,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Apply(a) => apply::run(&a),
         Command::Destroy(a) => destroy::run(&a),
         Command::Status(a) => status::run(&a),
+        Command::Unlock(a) => unlock::run(&a),
         Command::Completions(a) => completions::run(&a),
         Command::Man(a) => man::run(&a),
     }
