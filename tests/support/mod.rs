@@ -373,3 +373,18 @@ fn debian_installed(what: &str, present: bool) -> bool {
     }
     present
 }
+
+/// The pinned `pre-commit` in the oracle venv, or `None` (skip); panics with
+/// `KPLAN_REQUIRE_ORACLES=1`.
+pub fn pre_commit_bin() -> Option<PathBuf> {
+    let bin = oracle_python()?.with_file_name("pre-commit");
+    if !bin.is_file() {
+        missing(
+            "KPLAN_REQUIRE_ORACLES",
+            "pre-commit is not in .tools/venv",
+            "run scripts/setup-test-tools.sh",
+        );
+        return None;
+    }
+    Some(bin)
+}
