@@ -112,7 +112,7 @@ pub fn apply(
     }
     let mut outcome = Outcome::default();
     for c in &observed.containers {
-        let orphan = c.kind == "service" && !info.final_services.contains_key(&c.service);
+        let orphan = c.kind == "service" && !info.final_services().contains_key(&c.service);
         if c.kind != "service" || (orphan && opts.prune) {
             progress.line(&format!("{}: removing", c.name));
             engine.container_remove(&c.id)?;
@@ -250,7 +250,7 @@ fn run_dag(ctx: &Ctx, parallelism: usize) -> Result<()> {
         failed: Vec<String>,
     }
     let sched = Mutex::new(Sched {
-        pending: ctx.info.order.clone(),
+        pending: ctx.info.order().to_vec(),
         done: BTreeSet::new(),
         running: 0,
         failed: Vec::new(),
@@ -258,13 +258,12 @@ fn run_dag(ctx: &Ctx, parallelism: usize) -> Result<()> {
     let cv = Condvar::new();
     let deps = |i: usize| -> &[usize] {
         ctx.info
-            .step_deps
-            .get(i)
+            .step_deps(i)
             .map(|d| d.after.as_slice())
             .unwrap_or(&[])
     };
     std::thread::scope(|s| {
-        for _ in 0..parallelism.min(ctx.info.order.len().max(1)) {
+        for _ in 0..parallelism.min(ctx.info.order().len().max(1)) {
             s.spawn(|| loop {
                 let next = {
                     let mut g = lock(&sched);
@@ -328,7 +327,7 @@ fn run_step(ctx: &Ctx, i: usize) -> Result<()> {
     match &step.kind {
         StepKind::AddServices(ids) => {
             for id in ids {
-                if ctx.info.final_services.get(&ctx.plan.service(*id).name) == Some(id) {
+                if ctx.info.is_final(*id) {
                     service(ctx, *id)?;
                 }
             }
@@ -388,8 +387,8 @@ fn run_step(ctx: &Ctx, i: usize) -> Result<()> {
             let values = snapshot(ctx);
             let key = desired::task_key(
                 ctx.plan,
-                &ctx.info.artifacts,
-                &ctx.info.final_services,
+                ctx.info.artifacts(),
+                ctx.info.final_services(),
                 *tid,
                 &values,
             )
@@ -419,8 +418,8 @@ fn run_step(ctx: &Ctx, i: usize) -> Result<()> {
                             engine: ctx.engine,
                             plan: ctx.plan,
                             enclave: ctx.enclave,
-                            final_services: &ctx.info.final_services,
-                            artifacts: &ctx.info.artifacts,
+                            final_services: ctx.info.final_services(),
+                            artifacts: ctx.info.artifacts(),
                             targets: &targets,
                             files: &files_of,
                             print: &print,
@@ -452,7 +451,7 @@ fn run_step(ctx: &Ctx, i: usize) -> Result<()> {
             sh.used_tasks.insert(key);
             diff::record_task(ctx.plan, ctx.info, *tid, Ok(result), &mut sh.values);
             // Fill in contents, so later mounts can upload them.
-            for aid in ctx.info.task_artifacts.get(tid).into_iter().flatten() {
+            for aid in ctx.info.task_artifacts(*tid).iter() {
                 let name = &ctx.plan.artifact(*aid).name;
                 if let (Some(Ok(d)), Some(fs)) =
                     (sh.values.artifacts.get(aid).cloned(), files.get(name))
@@ -475,7 +474,7 @@ fn run_step(ctx: &Ctx, i: usize) -> Result<()> {
 fn artifact_files(ctx: &Ctx, values: &Values, name: &str) -> Result<Arc<Vec<FileEntry>>> {
     let aid = ctx
         .info
-        .artifacts
+        .artifacts()
         .get(name)
         .ok_or_else(|| anyhow!("no files artifact '{name}'"))?;
     let data: Val<ArtifactData> = values
@@ -497,7 +496,7 @@ fn service(ctx: &Ctx, id: ServiceId) -> Result<()> {
     for m in s.config.files.values() {
         if let crate::ir::Mount::Artifacts(names) = m {
             for n in names {
-                if let Some(aid) = ctx.info.artifacts.get(n) {
+                if let Some(aid) = ctx.info.artifacts().get(n) {
                     if let Some(Ok(d)) = values.artifacts.get(aid).cloned() {
                         if d.files.is_none() {
                             let files = ctx.state.load_blob(&d.digest)?;
@@ -514,7 +513,7 @@ fn service(ctx: &Ctx, id: ServiceId) -> Result<()> {
             }
         }
     }
-    let spec = desired::service_spec(ctx.plan, &ctx.info.artifacts, id, &values, ctx.enclave);
+    let spec = desired::service_spec(ctx.plan, ctx.info, id, &values, ctx.enclave);
     ctx.progress.begin(&spec.name);
     let r = converge_service(ctx, id, &spec, &values);
     ctx.progress.end(&spec.name);
@@ -528,7 +527,7 @@ fn converge_service(
     values: &Values,
 ) -> Result<()> {
     let found = ctx.observed.service_containers(&spec.name);
-    let stays_stopped = diff::stopped_at_end(ctx.plan).contains(&spec.name);
+    let stays_stopped = ctx.info.stopped().contains(&id);
     let recorded = lock(&ctx.shared).recorded.clone();
     let change = diff::decide(spec, &found, stays_stopped, &recorded);
     let e = ctx.engine;

@@ -15,8 +15,8 @@ use super::{
 };
 use crate::gotemplate::{Piece, Template, Value};
 use crate::ir::{
-    ArtifactId, ArtifactSource, Data, FileContent, Mount, Part, Plan, RuntimeRef, ServiceField,
-    ServiceId, StrExpr, TaskField, TaskId, TaskKind,
+    ArtifactId, ArtifactSource, Data, FileContent, Mount, Part, Plan, PlanInfo, RuntimeRef,
+    ServiceField, ServiceId, StrExpr, TaskField, TaskId, TaskKind,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -97,6 +97,15 @@ impl Values {
                     self.service_ip.get(service).cloned().unwrap_or_else(|| {
                         Err(format!("the address of '{}'", plan.service(*service).name))
                     })
+                }
+                // Like Kurtosis' backend, kplan decides the address before the
+                // container exists (see `ipam`), so the strings are final at create.
+                ServiceField::OwnIpAddress => {
+                    let name = &plan.service(*service).name;
+                    self.own_ip
+                        .get(name)
+                        .cloned()
+                        .unwrap_or_else(|| Err(format!("the own address of '{name}'")))
                 }
             },
             RuntimeRef::Task { task, field } => {
@@ -277,7 +286,7 @@ fn short(v: &serde_json::Value) -> String {
 /// Builds the spec of service `id` in `enclave` from the values known so far.
 pub fn service_spec(
     plan: &Plan,
-    artifacts: &BTreeMap<String, ArtifactId>,
+    info: &PlanInfo,
     id: ServiceId,
     values: &Values,
     enclave: &str,
@@ -289,24 +298,16 @@ pub fn service_spec(
     let image = c.image.reference().to_string();
     parts.insert("image".into(), Ok(short(&json!(image))));
 
-    // Like Kurtosis' backend, the placeholder is replaced in the final strings, with
-    // the address the service's container will have; the hash covers the result.
-    let own_ip: Option<Val<String>> = super::ipam::uses_placeholder(c).then(|| {
+    // The service's own address (its `private_ip_address_placeholder`), which the
+    // config hash covers.
+    let own_ip: Option<Val<String>> = info.own_address_users().contains(&id).then(|| {
         values
             .own_ip
             .get(&s.name)
             .cloned()
             .unwrap_or_else(|| Err(format!("the own address of '{}'", s.name)))
     });
-    let resolve = |e: &StrExpr| -> Val<String> {
-        let text = values.resolve(plan, e)?;
-        match &own_ip {
-            Some(ip) if text.contains(c.private_ip_address_placeholder.as_str()) => {
-                Ok(text.replace(c.private_ip_address_placeholder.as_str(), ip.as_ref()?))
-            }
-            _ => Ok(text),
-        }
-    };
+    let resolve = |e: &StrExpr| -> Val<String> { values.resolve(plan, e) };
     let list = |xs: &[StrExpr]| -> Val<Vec<String>> { xs.iter().map(&resolve).collect() };
     let entrypoint = list(&c.entrypoint);
     let cmd = list(&c.cmd);
@@ -351,8 +352,9 @@ pub fn service_spec(
                 let mut unknown = None;
                 let mut all_files = true;
                 for n in names {
-                    let data = artifacts
-                        .get(n)
+                    let data = info
+                        .artifact(n)
+                        .as_ref()
                         .and_then(|a| values.artifacts.get(a).cloned())
                         .unwrap_or_else(|| Err(format!("files artifact '{n}', known after apply")));
                     match data {

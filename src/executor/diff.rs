@@ -9,7 +9,7 @@
 use super::desired::{self, ArtifactData, ServiceSpec, TaskResult, Val, Values};
 use super::observe::{Observed, ObservedContainer};
 use super::state::Recorded;
-use crate::ir::{ArtifactSource, Plan, PlanInfo, ServiceId, StepKind, TaskId};
+use crate::ir::{ArtifactSource, Plan, PlanInfo, StepKind, TaskId};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -122,24 +122,6 @@ fn part_reason(part: &str, spec: &ServiceSpec) -> String {
             None => format!("{p} changed"),
         },
     }
-}
-
-/// Services that the package leaves stopped (its last `start_service`/`stop_service`
-/// of them is a stop).
-pub fn stopped_at_end(plan: &Plan) -> std::collections::BTreeSet<String> {
-    let mut stopped = std::collections::BTreeSet::new();
-    for step in &plan.steps {
-        match &step.kind {
-            StepKind::StopService(n) => {
-                stopped.insert(n.clone());
-            }
-            StepKind::StartService(n) | StepKind::RemoveService(n) => {
-                stopped.remove(n);
-            }
-            StepKind::AddServices(_) | StepKind::CreateArtifact(_) | StepKind::RunTask(_) => {}
-        }
-    }
-    stopped
 }
 
 /// The decision for one service given its spec and the containers found for it;
@@ -299,11 +281,6 @@ pub fn service_files_key(container: &str, src: &str) -> String {
     format!("{container}:{src}")
 }
 
-/// Whether the service with this id is the final holder of its name.
-fn is_final(info: &PlanInfo, plan: &Plan, id: ServiceId) -> bool {
-    info.final_services.get(&plan.service(id).name) == Some(&id)
-}
-
 /// The pure diff.
 pub fn diff(
     plan: &Plan,
@@ -322,28 +299,21 @@ pub fn diff(
         ),
         ..Values::default()
     };
-    let stopped = stopped_at_end(plan);
     let mut services = Vec::new();
     let mut tasks = Vec::new();
-    for &i in &info.order {
+    for &i in info.order() {
         let Some(step) = plan.steps.get(i) else {
             continue;
         };
         match &step.kind {
             StepKind::AddServices(ids) => {
                 for &id in ids {
-                    if !is_final(info, plan, id) {
+                    if !info.is_final(id) {
                         continue;
                     }
-                    let spec = desired::service_spec(
-                        plan,
-                        &info.artifacts,
-                        id,
-                        &values,
-                        &observed.enclave,
-                    );
+                    let spec = desired::service_spec(plan, info, id, &values, &observed.enclave);
                     let found = observed.service_containers(&spec.name);
-                    let change = decide(&spec, &found, stopped.contains(&spec.name), recorded);
+                    let change = decide(&spec, &found, info.stopped().contains(&id), recorded);
                     let kept = matches!(change.action, Action::Keep | Action::Update)
                         && !change.start_only;
                     let current = found
@@ -389,9 +359,8 @@ pub fn diff(
                             service_name, src, ..
                         } => {
                             let container = info
-                                .final_services
-                                .get(service_name)
-                                .and_then(|sid| values.service_container.get(sid).cloned())
+                                .final_service(service_name)
+                                .and_then(|sid| values.service_container.get(&sid).cloned())
                                 .unwrap_or_else(|| Err(format!("service '{service_name}'")));
                             match container {
                                 Ok(c) => recorded
@@ -428,7 +397,7 @@ pub fn diff(
     let mut leftovers = Vec::new();
     for c in &observed.containers {
         if c.kind == "service" {
-            if !info.final_services.contains_key(&c.service) {
+            if !info.final_services().contains_key(&c.service) {
                 orphans.push(Orphan {
                     service: c.service.clone(),
                     container: c.name.clone(),
@@ -458,7 +427,7 @@ pub fn task_decision(
     recorded: &Recorded,
 ) -> (TaskChange, Val<TaskResult>) {
     let label = desired::task_label(plan, tid);
-    let key = desired::task_key(plan, &info.artifacts, &info.final_services, tid, values);
+    let key = desired::task_key(plan, info.artifacts(), info.final_services(), tid, values);
     match key {
         Ok(k) => match recorded.tasks.get(&k) {
             Some(r) if r.stored.values().all(|d| recorded.blobs.contains(d)) => (
@@ -497,7 +466,7 @@ pub fn record_task(
     result: Val<TaskResult>,
     values: &mut Values,
 ) {
-    for aid in info.task_artifacts.get(&tid).into_iter().flatten() {
+    for aid in info.task_artifacts(tid).iter() {
         let name = &plan.artifact(*aid).name;
         let data = match &result {
             Ok(r) => r

@@ -13,7 +13,7 @@
 
 use super::observe::Observed;
 use super::state::Recorded;
-use crate::ir::{Part, Plan, PlanInfo, ServiceConfig, ServiceId};
+use crate::ir::{Plan, PlanInfo};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
@@ -107,34 +107,12 @@ pub fn choose_subnet(existing: &[String], also_taken: &[Subnet]) -> Option<Subne
     None
 }
 
-/// Whether the service's entrypoint, cmd or env values contain its placeholder.
-pub fn uses_placeholder(c: &ServiceConfig) -> bool {
-    let ph = &c.private_ip_address_placeholder;
-    !ph.is_empty()
-        && c.entrypoint
-            .iter()
-            .chain(&c.cmd)
-            .chain(c.env_vars.values())
-            .any(|e| {
-                e.parts().iter().any(|p| match p {
-                    Part::Lit(l) => l.contains(ph.as_str()),
-                    Part::Ref(_) => false,
-                })
-            })
-}
-
-/// The final services that use their placeholder, in plan order.
+/// The final services that use their own address, in plan order.
 pub fn placeholder_services<'a>(plan: &'a Plan, info: &PlanInfo) -> Vec<&'a str> {
-    let mut out = Vec::new();
-    for (i, s) in plan.services.iter().enumerate() {
-        if info.final_services.get(&s.name) == Some(&ServiceId(i as u32))
-            && uses_placeholder(&s.config)
-            && !out.contains(&s.name.as_str())
-        {
-            out.push(s.name.as_str());
-        }
-    }
-    out
+    info.own_address_users()
+        .iter()
+        .map(|id| plan.service(*id).name.as_str())
+        .collect()
 }
 
 /// The error for an enclave whose network predates kplan-chosen subnets.

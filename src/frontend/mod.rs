@@ -8,6 +8,7 @@ mod context;
 mod convert;
 mod dialect;
 mod globals;
+mod instruction;
 mod package;
 mod plan_artifacts;
 mod plan_object;

@@ -15,7 +15,7 @@ pub fn place(cx: &mut Ctx) {
     let ids: Vec<ArtifactId> = cx.plan.artifact_ids().collect();
     for id in ids {
         let a = cx.plan.artifact(id);
-        if cx.info.artifacts.get(&a.name) != Some(&id) {
+        if cx.info.artifact(&a.name).as_ref() != Some(&id) {
             continue;
         }
         let placement = match &a.source {
@@ -176,7 +176,7 @@ fn service_files(
     at: &Span,
 ) -> Option<Placement> {
     let a_name = cx.plan.artifact(id).name.clone();
-    let Some(&sid) = cx.info.final_services.get(service_name) else {
+    let Some(&sid) = cx.info.final_service(service_name).as_ref() else {
         cx.diags.push(
             Diagnostic::error(
                 "KP202",
@@ -203,7 +203,12 @@ fn service_files(
         let mut merged: BTreeMap<String, FileBytes> = BTreeMap::new();
         let mut all_static = true;
         for n in names {
-            match cx.info.artifacts.get(n).and_then(|i| cx.placements.get(i)) {
+            match cx
+                .info
+                .artifact(n)
+                .as_ref()
+                .and_then(|i| cx.placements.get(i))
+            {
                 Some(Placement::Files { dir: host, files }) => {
                     for f in files {
                         let key = format!("{host}/{f}");
@@ -261,7 +266,7 @@ fn service_files(
     };
     cx.project.services.insert(copier.clone(), service);
     cx.need(&copier, &source, Condition::Started);
-    if let Some(step) = cx.artifact_step.get(&id).copied() {
+    if let Some(step) = cx.info.artifact_step(id) {
         cx.owners.push((copier.clone(), step));
     }
     Some(Placement::Volume {
@@ -303,7 +308,12 @@ pub fn mount_volumes(
             Mount::Artifacts(names) => {
                 let mut placements = Vec::new();
                 for n in names {
-                    if let Some(p) = cx.info.artifacts.get(n).and_then(|i| cx.placements.get(i)) {
+                    if let Some(p) = cx
+                        .info
+                        .artifact(n)
+                        .as_ref()
+                        .and_then(|i| cx.placements.get(i))
+                    {
                         placements.push((n.clone(), p.clone()));
                     }
                 }

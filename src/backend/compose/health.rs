@@ -95,7 +95,7 @@ pub fn collect(cx: &mut Ctx) {
         else {
             continue;
         };
-        let Some(&id) = cx.info.final_services.get(service_name) else {
+        let Some(&id) = cx.info.final_service(service_name).as_ref() else {
             cx.diags.push(Diagnostic::error(
                 "KP202",
                 format!("plan.wait checks service '{service_name}', which the package removes later; a Compose project holds only the services that exist at the end"),

@@ -172,10 +172,6 @@ pub(crate) struct Ctx<'a> {
     pub placements: BTreeMap<ArtifactId, Placement>,
     /// The healthcheck of each final service that has one.
     pub healthchecks: BTreeMap<ServiceId, model::Healthcheck>,
-    /// Step index of each service's add, task and artifact.
-    pub service_step: BTreeMap<ServiceId, usize>,
-    pub task_step: BTreeMap<TaskId, usize>,
-    pub artifact_step: BTreeMap<ArtifactId, usize>,
     /// Compose service -> the step it comes from (its order dependencies).
     pub owners: Vec<(String, usize)>,
     /// Compose service -> dependencies it needs besides step order.
@@ -189,7 +185,7 @@ pub(crate) struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     fn new(plan: &'a Plan, info: &'a PlanInfo) -> Self {
-        let mut cx = Ctx {
+        Ctx {
             plan,
             info,
             diags: Vec::new(),
@@ -204,44 +200,13 @@ impl<'a> Ctx<'a> {
             copier_names: BTreeMap::new(),
             placements: BTreeMap::new(),
             healthchecks: BTreeMap::new(),
-            service_step: BTreeMap::new(),
-            task_step: BTreeMap::new(),
-            artifact_step: BTreeMap::new(),
             owners: Vec::new(),
             needs: BTreeMap::new(),
             volume_names: names::Namer::default(),
             package_dir: None,
             service_namer: names::Namer::default(),
             dir_namer: names::Namer::default(),
-        };
-        for (i, step) in plan.steps.iter().enumerate() {
-            match &step.kind {
-                StepKind::AddServices(ids) => {
-                    for id in ids {
-                        cx.service_step.insert(*id, i);
-                    }
-                }
-                StepKind::RunTask(t) => {
-                    cx.task_step.insert(*t, i);
-                }
-                StepKind::CreateArtifact(a) => {
-                    cx.artifact_step.insert(*a, i);
-                }
-                StepKind::RemoveService(_)
-                | StepKind::StartService(_)
-                | StepKind::StopService(_) => {}
-            }
         }
-        for id in info.artifacts.values() {
-            if let Some(a) = plan.artifacts.get(id.0 as usize) {
-                if let crate::ir::ArtifactSource::TaskStore { task, .. } = &a.source {
-                    cx.artifact_step
-                        .entry(*id)
-                        .or_insert_with(|| cx.task_step.get(task).copied().unwrap_or(0));
-                }
-            }
-        }
-        cx
     }
 
     /// Claims every name up front, in plan order, so names never depend on what
@@ -249,7 +214,7 @@ impl<'a> Ctx<'a> {
     /// names; one-shots and artifact directories get unique derived names.
     fn name_everything(&mut self) {
         let plan = self.plan;
-        for id in self.info.final_services.values() {
+        for id in self.info.final_services().values() {
             let name = plan.service(*id).name.clone();
             self.service_namer.claim(&name);
             self.svc_names.insert(*id, name);
@@ -261,29 +226,7 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        // A stop_service with no later start_service leaves the service stopped.
-        let mut state: BTreeMap<&str, bool> = BTreeMap::new();
-        for step in &plan.steps {
-            match &step.kind {
-                StepKind::StopService(n) => {
-                    state.insert(n, false);
-                }
-                StepKind::StartService(n) | StepKind::RemoveService(n) => {
-                    state.insert(n, true);
-                }
-                StepKind::AddServices(ids) => {
-                    for id in ids {
-                        state.insert(&plan.service(*id).name, true);
-                    }
-                }
-                StepKind::CreateArtifact(_) | StepKind::RunTask(_) => {}
-            }
-        }
-        for (name, running) in state {
-            if let (false, Some(id)) = (running, self.info.final_services.get(name)) {
-                self.stopped.insert(*id);
-            }
-        }
+        self.stopped = self.info.stopped().clone();
         for t in plan.task_ids() {
             let base = match &plan.task(t).kind {
                 TaskKind::RunSh { name, .. } | TaskKind::RunPython { name, .. } => {
@@ -413,7 +356,7 @@ impl<'a> Ctx<'a> {
             return;
         }
         let recurse = |seen: &mut BTreeSet<usize>, out: &mut Vec<(String, Condition)>| {
-            if let Some(d) = self.info.step_deps.get(i) {
+            if let Some(d) = self.info.step_deps(i) {
                 for a in &d.after {
                     self.step_targets(*a, seen, out);
                 }
@@ -437,12 +380,12 @@ impl<'a> Ctx<'a> {
                     }
                 }
                 TaskKind::Exec { service_name, .. } => {
-                    if let Some(id) = self.info.final_services.get(service_name) {
+                    if let Some(id) = self.info.final_service(service_name).as_ref() {
                         out.push((self.svc_names[id].clone(), Condition::Started));
                     }
                 }
                 TaskKind::Wait { service_name, .. } => {
-                    if let Some(id) = self.info.final_services.get(service_name) {
+                    if let Some(id) = self.info.final_service(service_name).as_ref() {
                         out.push((self.svc_names[id].clone(), Condition::Healthy));
                     }
                 }
@@ -471,7 +414,7 @@ impl<'a> Ctx<'a> {
         for (who, step) in &owners {
             let mut targets = Vec::new();
             let mut seen = BTreeSet::new();
-            if let Some(d) = self.info.step_deps.get(*step) {
+            if let Some(d) = self.info.step_deps(*step) {
                 for a in &d.after {
                     self.step_targets(*a, &mut seen, &mut targets);
                 }

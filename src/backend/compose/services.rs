@@ -8,7 +8,7 @@ use super::model::{
 };
 use super::Ctx;
 use crate::diagnostic::Diagnostic;
-use crate::ir::{Image, Service, ServiceId, Span, StrExpr, Transport};
+use crate::ir::{Image, Service, ServiceId, Span, Transport};
 
 pub fn lower(cx: &mut Ctx) {
     let ids: Vec<ServiceId> = cx.svc_names.keys().copied().collect();
@@ -17,7 +17,7 @@ pub fn lower(cx: &mut Ctx) {
         let name = cx.svc_names[&id].clone();
         let lowered = service(cx, id, svc, &name);
         cx.project.services.insert(name.clone(), lowered);
-        if let Some(step) = cx.service_step.get(&id).copied() {
+        if let Some(step) = cx.info.service_step(id) {
             cx.owners.push((name, step));
         }
     }
@@ -51,26 +51,15 @@ fn service(cx: &mut Ctx, id: ServiceId, svc: &Service, name: &str) -> ComposeSer
         ..ComposeService::default()
     };
     out.build = build;
-    // The container's own IP placeholder: its DNS name resolves to that IP.
-    let own = |e: &StrExpr| -> StrExpr {
-        StrExpr::from_parts(e.parts().iter().map(|p| match p {
-            crate::ir::Part::Lit(l) => {
-                crate::ir::Part::Lit(l.replace(&c.private_ip_address_placeholder, name))
-            }
-            other => other.clone(),
-        }))
-    };
     let place = |what: &str| format!("the {what} of service '{}'", svc.name);
     if !c.entrypoint.is_empty() {
-        let e: Vec<StrExpr> = c.entrypoint.iter().map(own).collect();
-        out.entrypoint = cx.texts(&e, &svc.at, &place("entrypoint"));
+        out.entrypoint = cx.texts(&c.entrypoint, &svc.at, &place("entrypoint"));
     }
     if !c.cmd.is_empty() {
-        let e: Vec<StrExpr> = c.cmd.iter().map(own).collect();
-        out.command = cx.texts(&e, &svc.at, &place("cmd"));
+        out.command = cx.texts(&c.cmd, &svc.at, &place("cmd"));
     }
     for (k, v) in &c.env_vars {
-        if let Some(t) = cx.text(&own(v), &svc.at, &place(&format!("env var {k}"))) {
+        if let Some(t) = cx.text(v, &svc.at, &place(&format!("env var {k}"))) {
             out.environment.insert(k.clone(), t);
         }
     }

@@ -248,14 +248,14 @@ fn ready_wait(h: &super::model::Healthcheck) -> Option<String> {
 
 fn add(cx: &mut Ctx, t: TaskId, name: String, svc: ComposeService) {
     cx.project.services.insert(name.clone(), svc);
-    if let Some(step) = cx.task_step.get(&t).copied() {
+    if let Some(step) = cx.info.task_step(t) {
         cx.owners.push((name, step));
     }
 }
 
 /// The final service an exec/request runs against, or a KP202 error.
 fn final_target(cx: &mut Ctx, service_name: &str, task: &Task) -> Option<crate::ir::ServiceId> {
-    let id = cx.info.final_services.get(service_name).copied();
+    let id = cx.info.final_service(service_name).as_ref().copied();
     if id.is_none() {
         cx.diags.push(Diagnostic::error(
             "KP202",
@@ -372,7 +372,7 @@ fn one_shot(
     } = *job;
     let mut volumes = task_mounts(cx, name, files, &task.at);
     let mut store = String::new();
-    let stored = cx.info.task_artifacts.get(&t).cloned().unwrap_or_default();
+    let stored = cx.info.task_artifacts(t).to_vec();
     for (i, a) in stored.iter().enumerate() {
         let src = match &cx.plan.artifact(*a).source {
             crate::ir::ArtifactSource::TaskStore { src, .. } => src.clone(),
