@@ -46,29 +46,25 @@ pub fn run(args: &CompileArgs) -> i32 {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let output: Output = match args.target {
-        Target::Plan => {
-            let format = match args.output {
-                PlanFormat::Yaml => backend::plan::Format::Yaml,
-                PlanFormat::Json => backend::plan::Format::Json,
-            };
-            backend::plan::compile(&loaded.plan, format)
+    let target = match args.target {
+        Target::Plan => backend::Target::Plan(match args.output {
+            PlanFormat::Yaml => backend::plan::Format::Yaml,
+            PlanFormat::Json => backend::plan::Format::Json,
+        }),
+        Target::Compose => backend::Target::Compose,
+    };
+    let opts = backend::Options {
+        to_stdout: args.out.is_none(),
+        package_dir: package_dir_from_out(args),
+    };
+    let output: Output = match backend::compile(target, &loaded.plan, &loaded.info, &opts) {
+        Ok(c) => {
+            pipeline::print_diagnostics(&c.warnings, &loaded.sources);
+            c.output
         }
-        Target::Compose => {
-            let opts = backend::compose::Options {
-                to_stdout: args.out.is_none(),
-                package_dir: package_dir_from_out(args),
-            };
-            match backend::compose::compile(&loaded.plan, &loaded.info, &opts) {
-                Ok(c) => {
-                    pipeline::print_diagnostics(&c.warnings, &loaded.sources);
-                    c.output
-                }
-                Err(diags) => {
-                    pipeline::print_diagnostics(&diags, &loaded.sources);
-                    return 1;
-                }
-            }
+        Err(diags) => {
+            pipeline::print_diagnostics(&diags, &loaded.sources);
+            return 1;
         }
     };
     emit(&output, args)
@@ -87,7 +83,7 @@ fn package_dir_from_out(args: &CompileArgs) -> Option<String> {
     let out = std::fs::canonicalize(out)
         .or_else(|_| std::path::absolute(out))
         .ok()?;
-    backend::compose::relative_path(&out, &pkg)
+    backend::output::relative_path(&out, &pkg)
 }
 
 fn emit(output: &Output, args: &CompileArgs) -> i32 {

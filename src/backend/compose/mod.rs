@@ -1,11 +1,13 @@
-//! `--target compose`: lowers a validated plan to a Docker Compose project, a
-//! `compose.yaml` plus the files it mounts (`artifacts/<name>/...`), runnable from the
-//! output directory on any machine with `docker compose up --wait`.
+//! `--target compose`: renders the deployment model ([`super::lower`]) as a Docker
+//! Compose project, a `compose.yaml` plus the files it mounts
+//! (`artifacts/<name>/...`), runnable from the output directory on any machine with
+//! `docker compose up --wait`.
 //!
-//! This module owns the lowering context (names, run-time value resolution,
-//! dependencies between Compose services) and the entry point; the lowering of each
-//! kind of IR node lives in its own file: [`services`], [`artifacts`], [`health`],
-//! [`tasks`]. The lowering table, and what cannot be lowered and why, is in
+//! The shared lowering decides what runs (services, one-shot jobs, hooks, probes,
+//! artifacts, dependency edges, run-time values); this module decides how Compose
+//! holds it: names, where files live ([`artifacts`]), healthchecks ([`health`]),
+//! services ([`services`]), one-shots and hooks ([`tasks`]), `depends_on`, and the
+//! YAML ([`yaml`]). The lowering table, and what cannot be lowered and why, is in
 //! `targets/compose/README.md`.
 //!
 //! Diagnostics (KP2xx), all collected before anything is written:
@@ -27,68 +29,38 @@
 mod artifacts;
 mod health;
 mod model;
-mod names;
 mod services;
-mod shell;
 mod tasks;
 mod yaml;
 
-use super::Output;
+use super::lower::names::{self, Namer};
+use super::lower::{self, Condition, Model, NodeId, Vocabulary};
+use super::{Compiled, Options, Output};
 use crate::diagnostic::Diagnostic;
-use crate::ir::{
-    ArtifactId, Part, Plan, PlanInfo, RuntimeRef, ServiceId, Span, StepKind, StrExpr, TaskId,
-    TaskKind,
-};
-use model::{Condition, Dependency, Project};
+use crate::ir::{ArtifactId, Plan, PlanInfo, ServiceField, ServiceId};
+use model::{Dependency, Project};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The name of the Compose file in the output directory.
 pub const FILE_NAME: &str = "compose.yaml";
 
-/// How the project is going to be written.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    /// The project goes to stdout (no `-o DIR`): it must consist of `compose.yaml` alone.
-    pub to_stdout: bool,
-    /// The root package's directory relative to the output directory (`/`-separated),
-    /// when the package is a local directory; `build:` contexts are written relative
-    /// to it. `None`: images built from the package cannot be lowered (KP203).
-    pub package_dir: Option<String>,
-}
-
-/// `to` relative to `from` (both absolute and normalized), `/`-separated; `None` when
-/// they share no root or a component is not UTF-8.
-pub fn relative_path(from: &std::path::Path, to: &std::path::Path) -> Option<String> {
-    use std::path::Component;
-    let a: Vec<Component> = from.components().collect();
-    let b: Vec<Component> = to.components().collect();
-    if a.first() != b.first() {
-        return None;
-    }
-    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let mut parts: Vec<String> = vec!["..".to_owned(); a.len() - common];
-    for c in &b[common..] {
-        parts.push(c.as_os_str().to_str()?.to_owned());
-    }
-    Some(if parts.is_empty() {
-        ".".to_owned()
-    } else {
-        parts.join("/")
-    })
-}
-
-/// A lowered project and the warnings found on the way.
-#[derive(Debug)]
-pub struct Compiled {
-    pub output: Output,
-    pub warnings: Vec<Diagnostic>,
-}
+/// How Compose names itself in diagnostics.
+pub const WORDS: Vocabulary = Vocabulary {
+    target: "Compose",
+    project: "a Compose project",
+    the_project: "the Compose project",
+    file: "a Compose file",
+};
 
 /// Lowers the plan; `Err` holds every error (and the warnings), sorted by position.
+/// Without `-o DIR` (`to_stdout`) the project must consist of `compose.yaml` alone;
+/// `package_dir` makes `build:` contexts relative to the output directory (without
+/// it, images built from the package cannot be lowered: KP203).
 pub fn compile(plan: &Plan, info: &PlanInfo, opts: &Options) -> Result<Compiled, Vec<Diagnostic>> {
-    let mut cx = Ctx::new(plan, info);
+    let model = lower::lower(plan, info, &lower::Rules { words: WORDS });
+    let mut cx = Ctx::new(plan, info, &model);
+    cx.diags = model.diagnostics.clone();
     cx.package_dir = opts.package_dir.clone();
-    cx.name_everything();
     artifacts::place(&mut cx);
     health::collect(&mut cx);
     services::lower(&mut cx);
@@ -144,107 +116,67 @@ fn one_line(s: &str) -> String {
     s.replace(['\n', '\r'], " ")
 }
 
+/// Compose's name rule: `[a-zA-Z0-9_.-]`, lower-cased, starting with an alphanumeric.
+fn compose_name(base: &str) -> String {
+    names::token(base).to_ascii_lowercase()
+}
+
 /// Where the files of an artifact live in the project.
 #[derive(Debug, Clone)]
 pub(crate) enum Placement {
     /// Written at compile time under `dir` (relative to the output directory); the
     /// artifact's file paths, relative to `dir`.
     Files { dir: String, files: Vec<String> },
-    /// A named volume filled by the one-shot service `producer`.
-    Volume { volume: String, producer: String },
+    /// A named volume filled by a one-shot.
+    Volume { volume: String },
 }
 
-/// The lowering context shared by the per-node lowerings.
+/// The rendering context shared by the per-node renderers.
 pub(crate) struct Ctx<'a> {
     pub plan: &'a Plan,
     pub info: &'a PlanInfo,
+    pub model: &'a Model,
     pub diags: Vec<Diagnostic>,
     pub project: Project,
     pub out: Output,
-    /// Compose service name of each service in the final project.
-    pub svc_names: BTreeMap<ServiceId, String>,
-    /// Final services a `stop_service` leaves stopped.
-    pub stopped: BTreeSet<ServiceId>,
-    /// One-shot service name of each task that becomes one.
-    pub task_names: BTreeMap<TaskId, String>,
-    /// One-shot service name of each `store_service_files` that needs a copy at run time.
-    pub copier_names: BTreeMap<ArtifactId, String>,
+    /// The Compose service name of each node.
+    pub names: BTreeMap<NodeId, String>,
     pub placements: BTreeMap<ArtifactId, Placement>,
     /// The healthcheck of each final service that has one.
     pub healthchecks: BTreeMap<ServiceId, model::Healthcheck>,
-    /// Compose service -> the step it comes from (its order dependencies).
-    pub owners: Vec<(String, usize)>,
-    /// Compose service -> dependencies it needs besides step order.
-    pub needs: BTreeMap<String, BTreeMap<String, Condition>>,
-    pub volume_names: names::Namer,
+    pub volume_names: Namer,
     /// See [`Options::package_dir`].
     pub package_dir: Option<String>,
-    service_namer: names::Namer,
-    dir_namer: names::Namer,
+    dir_namer: Namer,
 }
 
 impl<'a> Ctx<'a> {
-    fn new(plan: &'a Plan, info: &'a PlanInfo) -> Self {
+    fn new(plan: &'a Plan, info: &'a PlanInfo, model: &'a Model) -> Self {
+        let names = names::assign(plan, model, &compose_name);
+        let mut volume_names = Namer::default();
+        for id in model.services.keys() {
+            for m in plan.service(*id).config.files.values() {
+                if let crate::ir::Mount::Persistent { key, .. } = m {
+                    volume_names.claim(key);
+                }
+            }
+        }
         Ctx {
             plan,
             info,
+            model,
             diags: Vec::new(),
             project: Project {
                 name: names::project_name(&plan.package.name),
                 ..Project::default()
             },
             out: Output::default(),
-            svc_names: BTreeMap::new(),
-            stopped: BTreeSet::new(),
-            task_names: BTreeMap::new(),
-            copier_names: BTreeMap::new(),
+            names,
             placements: BTreeMap::new(),
             healthchecks: BTreeMap::new(),
-            owners: Vec::new(),
-            needs: BTreeMap::new(),
-            volume_names: names::Namer::default(),
+            volume_names,
             package_dir: None,
-            service_namer: names::Namer::default(),
-            dir_namer: names::Namer::default(),
-        }
-    }
-
-    /// Claims every name up front, in plan order, so names never depend on what
-    /// fails later: final services keep their names, persistent keys their volume
-    /// names; one-shots and artifact directories get unique derived names.
-    fn name_everything(&mut self) {
-        let plan = self.plan;
-        for id in self.info.final_services().values() {
-            let name = plan.service(*id).name.clone();
-            self.service_namer.claim(&name);
-            self.svc_names.insert(*id, name);
-        }
-        for s in self.svc_names.keys().map(|id| plan.service(*id)) {
-            for m in s.config.files.values() {
-                if let crate::ir::Mount::Persistent { key, .. } = m {
-                    self.volume_names.claim(key);
-                }
-            }
-        }
-        self.stopped = self.info.stopped().clone();
-        for t in plan.task_ids() {
-            let base = match &plan.task(t).kind {
-                TaskKind::RunSh { name, .. } | TaskKind::RunPython { name, .. } => {
-                    names::token(name).to_ascii_lowercase()
-                }
-                TaskKind::Request { service_name, .. } => {
-                    format!(
-                        "request-{}",
-                        names::token(service_name).to_ascii_lowercase()
-                    )
-                }
-                TaskKind::Exec { .. }
-                | TaskKind::Wait { .. }
-                | TaskKind::Verify { .. }
-                | TaskKind::Print { .. } => continue,
-            };
-            let name = self.service_namer.claim(&base);
-            self.task_names.insert(t, name);
+            dir_namer: Namer::default(),
         }
     }
 
@@ -253,213 +185,59 @@ impl<'a> Ctx<'a> {
         format!("artifacts/{}", self.dir_namer.claim(&names::token(name)))
     }
 
-    /// A unique one-shot service name.
-    pub fn claim_service(&mut self, base: &str) -> String {
-        self.service_namer
-            .claim(&names::token(base).to_ascii_lowercase())
+    /// The Compose name of a node.
+    pub fn name(&self, n: NodeId) -> &str {
+        self.names.get(&n).map(String::as_str).unwrap_or_default()
     }
 
-    /// Records that Compose service `who` needs `target` in state `cond`.
-    pub fn need(&mut self, who: &str, target: &str, cond: Condition) {
-        if who == target {
-            return;
-        }
-        let e = self
-            .needs
-            .entry(who.to_owned())
-            .or_default()
-            .entry(target.to_owned())
-            .or_insert(cond);
-        *e = (*e).max(cond);
+    /// How a service reference is written: the service's DNS name on the project
+    /// network (also for addresses: the name resolves to the IP).
+    pub fn service_text(&self, id: ServiceId, _field: ServiceField) -> String {
+        self.names
+            .get(&NodeId::Service(id))
+            .cloned()
+            .unwrap_or_else(|| self.plan.service(id).name.clone())
     }
 
-    /// The text of a string in the Compose file: service addresses become the
-    /// service's DNS name on the project network; a task's run-time value is a KP201
-    /// error. `place` says where the string is used, for the message. `None` on error.
-    pub fn text(&mut self, e: &StrExpr, at: &Span, place: &str) -> Option<String> {
-        let mut ok = true;
-        let mut s = String::new();
-        for p in e.parts() {
-            match p {
-                Part::Lit(l) => s.push_str(l),
-                Part::Ref(r) => match self.ref_text(r, at, place) {
-                    Some(t) => s.push_str(&t),
-                    None => ok = false,
-                },
-            }
-        }
-        ok.then_some(s)
+    /// A text of the model as Compose writes it (it holds no run-time value).
+    pub fn text(&self, t: &lower::text::Text) -> String {
+        t.render_static(|id, f| self.service_text(id, f))
+            .unwrap_or_default()
     }
 
-    fn ref_text(&mut self, r: &RuntimeRef, at: &Span, place: &str) -> Option<String> {
-        match r {
-            RuntimeRef::Service { service, field } => {
-                if let Some(n) = self.svc_names.get(service) {
-                    return Some(n.clone());
-                }
-                let s = self.plan.service(*service);
-                self.diags.push(
-                    Diagnostic::error(
-                        "KP202",
-                        format!(
-                            "{place} uses the {} of service '{}', which the package removes later; a Compose project holds only the services that exist at the end",
-                            field.as_str(),
-                            s.name
-                        ),
-                        Some(at.clone()),
-                    )
-                    .with_related(s.at.clone(), "the service is added here")
-                    .with_hint("keep the service (drop the remove_service), or stop using its address"),
-                );
-                None
-            }
-            RuntimeRef::Task { task, field } => {
-                let t = self.plan.task(*task);
-                self.diags.push(
-                    Diagnostic::error(
-                        "KP201",
-                        format!(
-                            "{place} uses the {} of `plan.{}`, a value known only when the plan runs; a Compose file can only hold values known before it starts",
-                            field.name(),
-                            t.kind.instruction()
-                        ),
-                        Some(at.clone()),
-                    )
-                    .with_related(t.at.clone(), format!("the {} is produced here", field.name()))
-                    .with_hint("use a value known when the package is interpreted (a literal, a package argument, or a service's hostname), or deploy with `kplan apply`, which resolves run-time values"),
-                );
-                None
-            }
-        }
+    pub fn texts(&self, ts: &[lower::text::Text]) -> Vec<String> {
+        ts.iter().map(|t| self.text(t)).collect()
     }
 
-    /// Like [`Ctx::text`] for a list of strings; `None` if any failed.
-    pub fn texts(&mut self, es: &[StrExpr], at: &Span, place: &str) -> Option<Vec<String>> {
-        let mut out = Some(Vec::with_capacity(es.len()));
-        for e in es {
-            match (self.text(e, at, place), out.as_mut()) {
-                (Some(t), Some(v)) => v.push(t),
-                _ => out = None,
-            }
-        }
-        out
-    }
-
-    /// What depending on step `i` means in Compose (memoised by the caller's walk).
-    fn step_targets(
-        &self,
-        i: usize,
-        seen: &mut BTreeSet<usize>,
-        out: &mut Vec<(String, Condition)>,
-    ) {
-        if !seen.insert(i) {
-            return;
-        }
-        let recurse = |seen: &mut BTreeSet<usize>, out: &mut Vec<(String, Condition)>| {
-            if let Some(d) = self.info.step_deps(i) {
-                for a in &d.after {
-                    self.step_targets(*a, seen, out);
-                }
-            }
-        };
-        let Some(step) = self.plan.steps.get(i) else {
-            return;
-        };
-        match &step.kind {
-            StepKind::AddServices(ids) => {
-                for id in ids {
-                    if let Some(n) = self.svc_names.get(id) {
-                        out.push((n.clone(), Condition::Started));
-                    }
-                }
-            }
-            StepKind::RunTask(t) => match &self.plan.task(*t).kind {
-                TaskKind::RunSh { .. } | TaskKind::RunPython { .. } | TaskKind::Request { .. } => {
-                    if let Some(n) = self.task_names.get(t) {
-                        out.push((n.clone(), Condition::CompletedSuccessfully));
-                    }
-                }
-                TaskKind::Exec { service_name, .. } => {
-                    if let Some(id) = self.info.final_service(service_name).as_ref() {
-                        out.push((self.svc_names[id].clone(), Condition::Started));
-                    }
-                }
-                TaskKind::Wait { service_name, .. } => {
-                    if let Some(id) = self.info.final_service(service_name).as_ref() {
-                        out.push((self.svc_names[id].clone(), Condition::Healthy));
-                    }
-                }
-                TaskKind::Verify { .. } | TaskKind::Print { .. } => recurse(seen, out),
-            },
-            StepKind::CreateArtifact(a) => match self.placements.get(a) {
-                Some(Placement::Volume { producer, .. }) => {
-                    out.push((producer.clone(), Condition::CompletedSuccessfully));
-                }
-                // A rendered template that names a service is a use of that service.
-                Some(Placement::Files { .. }) => recurse(seen, out),
-                None => {}
-            },
-            StepKind::RemoveService(_) | StepKind::StartService(_) | StepKind::StopService(_) => {
-                recurse(seen, out)
-            }
-        }
-    }
-
-    /// Turns step order and explicit needs into `depends_on`. A service with a
-    /// healthcheck is depended on as `service_healthy` (Kurtosis returns from
-    /// `add_service` once it is ready); a stopped (`scale: 0`) service is not
-    /// depended on at all.
+    /// Turns the model's edges into `depends_on`, then makes `up --wait` wait for
+    /// one-shots nothing waits for.
     fn link_dependencies(&mut self) {
-        let owners = std::mem::take(&mut self.owners);
-        for (who, step) in &owners {
-            let mut targets = Vec::new();
-            let mut seen = BTreeSet::new();
-            if let Some(d) = self.info.step_deps(*step) {
-                for a in &d.after {
-                    self.step_targets(*a, &mut seen, &mut targets);
-                }
-            }
-            for (t, c) in targets {
-                self.need(who, &t, c);
-            }
-        }
-        let stopped: BTreeSet<String> = self
-            .stopped
-            .iter()
-            .filter_map(|id| self.svc_names.get(id).cloned())
-            .collect();
-        let needs = std::mem::take(&mut self.needs);
-        for (who, targets) in needs {
-            let healthy: BTreeMap<String, Option<bool>> = targets
-                .keys()
-                .map(|t| {
-                    let h = self
-                        .project
-                        .services
-                        .get(t)
-                        .map(|s| s.healthcheck.is_some());
-                    (t.clone(), h)
-                })
+        for (who, targets) in &self.model.edges {
+            let who = self.name(*who).to_owned();
+            let deps: Vec<(String, Condition)> = targets
+                .iter()
+                .map(|(on, c)| (self.name(*on).to_owned(), *c))
                 .collect();
             let Some(svc) = self.project.services.get_mut(&who) else {
                 continue;
             };
-            for (t, mut c) in targets {
-                let Some(has_check) = healthy.get(&t).copied().flatten() else {
-                    continue;
-                };
-                if stopped.contains(&t) {
-                    continue;
-                }
-                if c == Condition::Started && has_check {
-                    c = Condition::Healthy;
-                }
-                if c == Condition::Healthy && !has_check {
-                    c = Condition::Started;
-                }
-                svc.depends_on.insert(t, Dependency { condition: c });
+            for (on, c) in deps {
+                svc.depends_on.insert(on, dependency(c));
             }
         }
+        let stopped: BTreeSet<String> = self
+            .model
+            .services
+            .values()
+            .filter(|s| s.stopped)
+            .map(|s| self.name(NodeId::Service(s.id)).to_owned())
+            .collect();
+        let owners: Vec<(String, usize)> = self
+            .model
+            .nodes()
+            .into_iter()
+            .map(|(n, step)| (self.name(n).to_owned(), step))
+            .collect();
         self.await_one_shots(&owners, &stopped);
     }
 
@@ -470,11 +248,8 @@ impl<'a> Ctx<'a> {
     /// depend on: in Kurtosis that service was started after the task finished anyway.
     /// With no such service, KP213 says that `up --wait` will report the exit.
     fn await_one_shots(&mut self, owners: &[(String, usize)], stopped: &BTreeSet<String>) {
-        let one_shots: BTreeSet<String> = self
-            .task_names
-            .values()
-            .chain(self.copier_names.values())
-            .cloned()
+        let one_shots: BTreeSet<String> = (0..self.model.jobs.len())
+            .map(|i| self.name(NodeId::Job(lower::JobId(i as u32))).to_owned())
             .collect();
         let awaited: BTreeSet<String> = self
             .project
@@ -483,7 +258,7 @@ impl<'a> Ctx<'a> {
             .flat_map(|s| {
                 s.depends_on
                     .iter()
-                    .filter(|(_, d)| d.condition == Condition::CompletedSuccessfully)
+                    .filter(|(_, d)| d.condition == model::Condition::CompletedSuccessfully)
                     .map(|(n, _)| n.clone())
             })
             .collect();
@@ -509,7 +284,7 @@ impl<'a> Ctx<'a> {
                         svc.depends_on.insert(
                             (*o).clone(),
                             Dependency {
-                                condition: Condition::CompletedSuccessfully,
+                                condition: model::Condition::CompletedSuccessfully,
                             },
                         );
                     }
@@ -546,17 +321,12 @@ impl<'a> Ctx<'a> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::relative_path;
-    use std::path::Path;
-
-    #[test]
-    fn relative_paths() {
-        let r = |a: &str, b: &str| relative_path(Path::new(a), Path::new(b));
-        assert_eq!(r("/w/r/deploy", "/w/r").as_deref(), Some(".."));
-        assert_eq!(r("/w/r/deploy", "/w/r/pkg").as_deref(), Some("../pkg"));
-        assert_eq!(r("/w/r", "/w/r").as_deref(), Some("."));
-        assert_eq!(r("/a/b/c", "/x").as_deref(), Some("../../../x"));
-    }
+/// A model edge as `depends_on` long syntax.
+fn dependency(c: Condition) -> Dependency {
+    let condition = match c {
+        Condition::Started => model::Condition::Started,
+        Condition::Ready => model::Condition::Healthy,
+        Condition::Completed => model::Condition::CompletedSuccessfully,
+    };
+    Dependency { condition }
 }

@@ -1,7 +1,11 @@
-//! Names in the Compose project: the project name, service, volume and directory
-//! names derived from package, task and artifact names, made valid and unique.
+//! Names: the project name, and unique names for the model's nodes derived from
+//! service, task and artifact names with a target's character rule, always in the
+//! same order so the same plan gets the same names. Also [`Namer`], which targets use
+//! for their own namespaces (volumes, directories).
 
-use std::collections::BTreeSet;
+use super::{JobId, JobKind, Model, NodeId};
+use crate::ir::Plan;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Compose's project name rule: `[a-z0-9][a-z0-9_-]*`. Uses the last path segment
 /// of the package name (`github.com/o/redis-package` -> `redis-package`), lower-cased,
@@ -61,6 +65,43 @@ impl Namer {
         self.used.insert(candidate.clone());
         candidate
     }
+}
+
+/// Names every node: final services keep their names (claimed first), then jobs with
+/// `rule` applied to their base names: tasks' (`run_sh`/`run_python` name,
+/// `request-<service>`) in task order, then copies out of services in artifact
+/// order. Uniqueness comes from [`Namer`] (`-2`, `-3`...).
+pub fn assign(
+    plan: &Plan,
+    model: &Model,
+    rule: &dyn Fn(&str) -> String,
+) -> BTreeMap<NodeId, String> {
+    let mut namer = Namer::default();
+    let mut out = BTreeMap::new();
+    for id in model.services.keys() {
+        let name = plan.service(*id).name.clone();
+        namer.claim(&name);
+        out.insert(NodeId::Service(*id), name);
+    }
+    let mut jobs: Vec<(u8, u32, JobId)> = model
+        .jobs
+        .iter()
+        .enumerate()
+        .map(|(i, j)| {
+            let id = JobId(i as u32);
+            match &j.kind {
+                JobKind::Task(p) => (0, p.task.0, id),
+                JobKind::Request(r) => (0, r.task.0, id),
+                JobKind::Copy { artifact, .. } => (1, artifact.0, id),
+            }
+        })
+        .collect();
+    jobs.sort();
+    for (_, _, id) in jobs {
+        let name = namer.claim(&rule(&model.job(id).base));
+        out.insert(NodeId::Job(id), name);
+    }
+    out
 }
 
 #[cfg(test)]

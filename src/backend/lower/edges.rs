@@ -1,0 +1,185 @@
+//! Dependency edges between the model's nodes: what each service or job waits for,
+//! and in which state. They come from the validator's step dependencies (data
+//! dependencies, and everything after a `wait`) plus what the model adds: a mounted
+//! run-time artifact needs its producer completed, a request or copy needs its
+//! service started.
+//!
+//! Rules: depending on a service means `Started`, or `Ready` when it has readiness
+//! checks (Kurtosis returns from `add_service` once it is ready); a job means
+//! `Completed`; a `wait` means `Ready`; a service the package leaves stopped is not
+//! depended on at all.
+
+use super::artifacts::ArtifactModel;
+use super::{Builder, Need, NodeId};
+use crate::ir::{StepKind, TaskKind};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The state a dependency must reach. Ordered weakest first, so merging two needs
+/// keeps the stronger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Condition {
+    Started,
+    /// Its readiness checks pass.
+    Ready,
+    /// A job ran to completion successfully.
+    Completed,
+}
+
+/// Who waits for whom: `edges[who][on] = condition`.
+pub type Edges = BTreeMap<NodeId, BTreeMap<NodeId, Condition>>;
+
+/// The final edges of the model.
+pub(crate) fn link(b: &Builder) -> Edges {
+    let mut needs: BTreeMap<NodeId, BTreeMap<NodeId, Condition>> = BTreeMap::new();
+    let mut add = |who: NodeId, on: NodeId, c: Condition| {
+        if who == on {
+            return;
+        }
+        let e = needs.entry(who).or_default().entry(on).or_insert(c);
+        *e = (*e).max(c);
+    };
+    let mut owners: Vec<(NodeId, usize)> = b
+        .services
+        .values()
+        .map(|s| (NodeId::Service(s.id), s.step))
+        .collect();
+    owners.extend(
+        b.jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (NodeId::Job(super::JobId(i as u32)), j.step)),
+    );
+    for (who, step) in &owners {
+        let mut targets = Vec::new();
+        let mut seen = BTreeSet::new();
+        if let Some(d) = b.r.info.step_deps(*step) {
+            for a in &d.after {
+                step_targets(b, *a, &mut seen, &mut targets);
+            }
+        }
+        for (on, c) in targets {
+            add(*who, on, c);
+        }
+    }
+    for (who, need) in &b.needs {
+        match need {
+            Need::Node(on, c) => add(*who, *on, *c),
+            Need::Artifact(a) => {
+                if let Some(p) = producer(b, *a) {
+                    add(*who, p, Condition::Completed);
+                }
+            }
+        }
+    }
+    let exists = |n: &NodeId| match n {
+        NodeId::Service(s) => b.services.contains_key(s),
+        NodeId::Job(j) => (j.0 as usize) < b.jobs.len(),
+    };
+    let mut out = Edges::new();
+    for (who, targets) in needs {
+        if !exists(&who) {
+            continue;
+        }
+        for (on, mut c) in targets {
+            if !exists(&on) {
+                continue;
+            }
+            let ready = match on {
+                NodeId::Service(s) => {
+                    if b.services[&s].stopped {
+                        continue;
+                    }
+                    !b.services[&s].readiness.checks.is_empty()
+                }
+                NodeId::Job(_) => false,
+            };
+            if c == Condition::Started && ready {
+                c = Condition::Ready;
+            }
+            if c == Condition::Ready && !ready {
+                c = Condition::Started;
+            }
+            out.entry(who).or_default().insert(on, c);
+        }
+    }
+    out
+}
+
+/// The job that produces a run-time artifact.
+pub(crate) fn producer(b: &Builder, a: crate::ir::ArtifactId) -> Option<NodeId> {
+    match b.artifacts.get(&a)? {
+        ArtifactModel::Files(_) | ArtifactModel::Copied(_) => None,
+        ArtifactModel::ServiceCopy { job, .. } => Some(NodeId::Job(*job)),
+        ArtifactModel::TaskStore { task, .. } => b.task_jobs.get(task).map(|j| NodeId::Job(*j)),
+    }
+}
+
+/// What depending on step `i` means for the nodes of the model.
+fn step_targets(
+    b: &Builder,
+    i: usize,
+    seen: &mut BTreeSet<usize>,
+    out: &mut Vec<(NodeId, Condition)>,
+) {
+    if !seen.insert(i) {
+        return;
+    }
+    let recurse = |seen: &mut BTreeSet<usize>, out: &mut Vec<(NodeId, Condition)>| {
+        if let Some(d) = b.r.info.step_deps(i) {
+            for a in &d.after {
+                step_targets(b, *a, seen, out);
+            }
+        }
+    };
+    let Some(step) = b.r.plan.steps.get(i) else {
+        return;
+    };
+    match &step.kind {
+        StepKind::AddServices(ids) => {
+            for id in ids {
+                if b.services.contains_key(id) {
+                    out.push((NodeId::Service(*id), Condition::Started));
+                }
+            }
+        }
+        StepKind::RunTask(t) => match &b.r.plan.task(*t).kind {
+            TaskKind::RunSh { .. } | TaskKind::RunPython { .. } | TaskKind::Request { .. } => {
+                if let Some(j) = b.task_jobs.get(t) {
+                    out.push((NodeId::Job(*j), Condition::Completed));
+                }
+            }
+            TaskKind::Exec { .. } => {
+                if let Some(s) =
+                    b.r.info
+                        .task_service(*t)
+                        .filter(|s| b.services.contains_key(s))
+                {
+                    out.push((NodeId::Service(s), Condition::Started));
+                }
+            }
+            TaskKind::Wait { .. } => {
+                if let Some(s) =
+                    b.r.info
+                        .task_service(*t)
+                        .filter(|s| b.services.contains_key(s))
+                {
+                    out.push((NodeId::Service(s), Condition::Ready));
+                }
+            }
+            TaskKind::Verify { .. } | TaskKind::Print { .. } => recurse(seen, out),
+        },
+        StepKind::CreateArtifact(a) => match b.artifacts.get(a) {
+            Some(m) if m.is_runtime() => {
+                if let Some(p) = producer(b, *a) {
+                    out.push((p, Condition::Completed));
+                }
+            }
+            // A rendered template that names a service is a use of that service.
+            Some(_) => recurse(seen, out),
+            None => {}
+        },
+        StepKind::RemoveService(_) | StepKind::StartService(_) | StepKind::StopService(_) => {
+            recurse(seen, out)
+        }
+    }
+}
