@@ -13,7 +13,15 @@ pub mod plan;
 
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Plan, PlanInfo};
+pub use lower::ImageConfig;
 pub use output::Output;
+use std::collections::BTreeMap;
+
+/// The image kplan's own one-shots run in by default (run-time values: preparing the
+/// value store, jq extracts, rendering files that hold run-time values, `verify`).
+/// Kurtosis's own default image for `run_sh`; needs `sh`, `cat`, `cp`, `mkdir`, `mv`,
+/// `rm`, `chmod` and `jq`.
+pub const DEFAULT_TOOLS_IMAGE: &str = "badouralix/curl-jq";
 
 /// What to produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +40,22 @@ pub struct Options {
     /// The root package's directory relative to the output directory (`/`-separated),
     /// when the package is a local directory (for build contexts).
     pub package_dir: Option<String>,
+    /// The image of kplan's own one-shots (`--tools-image`; empty: the default).
+    pub tools_image: String,
+    /// Image reference -> its entrypoint and cmd (`--image-config FILE`), for
+    /// services that start through the value wrapper.
+    pub images: BTreeMap<String, ImageConfig>,
+}
+
+impl Options {
+    /// The tools image in effect.
+    pub fn tools_image(&self) -> &str {
+        if self.tools_image.is_empty() {
+            DEFAULT_TOOLS_IMAGE
+        } else {
+            &self.tools_image
+        }
+    }
 }
 
 /// A target's files and the warnings found on the way.

@@ -7,6 +7,7 @@ mod apply;
 mod compile;
 mod destroy;
 mod enclave;
+mod images;
 mod pipeline;
 mod plan;
 mod status;
@@ -42,6 +43,8 @@ pub enum Command {
     Destroy(destroy::DestroyArgs),
     /// List an enclave's services with state, image, address and ports.
     Status(status::StatusArgs),
+    /// Read facts about a package's images from the local engine (`images inspect`).
+    Images(images::ImagesArgs),
 }
 
 /// `--output text|json`.
@@ -69,5 +72,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Apply(a) => apply::run(&a),
         Command::Destroy(a) => destroy::run(&a),
         Command::Status(a) => status::run(&a),
+        Command::Images(a) => images::run(&a),
     }
 }

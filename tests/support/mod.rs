@@ -19,6 +19,9 @@ use std::time::{Duration, Instant, SystemTime};
 /// The tag `scripts/make-busybox-image.sh` builds by default.
 pub const BUSYBOX_IMAGE: &str = "kplan-test/busybox:local";
 
+/// The tag `scripts/make-tools-image.sh` builds by default (kplan's tools image).
+pub const TOOLS_IMAGE: &str = "kplan-test/tools:local";
+
 /// The crate's root directory (where Cargo.toml is).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -255,6 +258,30 @@ pub fn busybox_image() -> String {
             String::from_utf8_lossy(&out.stderr)
         );
         BUSYBOX_IMAGE.to_string()
+    })
+    .clone()
+}
+
+/// Makes sure the stand-in for kplan's tools image exists (busybox and Debian's jq,
+/// `scripts/make-tools-image.sh`, once per process under a machine-wide lock) and
+/// returns its tag. Call `require_docker()` first.
+pub fn tools_image() -> String {
+    static TAG: OnceLock<String> = OnceLock::new();
+    TAG.get_or_init(|| {
+        let _lock = FileLock::acquire("kplan-test-tools-image", Duration::from_secs(120));
+        let out = Command::new("bash")
+            .arg(repo_root().join("scripts/make-tools-image.sh"))
+            .arg(TOOLS_IMAGE)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run scripts/make-tools-image.sh");
+        assert!(
+            out.status.success(),
+            "scripts/make-tools-image.sh failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        TOOLS_IMAGE.to_string()
     })
     .clone()
 }

@@ -1,15 +1,19 @@
 //! Files artifacts in Compose: file sets known at compile time become files written
 //! beside `compose.yaml` (`artifacts/<name>/<path>`) and bind-mounted read-only with
 //! relative paths; artifacts produced at run time (a task's `store`, a copy out of a
-//! service) become named volumes filled by one-shots.
+//! service, files holding run-time values) become named volumes filled by one-shots.
+//! A file holding run-time values is written as its literal pieces
+//! (`parts/<name>/<path>/<n>`), which its render job concatenates with the value
+//! files into the artifact's volume, beside the artifact's static files.
 
 use super::model::{ComposeService, NamedVolume};
 use super::{Ctx, Placement};
 use crate::backend::lower::artifacts::{render_template, ArtifactModel, FileBody, FileModel};
 use crate::backend::lower::script::COPY_SCRIPT;
+use crate::backend::lower::store::{render_script, Piece, RenderedFile, Source};
 use crate::backend::lower::{JobKind, NodeId};
 use crate::diagnostic::Diagnostic;
-use crate::ir::{Mount, RuntimeRef, Span};
+use crate::ir::{ArtifactId, Mount, RuntimeRef, Span};
 use std::collections::BTreeMap;
 
 /// Decides where every artifact lives, writing compile-time files into the output.
@@ -18,8 +22,16 @@ pub fn place(cx: &mut Ctx) {
     for (id, a_model) in &model.artifacts {
         let a = cx.plan.artifact(*id);
         let placement = match a_model {
+            ArtifactModel::Rendered { files, .. } => {
+                let tok = cx.artifact_dir(&a.name);
+                let render = rendered(cx, *id, &tok, files);
+                cx.renders.insert(*id, render);
+                Placement::Volume {
+                    volume: artifact_volume(cx, &a.name),
+                }
+            }
             ArtifactModel::Files(files) | ArtifactModel::Copied(files) => {
-                let dir = cx.artifact_dir(&a.name);
+                let dir = format!("artifacts/{}", cx.artifact_dir(&a.name));
                 let mut paths = Vec::new();
                 for f in files {
                     if matches!(a_model, ArtifactModel::Files(_)) && !safe_rel(&f.path) {
@@ -50,6 +62,114 @@ pub fn place(cx: &mut Ctx) {
         };
         cx.placements.insert(*id, placement);
     }
+}
+
+/// How the render job of an artifact with run-time holes fills its volume.
+#[derive(Debug, Clone)]
+pub struct Render {
+    /// The directory (relative to the output) of its static files, if any.
+    pub src: Option<String>,
+    /// The directory (relative to the output) of the literal pieces, if any.
+    pub parts: Option<String>,
+    /// The files with run-time holes, with their sources in the render container.
+    pub files: Vec<RenderedFile>,
+}
+
+/// Where the render container sees the static files, the pieces and its output.
+pub const RENDER_SRC: &str = "/kplan/src";
+pub const RENDER_PARTS: &str = "/kplan/parts";
+pub const RENDER_OUT: &str = "/kplan/out";
+
+/// Writes the static files and the literal pieces of an artifact with run-time
+/// holes, and says how its render job assembles it.
+fn rendered(cx: &mut Ctx, id: ArtifactId, tok: &str, files: &[FileModel]) -> Render {
+    let a = cx.plan.artifact(id);
+    let dir = format!("artifacts/{tok}");
+    let parts_dir = format!("parts/{tok}");
+    let mut render = Render {
+        src: None,
+        parts: None,
+        files: Vec::new(),
+    };
+    for f in files {
+        if !safe_rel(&f.path) {
+            cx.diags.push(
+                Diagnostic::error(
+                    "KP204",
+                    format!("artifact '{}' has a file at '{}', which is not a plain relative path and cannot be written beside compose.yaml", a.name, f.path),
+                    Some(a.at.clone()),
+                )
+                .with_hint("use relative file names without '..'"),
+            );
+            continue;
+        }
+        match &f.body {
+            FileBody::Text(t) if t.has_values() => {
+                let word = cx.word(t);
+                let mut sources = Vec::new();
+                let mut n = 0;
+                for p in &word.0 {
+                    match p {
+                        Piece::Lit(l) if l.is_empty() => {}
+                        Piece::Lit(l) => {
+                            cx.out.add(
+                                format!("{parts_dir}/{}/{n}", f.path),
+                                l.clone().into_bytes(),
+                            );
+                            sources.push(Source::Part(format!("{RENDER_PARTS}/{}/{n}", f.path)));
+                            n += 1;
+                            render.parts = Some(parts_dir.clone());
+                        }
+                        Piece::File(v) => sources.push(Source::Value(v.clone())),
+                    }
+                }
+                render.files.push(RenderedFile {
+                    path: f.path.clone(),
+                    mode: f.mode,
+                    sources,
+                });
+            }
+            FileBody::Text(_) | FileBody::Bytes(_) | FileBody::Template { .. } => {
+                let place = format!("file '{}' of artifact '{}'", f.path, a.name);
+                if let Some(bytes) = content(cx, f, &a.at, &place) {
+                    cx.out
+                        .add_with_mode(format!("{dir}/{}", f.path), bytes, f.mode);
+                    render.src = Some(dir.clone());
+                }
+            }
+        }
+    }
+    render
+}
+
+/// The one-shot that writes an artifact with run-time holes into its volume (in the
+/// tools image).
+pub fn renderer(cx: &mut Ctx, job: NodeId, artifact: ArtifactId) -> Option<ComposeService> {
+    let render = cx.renders.get(&artifact)?.clone();
+    let Some(Placement::Volume { volume }) = cx.placements.get(&artifact).cloned() else {
+        return None;
+    };
+    let mut volumes = Vec::new();
+    if let Some(src) = &render.src {
+        volumes.push(format!("./{src}:{RENDER_SRC}:ro"));
+    }
+    if let Some(parts) = &render.parts {
+        volumes.push(format!("./{parts}:{RENDER_PARTS}:ro"));
+    }
+    volumes.extend(cx.store_mount(job));
+    volumes.push(format!("{volume}:{RENDER_OUT}"));
+    Some(ComposeService {
+        image: cx.tools_image.clone(),
+        entrypoint: Some(vec!["/bin/sh".into(), "-c".into()]),
+        command: Some(vec![render_script(
+            RENDER_OUT,
+            render.src.as_ref().map(|_| RENDER_SRC),
+            &render.files,
+        )]),
+        volumes,
+        restart: Some("no".into()),
+        ..ComposeService::default()
+    })
 }
 
 /// Declares a named volume for an artifact and returns its name.

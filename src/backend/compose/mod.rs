@@ -14,7 +14,7 @@
 //!
 //! | code  | severity | meaning |
 //! |-------|----------|---------|
-//! | KP201 | error    | a value known only at run time (a task's output, code, body or extract) is used where Compose needs a static value |
+//! | KP201 | error    | a value known only at run time that cannot be carried to where it is used (a `wait`'s result, a value a template's logic inspects, a readiness check) |
 //! | KP202 | error    | a service that is removed later in the package is used (Compose holds only the final services) |
 //! | KP203 | error    | an image that Compose cannot build faithfully (`ImageBuildSpec`, `NixBuildSpec`) |
 //! | KP204 | error    | files that cannot be placed: a task- or service-produced artifact merged with other artifacts in one directory, an unsafe path, or `files_to_be_moved` |
@@ -25,6 +25,10 @@
 //! | KP211 | warning  | a ready condition, `wait` or `request` check is approximated |
 //! | KP212 | warning  | registry credentials of an `ImageSpec` are not written into the file |
 //! | KP213 | warning  | a one-shot that no later service waits for (`up --wait` reports it as exited) |
+//! | KP214 | error    | a service reading a run-time value cannot start through kplan's wrapper (unknown image entrypoint, or an env var name that is not a shell name) |
+//!
+//! Run-time values travel through the value store, the named volume `kplan-values`
+//! mounted at [`VALUES_DIR`]: see `backend::lower::values` and the README.
 
 mod artifacts;
 mod health;
@@ -34,7 +38,9 @@ mod tasks;
 mod yaml;
 
 use super::lower::names::{self, Namer};
-use super::lower::{self, Condition, Model, NodeId, Vocabulary};
+use super::lower::store::{Piece, Word, Writes, VALUES_DIR};
+use super::lower::text::Seg;
+use super::lower::{self, Access, Condition, Model, NodeId, Vocabulary};
 use super::{Compiled, Options, Output};
 use crate::diagnostic::Diagnostic;
 use crate::ir::{ArtifactId, Plan, PlanInfo, ServiceField, ServiceId};
@@ -57,11 +63,24 @@ pub const WORDS: Vocabulary = Vocabulary {
 /// `package_dir` makes `build:` contexts relative to the output directory (without
 /// it, images built from the package cannot be lowered: KP203).
 pub fn compile(plan: &Plan, info: &PlanInfo, opts: &Options) -> Result<Compiled, Vec<Diagnostic>> {
-    let model = lower::lower(plan, info, &lower::Rules { words: WORDS });
+    let rules = lower::Rules {
+        words: WORDS,
+        store: true,
+        images: &opts.images,
+    };
+    let model = lower::lower(plan, info, &rules);
     let mut cx = Ctx::new(plan, info, &model);
     cx.diags = model.diagnostics.clone();
     cx.package_dir = opts.package_dir.clone();
+    cx.tools_image = opts.tools_image().to_owned();
     artifacts::place(&mut cx);
+    if !model.values.is_empty() {
+        let v = cx.volume_names.claim("kplan-values");
+        cx.project
+            .volumes
+            .insert(v.clone(), model::NamedVolume::default());
+        cx.store_volume = Some(v);
+    }
     health::collect(&mut cx);
     services::lower(&mut cx);
     tasks::lower(&mut cx);
@@ -147,6 +166,12 @@ pub(crate) struct Ctx<'a> {
     pub volume_names: Namer,
     /// See [`Options::package_dir`].
     pub package_dir: Option<String>,
+    /// The image of kplan's own one-shots.
+    pub tools_image: String,
+    /// The value store's volume, when run-time values are carried.
+    pub store_volume: Option<String>,
+    /// How each artifact with run-time holes is rendered (see [`artifacts`]).
+    pub renders: BTreeMap<ArtifactId, artifacts::Render>,
     dir_namer: Namer,
 }
 
@@ -176,13 +201,64 @@ impl<'a> Ctx<'a> {
             healthchecks: BTreeMap::new(),
             volume_names,
             package_dir: None,
+            tools_image: String::new(),
+            store_volume: None,
+            renders: BTreeMap::new(),
             dir_namer: Namer::default(),
         }
     }
 
-    /// A unique directory under `artifacts/` for an artifact name.
+    /// A unique directory name (under `artifacts/`) for an artifact name.
     pub fn artifact_dir(&mut self, name: &str) -> String {
-        format!("artifacts/{}", self.dir_namer.claim(&names::token(name)))
+        self.dir_namer.claim(&names::token(name))
+    }
+
+    /// The `volumes:` entry of the value store for a node that uses it.
+    pub fn store_mount(&self, node: NodeId) -> Option<String> {
+        let v = self.store_volume.as_ref()?;
+        match self.model.store_access(node)? {
+            Access::Read => Some(format!("{v}:{VALUES_DIR}:ro")),
+            Access::Write => Some(format!("{v}:{VALUES_DIR}")),
+        }
+    }
+
+    /// A text as a shell word: run-time values read from their files in the store.
+    pub fn word(&self, t: &lower::text::Text) -> Word {
+        let mut w = Word::default();
+        let mut lit = String::new();
+        for s in t.segs() {
+            match s {
+                Seg::Lit(l) => lit.push_str(l),
+                Seg::Service(id, f) => lit.push_str(&self.service_text(*id, *f)),
+                Seg::Value(v) => {
+                    if !lit.is_empty() {
+                        w.0.push(Piece::Lit(std::mem::take(&mut lit)));
+                    }
+                    w.0.push(Piece::File(self.value_file(*v)));
+                }
+            }
+        }
+        if !lit.is_empty() || w.0.is_empty() {
+            w.0.push(Piece::Lit(lit));
+        }
+        w
+    }
+
+    pub fn words(&self, ts: &[lower::text::Text]) -> Vec<Word> {
+        ts.iter().map(|t| self.word(t)).collect()
+    }
+
+    /// The file of a run-time value in the containers.
+    pub fn value_file(&self, v: lower::ValueId) -> String {
+        format!("{VALUES_DIR}/{}", self.model.values.flow(v).path)
+    }
+
+    /// A task's results as the files it writes in the containers.
+    pub fn writes(&self, r: &lower::program::Results) -> Writes {
+        Writes {
+            output: r.output.as_ref().map(|p| format!("{VALUES_DIR}/{p}")),
+            code: r.code.as_ref().map(|p| format!("{VALUES_DIR}/{p}")),
+        }
     }
 
     /// The Compose name of a node.

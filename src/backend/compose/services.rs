@@ -7,6 +7,7 @@ use super::model::{
     Build, ComposeService, CountOrAll, Deploy, DeviceRequest, PublishedPort, ResourceSet, Resources,
 };
 use super::Ctx;
+use crate::backend::lower::store::{start_script, Word};
 use crate::backend::lower::{NodeId, ServiceModel};
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Image, Span, Transport};
@@ -50,13 +51,33 @@ fn service(cx: &mut Ctx, m: &ServiceModel) -> ComposeService {
         ..ComposeService::default()
     };
     out.build = build;
-    if !m.entrypoint.is_empty() {
-        out.entrypoint = Some(cx.texts(&m.entrypoint));
+    match &m.start {
+        // A run-time value in its strings: a wrapper reads it from the value store,
+        // exports the env vars holding one and `exec`s the whole argv.
+        Some(argv) => {
+            let argv = cx.words(argv);
+            let env: Vec<(String, Word)> = m
+                .env
+                .iter()
+                .filter(|(_, v)| v.has_values())
+                .map(|(k, v)| (k.clone(), cx.word(v)))
+                .collect();
+            out.entrypoint = Some(vec![
+                "/bin/sh".to_owned(),
+                "-c".to_owned(),
+                start_script(&argv, &env),
+            ]);
+        }
+        None => {
+            if !m.entrypoint.is_empty() {
+                out.entrypoint = Some(cx.texts(&m.entrypoint));
+            }
+            if !m.cmd.is_empty() {
+                out.command = Some(cx.texts(&m.cmd));
+            }
+        }
     }
-    if !m.cmd.is_empty() {
-        out.command = Some(cx.texts(&m.cmd));
-    }
-    for (k, v) in &m.env {
+    for (k, v) in m.env.iter().filter(|(_, v)| !v.has_values()) {
         out.environment.insert(k.clone(), cx.text(v));
     }
     out.labels = c.labels.clone();
@@ -86,6 +107,7 @@ fn service(cx: &mut Ctx, m: &ServiceModel) -> ComposeService {
         }
     }
     out.volumes = mount_volumes(cx, &c.files, &svc.at, true);
+    out.volumes.extend(cx.store_mount(NodeId::Service(id)));
     for (host, container) in &c.bind_mounts {
         out.volumes.push(format!("{host}:{container}"));
     }

@@ -4,28 +4,44 @@
 //! one-shot `wget` from the target's image; a copy out of a service a one-shot from
 //! that service's image; an `exec` a `post_start` hook of its service (Compose 2.30+)
 //! that first waits for the service's healthcheck, as Kurtosis runs an exec once the
-//! service is ready. The scripts are the shared ones ([`crate::backend::lower::script`]).
+//! service is ready. kplan's own jobs for run-time values (preparing the value store,
+//! jq extracts, rendering files with run-time holes, `verify`) run in the tools
+//! image. The scripts are the shared ones ([`crate::backend::lower::script`],
+//! [`crate::backend::lower::store`]); every node that reads or writes run-time values
+//! mounts the value store (read-only unless it writes).
 
-use super::artifacts::{copier, task_mounts};
+use super::artifacts::{copier, renderer, task_mounts};
 use super::model::{ComposeService, Hook};
 use super::{services, Ctx, Placement};
 use crate::backend::lower::program::Program;
-use crate::backend::lower::script::{self, hook_command, one_shot, request_script, wget_argv};
+use crate::backend::lower::script::{self, hook_command, one_shot, request_script, wget_words};
+use crate::backend::lower::store::{
+    extract_script, store_init_script, verify_script, Word, VALUES_DIR,
+};
 use crate::backend::lower::{JobId, JobKind, NodeId};
-use crate::ir::GoDuration;
+use crate::ir::{GoDuration, ServiceField};
 
 pub fn lower(cx: &mut Ctx) {
     let model = cx.model;
     for (i, job) in model.jobs.iter().enumerate() {
         let node = NodeId::Job(JobId(i as u32));
         let name = cx.name(node).to_owned();
+        let tools = |cx: &Ctx, script: String| ComposeService {
+            image: cx.tools_image.clone(),
+            entrypoint: Some(vec!["/bin/sh".to_owned(), "-c".to_owned()]),
+            command: Some(vec![script]),
+            volumes: cx.store_mount(node).into_iter().collect(),
+            restart: Some("no".into()),
+            ..ComposeService::default()
+        };
         let svc = match &job.kind {
-            JobKind::Task(p) => Some(program(cx, p)),
+            JobKind::Task(p) => Some(program(cx, node, p)),
             JobKind::Request(r) => {
-                let target = cx.service_text(r.call.service, crate::ir::ServiceField::Hostname);
+                let target = cx.service_text(r.call.service, ServiceField::Hostname);
                 let authority = format!("{target}:{}", r.call.port);
-                let body = r.call.body.as_ref().map(|b| cx.text(b));
-                let argv = wget_argv(&r.call, &authority, body.as_deref());
+                let body = r.call.body.as_ref().map(|b| cx.word(b));
+                let argv = wget_words(&r.call, &authority, body);
+                let writes = cx.writes(&r.results);
                 Some(ComposeService {
                     image: cx
                         .plan
@@ -35,12 +51,35 @@ pub fn lower(cx: &mut Ctx) {
                         .reference()
                         .to_owned(),
                     entrypoint: Some(vec!["/bin/sh".to_owned(), "-c".to_owned()]),
-                    command: Some(vec![request_script(&argv, &r.codes, &r.verify)]),
+                    command: Some(vec![request_script(&argv, &r.codes, &r.verify, &writes)]),
+                    volumes: cx.store_mount(node).into_iter().collect(),
                     restart: Some("no".into()),
                     ..ComposeService::default()
                 })
             }
             JobKind::Copy { .. } => copier(cx, node),
+            JobKind::StoreInit => Some(tools(cx, store_init_script())),
+            JobKind::Extract {
+                input,
+                json,
+                outputs,
+                ..
+            } => {
+                let abs = |p: &str| format!("{VALUES_DIR}/{p}");
+                let outputs: Vec<(String, String)> =
+                    outputs.iter().map(|(f, p)| (f.clone(), abs(p))).collect();
+                Some(tools(cx, extract_script(&abs(input), *json, &outputs)))
+            }
+            JobKind::Render { artifact } => renderer(cx, node, *artifact),
+            JobKind::Verify {
+                value,
+                assertion,
+                target,
+                ..
+            } => {
+                let w = cx.word(value);
+                verify_script(&w, *assertion, target).map(|s| tools(cx, s))
+            }
         };
         if let Some(svc) = svc {
             cx.project.services.insert(name, svc);
@@ -64,7 +103,13 @@ pub fn lower(cx: &mut Ctx) {
             .hooks
             .iter()
             .map(|e| Hook {
-                command: hook_command(cx.texts(&e.argv), &e.codes, &e.verify, ready.clone()),
+                command: hook_command(
+                    cx.words(&e.argv),
+                    &e.codes,
+                    &e.verify,
+                    ready.clone(),
+                    &cx.writes(&e.results),
+                ),
             })
             .collect();
         if let Some(svc) = cx.project.services.get_mut(&name) {
@@ -74,8 +119,9 @@ pub fn lower(cx: &mut Ctx) {
 }
 
 /// A `run_sh`/`run_python` container: the shared one-shot command, its mounts (the
-/// `files` artifacts, one volume per `store` path) and what Kurtosis runs it with.
-fn program(cx: &mut Ctx, p: &Program) -> ComposeService {
+/// `files` artifacts, one volume per `store` path, the value store when it reads or
+/// writes run-time values) and what Kurtosis runs it with.
+fn program(cx: &mut Ctx, node: NodeId, p: &Program) -> ComposeService {
     let task = cx.plan.task(p.task);
     let mut volumes = task_mounts(cx, &p.files, &task.at);
     let mut store = Vec::new();
@@ -86,14 +132,25 @@ fn program(cx: &mut Ctx, p: &Program) -> ComposeService {
             store.push((src.clone(), format!("/kplan/store/{i}")));
         }
     }
-    let argv = cx.texts(&p.argv);
-    let cmd = one_shot(&argv, p.setup.as_deref(), &p.codes, &p.verify, &store);
-    let mut build = None;
-    let who = format!(
-        "{} '{}'",
-        p.instruction,
-        cx.name(NodeId::Job(cx.model.task_jobs[&p.task]))
+    volumes.extend(cx.store_mount(node));
+    let argv = cx.words(&p.argv);
+    let value_env: Vec<(String, Word)> = p
+        .env
+        .iter()
+        .filter(|(_, v)| v.has_values())
+        .map(|(k, v)| (k.clone(), cx.word(v)))
+        .collect();
+    let cmd = one_shot(
+        &argv,
+        &value_env,
+        p.setup.as_deref(),
+        &p.codes,
+        &p.verify,
+        &store,
+        &cx.writes(&p.results),
     );
+    let mut build = None;
+    let who = format!("{} '{}'", p.instruction, cx.name(node));
     let image = services::image(cx, &p.image, &who, &task.at, &mut build);
     let mut svc = ComposeService {
         image,
@@ -106,7 +163,7 @@ fn program(cx: &mut Ctx, p: &Program) -> ComposeService {
         restart: Some("no".into()),
         ..ComposeService::default()
     };
-    for (k, v) in &p.env {
+    for (k, v) in p.env.iter().filter(|(_, v)| !v.has_values()) {
         svc.environment.insert(k.clone(), cx.text(v));
     }
     svc.privileged = p.privileged.then_some(true);

@@ -3,7 +3,7 @@
 //! artifacts produced at run time (a task's `store`, a copy out of a service), plus
 //! rendering a template whose logic waited for an address ([`render_template`]).
 
-use super::text::{Text, Use};
+use super::text::{Refusal, Text, Use};
 use super::{Builder, JobId, JobKind, NodeId};
 use crate::diagnostic::Diagnostic;
 use crate::gotemplate::{Piece, Template, Value};
@@ -45,6 +45,10 @@ pub enum ArtifactModel {
     /// `store_service_files` of a path inside compile-time files the service mounts:
     /// those files, copied now.
     Copied(Vec<FileModel>),
+    /// `upload_files`/`render_templates` whose files hold run-time values: `job`
+    /// writes them at run time into the artifact's volume, the static files as they
+    /// are and each text file from its literal pieces and the value files.
+    Rendered { files: Vec<FileModel>, job: JobId },
     /// `store_service_files` otherwise: copied at run time by a job.
     ServiceCopy {
         service: ServiceId,
@@ -60,7 +64,9 @@ impl ArtifactModel {
     pub fn is_runtime(&self) -> bool {
         match self {
             ArtifactModel::Files(_) | ArtifactModel::Copied(_) => false,
-            ArtifactModel::ServiceCopy { .. } | ArtifactModel::TaskStore { .. } => true,
+            ArtifactModel::Rendered { .. }
+            | ArtifactModel::ServiceCopy { .. }
+            | ArtifactModel::TaskStore { .. } => true,
         }
     }
 }
@@ -75,22 +81,28 @@ pub(crate) fn lower(b: &mut Builder) {
         }
         let model = match &a.source {
             ArtifactSource::Upload { files, .. } | ArtifactSource::Templates { files } => {
+                // A file holding a run-time value is written at run time by a render
+                // job, which reads the value; it would get this id.
+                let render = b.next_job();
                 let mut out = Vec::new();
                 for f in files {
                     let place = format!("file '{}' of artifact '{}'", f.path, a.name);
-                    let u = Use {
-                        at: &a.at,
-                        place: &place,
-                        reader: None,
-                    };
                     let body = match &f.content {
                         FileContent::Static(bytes) => Some(FileBody::Bytes(bytes.clone())),
-                        FileContent::Text(e) => b.r.text(e, &u).map(FileBody::Text),
+                        FileContent::Text(e) => {
+                            let u = Use::read_by(&a.at, &place, NodeId::Job(render));
+                            b.r.text(e, &u).map(FileBody::Text)
+                        }
                         FileContent::Template {
                             template,
                             data,
                             reason,
                         } => {
+                            let refusal = Refusal {
+                                why: format!("the template's logic inspects it ({reason}), and kplan renders a template at run time only when its run-time values are plain substitutions"),
+                                hint: "print the value in the template without `if`, `range` or functions on it (compute the decision in the task that produces the value), or deploy with `kplan apply`".into(),
+                            };
+                            let u = Use::never(&a.at, &place, refusal);
                             let mut ok = true;
                             for s in data.strings() {
                                 ok &= b.r.text(s, &u).is_some();
@@ -110,7 +122,20 @@ pub(crate) fn lower(b: &mut Builder) {
                         });
                     }
                 }
-                ArtifactModel::Files(out)
+                if out.iter().any(|f| match &f.body {
+                    FileBody::Text(t) => t.has_values(),
+                    FileBody::Bytes(_) | FileBody::Template { .. } => false,
+                }) {
+                    let step = b.r.info.artifact_step(id).unwrap_or(0);
+                    let job = b.add_job(
+                        JobKind::Render { artifact: id },
+                        step,
+                        format!("render-{}", a.name),
+                    );
+                    ArtifactModel::Rendered { files: out, job }
+                } else {
+                    ArtifactModel::Files(out)
+                }
             }
             ArtifactSource::ServiceFiles {
                 service_name, src, ..
@@ -175,7 +200,11 @@ fn service_files(
                         merged.insert(f.path.clone(), f.clone());
                     }
                 }
-                Some(ArtifactModel::ServiceCopy { .. } | ArtifactModel::TaskStore { .. })
+                Some(
+                    ArtifactModel::Rendered { .. }
+                    | ArtifactModel::ServiceCopy { .. }
+                    | ArtifactModel::TaskStore { .. },
+                )
                 | None => all_static = false,
             }
         }

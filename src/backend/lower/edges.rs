@@ -61,6 +61,26 @@ pub(crate) fn link(b: &Builder) -> Edges {
             add(*who, on, c);
         }
     }
+    // Readers of a run-time value need its producer; producers need the store.
+    for f in &b.r.values.flows {
+        if let Some((p, c)) = value_producer(b, f.task, &f.field) {
+            for r in &f.readers {
+                add(*r, p, c);
+            }
+        }
+    }
+    for (t, j) in &b.extract_jobs {
+        if let Some((p, c)) = value_producer(b, *t, &crate::ir::TaskField::Output) {
+            add(NodeId::Job(*j), p, c);
+        }
+    }
+    if let Some(store) = b.store_job {
+        for (n, _) in &owners {
+            if writes(b, *n) {
+                add(*n, NodeId::Job(store), Condition::Completed);
+            }
+        }
+    }
     for (who, need) in &b.needs {
         match need {
             Need::Node(on, c) => add(*who, *on, *c),
@@ -109,7 +129,9 @@ pub(crate) fn link(b: &Builder) -> Edges {
 pub(crate) fn producer(b: &Builder, a: crate::ir::ArtifactId) -> Option<NodeId> {
     match b.artifacts.get(&a)? {
         ArtifactModel::Files(_) | ArtifactModel::Copied(_) => None,
-        ArtifactModel::ServiceCopy { job, .. } => Some(NodeId::Job(*job)),
+        ArtifactModel::ServiceCopy { job, .. } | ArtifactModel::Rendered { job, .. } => {
+            Some(NodeId::Job(*job))
+        }
         ArtifactModel::TaskStore { task, .. } => b.task_jobs.get(task).map(|j| NodeId::Job(*j)),
     }
 }
@@ -166,7 +188,11 @@ fn step_targets(
                     out.push((NodeId::Service(s), Condition::Ready));
                 }
             }
-            TaskKind::Verify { .. } | TaskKind::Print { .. } => recurse(seen, out),
+            TaskKind::Verify { .. } => match b.verify_jobs.get(t) {
+                Some(j) => out.push((NodeId::Job(*j), Condition::Completed)),
+                None => recurse(seen, out),
+            },
+            TaskKind::Print { .. } => recurse(seen, out),
         },
         StepKind::CreateArtifact(a) => match b.artifacts.get(a) {
             Some(m) if m.is_runtime() => {
@@ -181,5 +207,53 @@ fn step_targets(
         StepKind::RemoveService(_) | StepKind::StartService(_) | StepKind::StopService(_) => {
             recurse(seen, out)
         }
+    }
+}
+
+/// The node that writes `task`'s `field` into the value store, and the state it must
+/// reach: a task's job completed, an exec's service started (its hooks ran), an
+/// extract's job completed.
+fn value_producer(
+    b: &Builder,
+    task: crate::ir::TaskId,
+    field: &crate::ir::TaskField,
+) -> Option<(NodeId, Condition)> {
+    if let crate::ir::TaskField::Extract(_) = field {
+        return b
+            .extract_jobs
+            .get(&task)
+            .map(|j| (NodeId::Job(*j), Condition::Completed));
+    }
+    match &b.r.plan.task(task).kind {
+        TaskKind::RunSh { .. } | TaskKind::RunPython { .. } | TaskKind::Request { .. } => b
+            .task_jobs
+            .get(&task)
+            .map(|j| (NodeId::Job(*j), Condition::Completed)),
+        TaskKind::Exec { .. } => {
+            b.r.info
+                .task_service(task)
+                .map(|s| (NodeId::Service(s), Condition::Started))
+        }
+        TaskKind::Wait { .. } | TaskKind::Verify { .. } | TaskKind::Print { .. } => None,
+    }
+}
+
+/// Whether a node writes into the value store (before the store job exists, from
+/// what the model says it produces).
+fn writes(b: &Builder, n: NodeId) -> bool {
+    match n {
+        NodeId::Service(s) => b
+            .services
+            .get(&s)
+            .is_some_and(|m| m.hooks.iter().any(|h| !h.results.is_empty())),
+        NodeId::Job(j) => match &b.jobs[j.0 as usize].kind {
+            super::JobKind::Task(p) => !p.results.is_empty(),
+            super::JobKind::Request(r) => !r.results.is_empty(),
+            super::JobKind::Extract { .. } => true,
+            super::JobKind::StoreInit
+            | super::JobKind::Copy { .. }
+            | super::JobKind::Render { .. }
+            | super::JobKind::Verify { .. } => false,
+        },
     }
 }

@@ -10,15 +10,18 @@
 //! - the artifacts ([`artifacts::ArtifactModel`]): file sets known now (bytes, text
 //!   with holes, templates whose logic waits for a value) or produced at run time;
 //! - the one-shot jobs ([`Job`]): `run_sh`/`run_python` programs, `request`s, copies
-//!   out of services;
+//!   out of services, and kplan's own jobs for run-time values (preparing the value
+//!   store, jq extracts, rendering files with run-time holes, `verify`s);
 //! - the dependency edges between services and jobs ([`edges`]);
 //! - the run-time value flows ([`values`]);
 //! - every diagnostic, with the target's words ([`Vocabulary`]).
 //!
 //! Each file holds one concern: [`text`] (resolving IR strings against what the
 //! target can hold, KP201/KP202), [`names`], [`probe`], [`artifacts`], [`program`]
-//! and [`script`] (the one copy of the task scripts), [`edges`], [`values`]; the
-//! model is assembled by [`services`] and [`tasks`]. Everything here is pure.
+//! and [`script`] (the one copy of the task scripts), [`store`] (the value store in
+//! POSIX sh), [`edges`], [`values`]; the model is assembled by `services.rs` and
+//! `tasks.rs`. Everything here is pure: the engine is never asked (an image's
+//! entrypoint comes in through [`Rules::images`]).
 
 pub mod artifacts;
 pub mod edges;
@@ -27,14 +30,16 @@ pub mod probe;
 pub mod program;
 pub mod script;
 mod services;
+pub mod store;
 mod tasks;
 pub mod text;
 pub mod values;
 
 use crate::diagnostic::Diagnostic;
-use crate::ir::{ArtifactId, Plan, PlanInfo, ServiceId, TaskId};
+use crate::ir::{ArtifactId, Assertion, Data, Plan, PlanInfo, ServiceId, TaskId};
 use artifacts::ArtifactModel;
 use program::{ExecCall, Program, RequestCall};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use text::{Resolver, Text};
 
@@ -80,6 +85,10 @@ pub struct ServiceModel {
     pub hooks: Vec<ExecCall>,
     /// The package stops it and never starts it again.
     pub stopped: bool,
+    /// When its entrypoint, cmd or env holds a run-time value: the whole argv it runs
+    /// (entrypoint then cmd, the image's where the package sets none), for a wrapper
+    /// that reads the values, exports `env` and `exec`s it.
+    pub start: Option<Vec<Text>>,
     /// The step that adds it.
     pub step: usize,
 }
@@ -107,6 +116,47 @@ pub enum JobKind {
         service: ServiceId,
         src: String,
     },
+    /// Prepares the value store (in the tools image) before anything writes to it.
+    StoreInit,
+    /// Computes the jq extracts of a task's output or body (in the tools image).
+    Extract {
+        task: TaskId,
+        /// The output (a request's body) file, relative to the store.
+        input: String,
+        /// The input is parsed as JSON (a request's body), else it is one string.
+        json: bool,
+        /// (jq filter, file relative to the store), per extracted key the plan uses.
+        outputs: Vec<(String, String)>,
+    },
+    /// Writes an artifact whose files hold run-time values into its volume (in the
+    /// tools image): see [`artifacts::ArtifactModel::Rendered`].
+    Render { artifact: ArtifactId },
+    /// A `verify` of a run-time value (in the tools image).
+    Verify {
+        task: TaskId,
+        value: Text,
+        assertion: Assertion,
+        target: Data,
+    },
+}
+
+/// A node's access to the value store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    Read,
+    /// Read and write (producers).
+    Write,
+}
+
+/// The entrypoint and cmd an image runs when the package sets none, for services
+/// that start through the value wrapper. Read from the engine only by the impure
+/// `kplan images inspect`, handed to `compile` as a file, so compiling stays pure.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageConfig {
+    #[serde(default)]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(default)]
+    pub cmd: Option<Vec<String>>,
 }
 
 /// The deployment model of a plan.
@@ -117,6 +167,12 @@ pub struct Model {
     pub jobs: Vec<Job>,
     /// The job of each `run_sh`/`run_python`/`request`.
     pub task_jobs: BTreeMap<TaskId, JobId>,
+    /// The extract job of each task whose extracts are used.
+    pub extract_jobs: BTreeMap<TaskId, JobId>,
+    /// The job of each `verify` checked at run time.
+    pub verify_jobs: BTreeMap<TaskId, JobId>,
+    /// The job that prepares the value store, when any value is carried.
+    pub store_job: Option<JobId>,
     pub values: values::Values,
     pub edges: Edges,
     /// Every problem found, errors and warnings, in the order found.
@@ -143,41 +199,80 @@ impl Model {
         );
         out
     }
+
+    /// How a node uses the value store: producers write, readers read.
+    pub fn store_access(&self, node: NodeId) -> Option<Access> {
+        let mut access = None;
+        for f in &self.values.flows {
+            if f.readers.contains(&node) {
+                access = access.max(Some(Access::Read));
+            }
+        }
+        let writes = match node {
+            NodeId::Service(s) => self
+                .services
+                .get(&s)
+                .is_some_and(|m| m.hooks.iter().any(|h| !h.results.is_empty())),
+            NodeId::Job(j) => match &self.job(j).kind {
+                JobKind::Task(p) => !p.results.is_empty(),
+                JobKind::Request(r) => !r.results.is_empty(),
+                JobKind::StoreInit | JobKind::Extract { .. } => true,
+                JobKind::Copy { .. } | JobKind::Render { .. } | JobKind::Verify { .. } => false,
+            },
+        };
+        if writes {
+            access = Some(Access::Write);
+        }
+        access
+    }
 }
 
 /// What the model is being built for.
 #[derive(Debug, Clone, Copy)]
-pub struct Rules {
+pub struct Rules<'a> {
     pub words: Vocabulary,
+    /// Whether the target carries run-time values through a value store
+    /// ([`values`]); without one every use of such a value is KP201.
+    pub store: bool,
+    /// Image reference -> its entrypoint and cmd (see [`ImageConfig`]).
+    pub images: &'a BTreeMap<String, ImageConfig>,
 }
 
 /// Lowers a validated plan into its deployment model. Problems are in
 /// [`Model::diagnostics`]; a target writes nothing when one is an error.
-pub fn lower(plan: &Plan, info: &PlanInfo, rules: &Rules) -> Model {
+pub fn lower<'p>(plan: &'p Plan, info: &'p PlanInfo, rules: &Rules<'p>) -> Model {
     let mut b = Builder {
         r: Resolver {
             plan,
             info,
             words: rules.words,
-            values: values::Values::new(rules.words),
+            values: values::Values::new(rules.words, rules.store),
             diags: Vec::new(),
         },
         services: BTreeMap::new(),
         artifacts: BTreeMap::new(),
         jobs: Vec::new(),
         task_jobs: BTreeMap::new(),
+        extract_jobs: BTreeMap::new(),
+        verify_jobs: BTreeMap::new(),
+        store_job: None,
         needs: Vec::new(),
+        images: rules.images,
     };
     artifacts::lower(&mut b);
     let mut readiness = services::readiness(&mut b);
     services::lower(&mut b, &mut readiness);
     tasks::lower(&mut b);
+    values::finish(&mut b);
     let edges = edges::link(&b);
     Model {
         services: b.services,
         artifacts: b.artifacts,
         jobs: b.jobs,
         task_jobs: b.task_jobs,
+        extract_jobs: b.extract_jobs,
+        verify_jobs: b.verify_jobs,
+        store_job: b.store_job,
         values: b.r.values,
         edges,
         diagnostics: b.r.diags,
@@ -191,6 +286,10 @@ pub(crate) struct Builder<'p> {
     pub artifacts: BTreeMap<ArtifactId, ArtifactModel>,
     pub jobs: Vec<Job>,
     pub task_jobs: BTreeMap<TaskId, JobId>,
+    pub extract_jobs: BTreeMap<TaskId, JobId>,
+    pub verify_jobs: BTreeMap<TaskId, JobId>,
+    pub store_job: Option<JobId>,
+    pub images: &'p BTreeMap<String, ImageConfig>,
     /// Dependencies besides step order.
     pub needs: Vec<(NodeId, Need)>,
 }

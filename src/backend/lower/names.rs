@@ -49,7 +49,7 @@ fn sanitize(s: &str, extra: &str, empty: &str) -> String {
 
 /// Hands out names that are unique within one namespace, in a fixed order, so the
 /// same plan always gets the same names: `base`, then `base-2`, `base-3`, ...
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Namer {
     used: BTreeSet<String>,
 }
@@ -69,8 +69,11 @@ impl Namer {
 
 /// Names every node: final services keep their names (claimed first), then jobs with
 /// `rule` applied to their base names: tasks' (`run_sh`/`run_python` name,
-/// `request-<service>`) in task order, then copies out of services in artifact
-/// order. Uniqueness comes from [`Namer`] (`-2`, `-3`...).
+/// `request-<service>`) in task order, copies out of services in artifact order, the
+/// value store's job (`kplan-values`), render jobs (`render-<artifact>`), extract
+/// jobs (`extract-<task>`) and `verify` jobs, each in plan order. Uniqueness comes
+/// from [`Namer`] (`-2`, `-3`...), so names claimed earlier never change when later
+/// kinds appear.
 pub fn assign(
     plan: &Plan,
     model: &Model,
@@ -93,6 +96,10 @@ pub fn assign(
                 JobKind::Task(p) => (0, p.task.0, id),
                 JobKind::Request(r) => (0, r.task.0, id),
                 JobKind::Copy { artifact, .. } => (1, artifact.0, id),
+                JobKind::StoreInit => (2, 0, id),
+                JobKind::Render { artifact } => (3, artifact.0, id),
+                JobKind::Extract { task, .. } => (4, task.0, id),
+                JobKind::Verify { task, .. } => (5, task.0, id),
             }
         })
         .collect();

@@ -25,6 +25,22 @@ pub struct CodeVerify {
     pub target: Data,
 }
 
+/// The results a task writes into the value store (paths relative to it): filled in
+/// when some node reads them (see [`super::values`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Results {
+    /// The output (a request's body).
+    pub output: Option<String>,
+    /// The exit code (a request's status).
+    pub code: Option<String>,
+}
+
+impl Results {
+    pub fn is_empty(&self) -> bool {
+        self.output.is_none() && self.code.is_none()
+    }
+}
+
 /// A `run_sh` or `run_python` as a one-shot container runs it.
 #[derive(Debug, Clone)]
 pub struct Program {
@@ -51,6 +67,7 @@ pub struct Program {
     pub binds: BTreeMap<String, String>,
     /// `wait`: how long the command may run (`None`: no limit).
     pub timeout: Option<GoDuration>,
+    pub results: Results,
 }
 
 impl Program {
@@ -106,6 +123,7 @@ pub struct ExecCall {
     pub argv: Vec<Text>,
     pub codes: Codes,
     pub verify: Vec<CodeVerify>,
+    pub results: Results,
 }
 
 /// An HTTP `request` task.
@@ -115,6 +133,7 @@ pub struct RequestCall {
     pub call: HttpCall,
     pub codes: Codes,
     pub verify: Vec<CodeVerify>,
+    pub results: Results,
 }
 
 /// The endpoint as Kurtosis sends it: with a leading `/`.

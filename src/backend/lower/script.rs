@@ -11,6 +11,7 @@
 //! arguments, and literal words are single-quoted ([`quote`]).
 
 use super::program::{CodeVerify, Codes, HttpCall};
+use super::store::{Reads, Word, Writes};
 use crate::ir::{Assertion, Data, GoDuration, HttpMethod};
 
 /// One word for `sh`, single-quoted unless it is plainly safe.
@@ -100,36 +101,55 @@ pub fn capture(line: &str, test: &str) -> String {
 /// A pipeline printing the status code of the last response of a `wget` argv (as
 /// [`wget_argv`] makes it): `wget -S` prints the response headers to stderr.
 pub fn status_code_pipeline(argv: &[String]) -> String {
+    let words: Vec<Word> = argv.iter().map(Word::lit).collect();
+    status_pipeline(&words, &Reads::default(), None)
+}
+
+/// [`status_code_pipeline`] of words, writing the body to `body` (else discarding it).
+fn status_pipeline(argv: &[Word], reads: &Reads, body: Option<&str>) -> String {
     let mut headers = argv.to_vec();
-    if let Some(i) = headers.iter().position(|x| x == "-O") {
-        headers[i + 1] = "/dev/null".into();
+    if let Some(i) = headers
+        .iter()
+        .position(|x| x.as_lit().as_deref() == Some("-O"))
+    {
+        headers[i + 1] = Word::lit(body.unwrap_or("/dev/null"));
     }
-    headers.insert(1, "-S".into());
+    headers.insert(1, Word::lit("-S"));
     format!(
         "{} 2>&1 | sed -n 's/^ *HTTP\\/[0-9.]* \\([0-9][0-9]*\\).*/\\1/p' | tail -n 1",
-        join(&headers)
+        reads.words(&headers)
     )
 }
 
 /// `wget` arguments for an HTTP call to `authority` (`host:port`), printing the body;
 /// `body` is the POST body's text.
 pub fn wget_argv(call: &HttpCall, authority: &str, body: Option<&str>) -> Vec<String> {
-    let mut argv: Vec<String> = ["wget", "-q", "-O", "-"].map(String::from).to_vec();
+    wget_words(call, authority, body.map(Word::lit))
+        .iter()
+        .filter_map(Word::as_lit)
+        .collect()
+}
+
+/// [`wget_argv`] as words: the POST body may hold run-time values.
+pub fn wget_words(call: &HttpCall, authority: &str, body: Option<Word>) -> Vec<Word> {
+    let mut argv: Vec<Word> = ["wget", "-q", "-O", "-"].map(Word::lit).to_vec();
     for (k, v) in &call.headers {
-        argv.push("--header".into());
-        argv.push(format!("{k}: {v}"));
+        argv.push(Word::lit("--header"));
+        argv.push(Word::lit(format!("{k}: {v}")));
     }
     match call.method {
         HttpMethod::Get => {}
         HttpMethod::Post => {
             if let Some(ct) = &call.content_type {
-                argv.push("--header".into());
-                argv.push(format!("Content-Type: {ct}"));
+                argv.push(Word::lit("--header"));
+                argv.push(Word::lit(format!("Content-Type: {ct}")));
             }
-            argv.push(format!("--post-data={}", body.unwrap_or_default()));
+            let mut data = Word::lit("--post-data=");
+            data.0.extend(body.map(|b| b.0).unwrap_or_default());
+            argv.push(data);
         }
     }
-    argv.push(format!("http://{authority}{}", call.endpoint));
+    argv.push(Word::lit(format!("http://{authority}{}", call.endpoint)));
     argv
 }
 
@@ -169,16 +189,21 @@ pub struct Command {
 }
 
 /// A `run_sh`/`run_python` as a one-shot container: the command itself when nothing
-/// else is needed, else a wrapper shell that installs the packages (`setup`), runs
-/// `"$0" "$@"` (the command as its own arguments, so no re-quoting), maps acceptable
-/// exit codes to success, runs the folded `verify`s and copies each `store` source
-/// into its destination directory.
+/// else is needed, else a wrapper shell that reads the run-time values it uses and
+/// exports the env vars holding one (`env`), installs the packages (`setup`), runs
+/// `"$0" "$@"` (the command as its own arguments, so no re-quoting; a command holding
+/// a value is written out with every word quoted), maps acceptable exit codes to
+/// success, runs the folded `verify`s, copies each `store` source into its
+/// destination directory and publishes the results the plan uses (`writes`).
+#[allow(clippy::too_many_arguments)]
 pub fn one_shot(
-    argv: &[String],
+    argv: &[Word],
+    env: &[(String, Word)],
     setup: Option<&[String]>,
     codes: &Codes,
     verify: &[CodeVerify],
     store: &[(String, String)],
+    writes: &Writes,
 ) -> Command {
     let mut copies = String::new();
     for (src, dest) in store {
@@ -194,8 +219,17 @@ pub fn one_shot(
     let install = setup
         .map(|s| format!("{} || exit 1; ", join(s)))
         .unwrap_or_default();
-    if copies.is_empty() && install.is_empty() && check.is_none() && verified.is_empty() {
-        return match argv.split_first() {
+    let inline = argv.iter().any(Word::has_values);
+    let plain: Vec<String> = argv.iter().filter_map(Word::as_lit).collect();
+    if copies.is_empty()
+        && install.is_empty()
+        && check.is_none()
+        && verified.is_empty()
+        && !inline
+        && env.is_empty()
+        && writes.is_empty()
+    {
+        return match plain.split_first() {
             Some((first, rest)) if first == "/bin/sh" => Command {
                 entrypoint: vec!["/bin/sh".to_owned(), "-c".to_owned()],
                 command: rest.iter().skip(1).cloned().collect(),
@@ -210,20 +244,46 @@ pub fn one_shot(
             },
         };
     }
+    let reads = Reads::of(argv.iter().chain(env.iter().map(|(_, w)| w)));
+    let exports: String = env
+        .iter()
+        .map(|(k, w)| format!("export {k}={}; ", reads.word(w)))
+        .collect();
+    let run = if inline {
+        reads.words(argv)
+    } else {
+        "\"$0\" \"$@\"".to_owned()
+    };
     let wrapper = format!(
-        "{install}\"$0\" \"$@\"; rc=$?; {}{verified}{copies}exit 0",
-        check.unwrap_or_else(|| "[ $rc -eq 0 ] || exit $rc; ".into())
+        "{}{exports}{}{install}{run}{}; rc=$?; {}{}{verified}{copies}{}exit 0",
+        reads.prelude,
+        writes.mkdirs(),
+        writes.capture(),
+        writes.show(),
+        check.unwrap_or_else(|| "[ $rc -eq 0 ] || exit $rc; ".into()),
+        writes.publish("rc"),
     );
     Command {
         entrypoint: vec!["/bin/sh".to_owned(), "-c".to_owned()],
-        command: [vec![wrapper], argv.to_vec()].concat(),
+        command: if inline {
+            vec![wrapper]
+        } else {
+            [vec![wrapper], plain].concat()
+        },
     }
 }
 
 /// The script of a `request` one-shot: the status of the last response of `argv` (a
 /// [`wget_argv`]), checked against the acceptable codes exactly (Kurtosis's default:
-/// any code; no response is an error), then the folded `verify`s of `$rc`.
-pub fn request_script(argv: &[String], codes: &Codes, verify: &[CodeVerify]) -> String {
+/// any code; no response is an error), the results the plan uses published
+/// (`writes`: the body as `wget` saved it, empty for a response `wget` treats as an
+/// error), then the folded `verify`s of `$rc`.
+pub fn request_script(
+    argv: &[Word],
+    codes: &Codes,
+    verify: &[CodeVerify],
+    writes: &Writes,
+) -> String {
     let accept = if codes.skip || codes.acceptable.is_empty() {
         "[ -n \"$code\" ]".to_owned()
     } else {
@@ -236,14 +296,27 @@ pub fn request_script(argv: &[String], codes: &Codes, verify: &[CodeVerify]) -> 
         format!("case \"$code\" in {pat}) ;; *) echo \"plan.request: status '$code' is not acceptable\" >&2; exit 1;; esac")
     };
     let verified = verify_text(verify);
+    let reads = Reads::of(argv);
+    let body_tmp = writes.output.as_ref().map(|o| format!("{o}.tmp"));
+    let pipeline = status_pipeline(argv, &reads, body_tmp.as_deref());
+    if reads.prelude.is_empty() && writes.is_empty() {
+        return format!(
+            "code=$({pipeline}); {accept}{}",
+            if verified.is_empty() {
+                String::new()
+            } else {
+                format!("; rc=$code; {verified}exit 0")
+            }
+        );
+    }
+    let touch = body_tmp
+        .map(|t| format!("[ -e {q} ] || : > {q}; ", q = quote(&t)))
+        .unwrap_or_default();
     format!(
-        "code=$({}); {accept}{}",
-        status_code_pipeline(argv),
-        if verified.is_empty() {
-            String::new()
-        } else {
-            format!("; rc=$code; {verified}exit 0")
-        }
+        "{}{}code=$({pipeline}); {accept}; {touch}{}rc=$code; {verified}exit 0",
+        reads.prelude,
+        writes.mkdirs(),
+        writes.publish("code"),
     )
 }
 
@@ -263,30 +336,45 @@ pub fn ready_wait(test: &[String], interval: GoDuration, retries: u64) -> Option
 }
 
 /// An `exec` as a container hook: the argv itself, or a `/bin/sh -c` wrapper that
-/// first waits for readiness (`ready`, from [`ready_wait`]) and checks codes and
-/// folded `verify`s after running `"$0" "$@"`.
+/// first waits for readiness (`ready`, from [`ready_wait`]), reads the run-time
+/// values the command uses, runs it (`"$0" "$@"`, or written out with every word
+/// quoted when it holds a value), checks codes and folded `verify`s and publishes
+/// the results the plan uses (`writes`).
 pub fn hook_command(
-    argv: Vec<String>,
+    argv: Vec<Word>,
     codes: &Codes,
     verify: &[CodeVerify],
     ready: Option<String>,
+    writes: &Writes,
 ) -> Vec<String> {
     let verified = verify_text(verify);
+    let inline = argv.iter().any(Word::has_values);
+    let plain: Vec<String> = argv.iter().filter_map(Word::as_lit).collect();
     match (code_check(codes), verified.as_str(), ready) {
-        (None, "", None) => argv,
-        (check, verified, ready) => [
-            vec![
-                "/bin/sh".to_owned(),
-                "-c".to_owned(),
-                format!(
-                    "{}\"$0\" \"$@\"; rc=$?; {}{verified}exit 0",
-                    ready.unwrap_or_default(),
-                    check.unwrap_or_else(|| "[ $rc -eq 0 ] || exit $rc; ".into())
-                ),
-            ],
-            argv,
-        ]
-        .concat(),
+        (None, "", None) if !inline && writes.is_empty() => plain,
+        (check, verified, ready) => {
+            let reads = Reads::of(&argv);
+            let run = if inline {
+                reads.words(&argv)
+            } else {
+                "\"$0\" \"$@\"".to_owned()
+            };
+            let script = format!(
+                "{}{}{}{run}{}; rc=$?; {}{}{verified}{}exit 0",
+                ready.unwrap_or_default(),
+                reads.prelude,
+                writes.mkdirs(),
+                writes.capture(),
+                writes.show(),
+                check.unwrap_or_else(|| "[ $rc -eq 0 ] || exit $rc; ".into()),
+                writes.publish("rc"),
+            );
+            let mut out = vec!["/bin/sh".to_owned(), "-c".to_owned(), script];
+            if !inline {
+                out.extend(plain);
+            }
+            out
+        }
     }
 }
 

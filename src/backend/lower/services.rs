@@ -4,7 +4,8 @@
 
 use super::probe::{Check, Expect, Probe, Readiness};
 use super::program::{endpoint, HttpCall};
-use super::text::{Text, Use};
+use super::store::is_shell_name;
+use super::text::{Refusal, Text, Use};
 use super::{Builder, NodeId, ServiceModel};
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Assertion, Data, GoDuration, Mount, Recipe, ServiceId, Span, TaskKind, Transport};
@@ -120,11 +121,14 @@ fn recipe_probe(
     place: &str,
 ) -> Option<Probe> {
     let svc = b.r.plan.service(id);
-    let u = Use {
+    let u = Use::never(
         at,
         place,
-        reader: None,
-    };
+        Refusal {
+            why: "it is part of a readiness check, which runs before anything can read run-time values into it".into(),
+            hint: "compare with a value known when the package is interpreted, or deploy with `kplan apply`".into(),
+        },
+    );
     let extract = |extract: &BTreeMap<String, String>, field: &str| -> Expect {
         match field.strip_prefix("extract.") {
             Some(k) if extract.contains_key(k) => Expect::Extract {
@@ -196,24 +200,15 @@ pub(crate) fn lower(b: &mut Builder, readiness: &mut BTreeMap<ServiceId, Readine
         let place = |what: &str| format!("the {what} of service '{}'", svc.name);
         let text = |b: &mut Builder, what: &str, es: &[crate::ir::StrExpr]| -> Vec<Text> {
             let p = place(what);
-            let u = Use {
-                at: &svc.at,
-                place: &p,
-                reader: Some(me),
-            };
-            b.r.texts(es, &u).unwrap_or_default()
+            b.r.texts(es, &Use::read_by(&svc.at, &p, me))
+                .unwrap_or_default()
         };
         let entrypoint = text(b, "entrypoint", &c.entrypoint);
         let cmd = text(b, "cmd", &c.cmd);
         let mut env = BTreeMap::new();
         for (k, v) in &c.env_vars {
             let p = place(&format!("env var {k}"));
-            let u = Use {
-                at: &svc.at,
-                place: &p,
-                reader: Some(me),
-            };
-            if let Some(t) = b.r.text(v, &u) {
+            if let Some(t) = b.r.text(v, &Use::read_by(&svc.at, &p, me)) {
                 env.insert(k.clone(), t);
             }
         }
@@ -234,6 +229,7 @@ pub(crate) fn lower(b: &mut Builder, readiness: &mut BTreeMap<ServiceId, Readine
                 }
             }
         }
+        let start = start(b, id, &entrypoint, &cmd, &env);
         let step = b.r.info.service_step(id).unwrap_or(0);
         b.services.insert(
             id,
@@ -245,8 +241,94 @@ pub(crate) fn lower(b: &mut Builder, readiness: &mut BTreeMap<ServiceId, Readine
                 readiness: readiness.remove(&id).unwrap_or_default(),
                 hooks: Vec::new(),
                 stopped: b.r.info.stopped().contains(&id),
+                start,
                 step,
             },
         );
     }
+}
+
+/// The argv a service whose entrypoint, cmd or env holds a run-time value starts
+/// through the value wrapper: its entrypoint and cmd, the image's where the package
+/// sets none (Docker's rule: an entrypoint set by the package drops the image's cmd).
+/// KP214 when the image's are needed and unknown, or an env var holding a value is
+/// not a shell variable name.
+fn start(
+    b: &mut Builder,
+    id: ServiceId,
+    entrypoint: &[Text],
+    cmd: &[Text],
+    env: &BTreeMap<String, Text>,
+) -> Option<Vec<Text>> {
+    let uses = entrypoint
+        .iter()
+        .chain(cmd)
+        .chain(env.values())
+        .any(Text::has_values);
+    if !uses {
+        return None;
+    }
+    let svc = b.r.plan.service(id);
+    for k in env.iter().filter(|(_, v)| v.has_values()).map(|(k, _)| k) {
+        if !is_shell_name(k) {
+            b.r.diags.push(
+                Diagnostic::error(
+                    "KP214",
+                    format!("env var '{k}' of service '{}' holds a run-time value, but its name is not a shell variable name, so kplan's start wrapper cannot export it", svc.name),
+                    Some(svc.at.clone()),
+                )
+                .with_hint("name it with letters, digits and '_' only, not starting with a digit"),
+            );
+        }
+    }
+    if !entrypoint.is_empty() {
+        return Some([entrypoint, cmd].concat());
+    }
+    let image = svc.config.image.reference();
+    let Some(config) = b.images.get(image) else {
+        let mut fields = Vec::new();
+        if cmd.iter().any(Text::has_values) {
+            fields.push("cmd");
+        }
+        if env.values().any(Text::has_values) {
+            fields.push("env");
+        }
+        let needs = if cmd.is_empty() {
+            "entrypoint and cmd"
+        } else {
+            "entrypoint"
+        };
+        b.r.diags.push(
+            Diagnostic::error(
+                "KP214",
+                format!("service '{}' reads a run-time value in its {}, so it starts through kplan's wrapper, which must run the image's {needs} itself; kplan does not know those of image '{image}'", svc.name, fields.join(" and ")),
+                Some(svc.at.clone()),
+            )
+            .with_hint(format!("set `entrypoint` (and `cmd`) in the ServiceConfig, or pass --image-config FILE, made with `kplan images inspect PACKAGE > FILE` on a machine that has '{image}'")),
+        );
+        return None;
+    };
+    let mut argv: Vec<Text> = config
+        .entrypoint
+        .iter()
+        .flatten()
+        .map(|a| Text::lit(a.clone()))
+        .collect();
+    if cmd.is_empty() {
+        argv.extend(config.cmd.iter().flatten().map(|a| Text::lit(a.clone())));
+    } else {
+        argv.extend(cmd.iter().cloned());
+    }
+    if argv.is_empty() {
+        b.r.diags.push(
+            Diagnostic::error(
+                "KP214",
+                format!("service '{}' reads a run-time value, so it starts through kplan's wrapper, but neither the package nor image '{image}' says what to run", svc.name),
+                Some(svc.at.clone()),
+            )
+            .with_hint("set `entrypoint` or `cmd` in the ServiceConfig"),
+        );
+        return None;
+    }
+    Some(argv)
 }

@@ -44,11 +44,7 @@ pub(crate) fn lower(b: &mut Builder) {
                 let me = b.next_job();
                 let body = match &recipe.body {
                     Some(e) => {
-                        let u = Use {
-                            at: &task.at,
-                            place: "the body of plan.request",
-                            reader: Some(NodeId::Job(me)),
-                        };
+                        let u = Use::read_by(&task.at, "the body of plan.request", NodeId::Job(me));
                         match b.r.text(e, &u) {
                             Some(t) => Some(t),
                             None => continue,
@@ -72,6 +68,7 @@ pub(crate) fn lower(b: &mut Builder) {
                         skip: *skip_code_check,
                     },
                     verify,
+                    results: Default::default(),
                 });
                 let job = b.add_job(request, step, format!("request-{service_name}"));
                 b.task_jobs.insert(t, job);
@@ -90,11 +87,11 @@ pub(crate) fn lower(b: &mut Builder) {
                 let Some(target) = final_target(b, t, task) else {
                     continue;
                 };
-                let u = Use {
-                    at: &task.at,
-                    place: "the command of plan.exec",
-                    reader: Some(NodeId::Service(target)),
-                };
+                let u = Use::read_by(
+                    &task.at,
+                    "the command of plan.exec",
+                    NodeId::Service(target),
+                );
                 let Some(argv) = b.r.texts(&recipe.command, &u) else {
                     continue;
                 };
@@ -108,6 +105,7 @@ pub(crate) fn lower(b: &mut Builder) {
                             skip: *skip_code_check,
                         },
                         verify,
+                        results: Default::default(),
                     });
                 }
             }
@@ -120,7 +118,7 @@ pub(crate) fn lower(b: &mut Builder) {
                 if folded_code(b, value).is_none()
                     || script::test("\"$rc\"", *assertion, target_value).is_none()
                 {
-                    compile_time_verify(b, task, value, *assertion, target_value);
+                    verify_task(b, t, task, value, *assertion, target_value);
                 }
             }
             TaskKind::Print { .. } => b.r.diags.push(Diagnostic::warning(
@@ -156,6 +154,7 @@ fn empty_program(t: TaskId, task: &Task) -> Program {
         host_pid: false,
         binds: BTreeMap::new(),
         timeout: None,
+        results: Default::default(),
     }
 }
 
@@ -198,11 +197,7 @@ fn program(
         } => {
             p.name = name.clone();
             p.image = image.clone();
-            let u = Use {
-                at: &task.at,
-                place: "the script of run_sh",
-                reader: Some(me),
-            };
+            let u = Use::read_by(&task.at, "the script of run_sh", me);
             p.argv =
                 b.r.text(run, &u)
                     .map(super::program::Program::shell)
@@ -213,11 +208,7 @@ fn program(
             }
             for (k, v) in env_vars {
                 let place = format!("env var {k} of run_sh");
-                let u = Use {
-                    at: &task.at,
-                    place: &place,
-                    reader: Some(me),
-                };
+                let u = Use::read_by(&task.at, &place, me);
                 if let Some(v) = b.r.text(v, &u) {
                     p.env.insert(k.clone(), v);
                 }
@@ -245,11 +236,7 @@ fn program(
         } => {
             p.name = name.clone();
             p.image = image.clone();
-            let u = Use {
-                at: &task.at,
-                place: "the args of run_python",
-                reader: Some(me),
-            };
+            let u = Use::read_by(&task.at, "the args of run_python", me);
             p.argv =
                 b.r.texts(args, &u)
                     .map(|a| Program::python(run, a))
@@ -349,22 +336,59 @@ fn same(a: &str, b: &str) -> bool {
     a == b || matches!((a.parse::<f64>(), b.parse::<f64>()), (Ok(x), Ok(y)) if x == y)
 }
 
-/// A `verify` whose values are known now is checked now (KP206 when it fails).
-fn compile_time_verify(
+/// A `verify` of a run-time value becomes a job that checks it when it exists (when a
+/// shell test can express the comparison, else it is not checked: KP211); one whose
+/// values are known now is checked now (KP206 when it fails).
+fn verify_task(
     b: &mut Builder,
+    t: TaskId,
     task: &Task,
     value: &StrExpr,
     assertion: Assertion,
     target: &Data,
 ) {
-    let u = Use {
-        at: &task.at,
-        place: "plan.verify",
-        reader: None,
+    let runtime = value.refs().any(|r| matches!(r, RuntimeRef::Task { .. }));
+    let testable = script::test("\"$v\"", assertion, target).is_some();
+    if runtime && !testable && b.r.values.carries() {
+        b.r.diags.push(
+            Diagnostic::warning(
+                "KP211",
+                format!(
+                    "plan.verify compares a run-time value in a way a shell test cannot express ({} {}); {} does not check it",
+                    assertion.as_str(),
+                    serde_json::to_string(target).unwrap_or_default(),
+                    b.r.words.the_project
+                ),
+                Some(task.at.clone()),
+            )
+            .with_hint("compare with ==, != or IN against strings or integers, or deploy with `kplan apply`"),
+        );
+        return;
+    }
+    let me = b.next_job();
+    let u = if runtime {
+        Use::read_by(&task.at, "plan.verify", NodeId::Job(me))
+    } else {
+        Use::fixed(&task.at, "plan.verify")
     };
     let Some(v) = b.r.text(value, &u) else {
         return;
     };
+    if v.has_values() {
+        let step = b.r.info.task_step(t).unwrap_or(0);
+        let job = b.add_job(
+            JobKind::Verify {
+                task: t,
+                value: v,
+                assertion,
+                target: target.clone(),
+            },
+            step,
+            "verify".into(),
+        );
+        b.verify_jobs.insert(t, job);
+        return;
+    }
     let plan = b.r.plan;
     let Some(v) = v.render_static(|id, _| plan.service(id).name.clone()) else {
         return;

@@ -89,6 +89,41 @@ pub struct Use<'a> {
     /// `Some(reader)` when the target can read run-time values at this place (the
     /// reader is the node that reads them); `None` when it cannot.
     pub reader: Option<super::NodeId>,
+    /// Why a run-time value cannot be read here, when `reader` is `None` and there is
+    /// more to say than "the target holds only static values".
+    pub refusal: Option<Refusal>,
+}
+
+impl<'a> Use<'a> {
+    /// A place where `reader` reads run-time values.
+    pub fn read_by(at: &'a Span, place: &'a str, reader: super::NodeId) -> Use<'a> {
+        Use {
+            at,
+            place,
+            reader: Some(reader),
+            refusal: None,
+        }
+    }
+
+    /// A place where the target holds only static text.
+    pub fn fixed(at: &'a Span, place: &'a str) -> Use<'a> {
+        Use {
+            at,
+            place,
+            reader: None,
+            refusal: None,
+        }
+    }
+
+    /// A place that cannot read run-time values, for the reason given.
+    pub fn never(at: &'a Span, place: &'a str, refusal: Refusal) -> Use<'a> {
+        Use {
+            at,
+            place,
+            reader: None,
+            refusal: Some(refusal),
+        }
+    }
 }
 
 /// Resolves IR strings of one plan, registering the run-time values they read.
@@ -162,7 +197,7 @@ impl<'p> Resolver<'p> {
                         Ok(id) => return Some(Seg::Value(id)),
                         Err(why) => why,
                     },
-                    None => self.values.refusal(),
+                    None => u.refusal.clone().unwrap_or_else(|| self.values.refusal()),
                 };
                 let t = self.plan.task(*task);
                 self.diags.push(

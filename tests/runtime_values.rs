@@ -1,0 +1,221 @@
+//! Run-time values on the real engine: fixtures/valid/runtime-values computes a value
+//! in a run_sh (quotes, `$`, spaces, a glob character, newlines) that reaches an env
+//! var, a cmd argument, a rendered config file, other tasks (their env and their
+//! script text), and jq extracts of a request and of an exec. Compiled to Compose
+//! (tools image: the local stand-in from scripts/make-tools-image.sh; image config:
+//! from `kplan images inspect`) it runs with the real Compose binary's
+//! `up --wait`, and every container holds exactly the value (read with `docker
+//! exec`); `kplan apply` of the same package gives the same bytes in the same
+//! places. Projects and enclaves are always removed, also when a test fails.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const FIXTURE: &str = "fixtures/valid/runtime-values";
+
+/// What the run_sh prints: the value every consumer must hold.
+const VALUE: &str = "it's a \"quoted\" $HOME value\nsecond  line *\n";
+
+struct ComposeDown {
+    file: PathBuf,
+    project: String,
+}
+
+impl Drop for ComposeDown {
+    fn drop(&mut self) {
+        let out = support::docker_compose([
+            "-f".as_ref(),
+            self.file.as_os_str(),
+            "-p".as_ref(),
+            self.project.as_ref(),
+            "down".as_ref(),
+            "-v".as_ref(),
+            "--remove-orphans".as_ref(),
+            "--timeout".as_ref(),
+            "2".as_ref(),
+        ]);
+        if !out.status.success() {
+            eprintln!(
+                "compose down failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+fn kplan(args: &[&str]) -> std::process::Output {
+    Command::new(support::kplan_bin())
+        .current_dir(support::repo_root())
+        .args(args)
+        .output()
+        .expect("run kplan")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = kplan(args);
+    assert!(
+        out.status.success(),
+        "kplan {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `docker exec CONTAINER cat PATH`, as bytes turned into text.
+fn cat(container: &str, path: &str) -> String {
+    let out = support::docker(["exec", container, "cat", path]);
+    assert!(
+        out.status.success(),
+        "cat {path} in {container}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// Every place the value must reach, with what it must hold there.
+fn expectations() -> Vec<(&'static str, &'static str, String)> {
+    vec![
+        ("holder", "/tmp/env", VALUE.to_owned()),
+        ("holder", "/tmp/arg", format!("prefix:{VALUE}")),
+        (
+            "holder",
+            "/etc/app/app.conf",
+            format!("value={VALUE}\nend\n"),
+        ),
+        ("holder", "/etc/app/static.txt", "static\n".to_owned()),
+        ("holder", "/used/out/env.txt", VALUE.to_owned()),
+        ("holder", "/used/out/script.txt", VALUE.to_owned()),
+        ("plain", "/tmp/env", VALUE.to_owned()),
+        ("reader", "/tmp/request", VALUE.to_owned()),
+        ("reader", "/tmp/exec", VALUE.to_owned()),
+        ("reader", "/tmp/code", "200".to_owned()),
+    ]
+}
+
+fn check_all(container: impl Fn(&str) -> String) {
+    let mut problems = Vec::new();
+    for (service, path, want) in expectations() {
+        let got = cat(&container(service), path);
+        if got != want {
+            problems.push(format!("{service}:{path}: got {got:?}, want {want:?}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn images_inspect_writes_the_image_config_compile_reads() {
+    if !support::require_docker() {
+        return;
+    }
+    support::busybox_image();
+    let got = ok(&["images", "inspect", FIXTURE]);
+    let want =
+        std::fs::read_to_string(support::repo_root().join(FIXTURE).join("image-config.json"))
+            .expect("read image-config.json");
+    assert_eq!(got, want);
+}
+
+#[test]
+fn without_the_image_entrypoint_the_wrapper_is_refused_precisely() {
+    let out = kplan(&[
+        "compile",
+        FIXTURE,
+        "--target",
+        "compose",
+        "-o",
+        "target/kplan/rv-refused",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("error[KP214]: service 'plain' reads a run-time value"),
+        "{err}"
+    );
+    assert!(err.contains("--image-config FILE"), "{err}");
+    assert!(!Path::new("target/kplan/rv-refused/compose.yaml").exists());
+}
+
+#[test]
+fn compose_and_apply_give_every_container_exactly_the_value() {
+    if !support::require_docker() || support::compose_bin().is_none() {
+        return;
+    }
+    support::busybox_image();
+    let tools = support::tools_image();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let images = tmp.path().join("images.json");
+    std::fs::write(&images, ok(&["images", "inspect", FIXTURE])).expect("write images.json");
+    let dir = tmp.path().join("deploy");
+    ok(&[
+        "compile",
+        FIXTURE,
+        "--target",
+        "compose",
+        "--tools-image",
+        &tools,
+        "--image-config",
+        images.to_str().expect("utf-8 path"),
+        "-o",
+        dir.to_str().expect("utf-8 path"),
+    ]);
+    let file = dir.join("compose.yaml");
+    let project = support::unique_name("kplan-rv");
+    {
+        let _down = ComposeDown {
+            file: file.clone(),
+            project: project.clone(),
+        };
+        let up = support::docker_compose([
+            "-f".as_ref(),
+            file.as_os_str(),
+            "-p".as_ref(),
+            project.as_ref(),
+            "up".as_ref(),
+            "--wait".as_ref(),
+            "--wait-timeout".as_ref(),
+            "120".as_ref(),
+            "--pull".as_ref(),
+            "never".as_ref(),
+        ]);
+        assert!(
+            up.status.success(),
+            "compose up --wait failed:\n{}",
+            String::from_utf8_lossy(&up.stderr)
+        );
+        check_all(|s| format!("{project}-{s}-1"));
+    }
+
+    // The same package with `kplan apply`: the same bytes in the same places.
+    let enclave = support::unique_name("kplan-rv");
+    let state = tempfile::tempdir().expect("tempdir");
+    let state_dir = state.path().to_str().expect("utf-8 path").to_owned();
+    struct Destroy(String, String);
+    impl Drop for Destroy {
+        fn drop(&mut self) {
+            let _ = Command::new(support::kplan_bin())
+                .args([
+                    "destroy",
+                    "--volumes",
+                    "--enclave",
+                    &self.0,
+                    "--state-dir",
+                    &self.1,
+                ])
+                .output();
+        }
+    }
+    let _destroy = Destroy(enclave.clone(), state_dir.clone());
+    ok(&[
+        "apply",
+        FIXTURE,
+        "--yes",
+        "--enclave",
+        &enclave,
+        "--state-dir",
+        &state_dir,
+    ]);
+    check_all(|s| format!("{enclave}--{s}"));
+}
