@@ -1,7 +1,8 @@
 //! Run-time values on the real engine: fixtures/valid/runtime-values computes a value
 //! in a run_sh (quotes, `$`, spaces, a glob character, newlines) that reaches an env
 //! var, a cmd argument, a rendered config file, other tasks (their env and their
-//! script text), and jq extracts of a request and of an exec. Compiled to Compose
+//! script text), jq extracts of a request and of an exec, and the extract of a wait
+//! (polled until it holds). Compiled to Compose
 //! (tools image: the local stand-in from scripts/make-tools-image.sh; image config:
 //! from `kplan images inspect`) it runs with the real Compose binary's
 //! `up --wait`, and every container holds exactly the value (read with `docker
@@ -91,6 +92,7 @@ fn expectations() -> Vec<(&'static str, &'static str, String)> {
         ("reader", "/tmp/request", VALUE.to_owned()),
         ("reader", "/tmp/exec", VALUE.to_owned()),
         ("reader", "/tmp/code", "200".to_owned()),
+        ("reader", "/tmp/wait", VALUE.to_owned()),
     ]
 }
 

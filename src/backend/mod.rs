@@ -18,9 +18,9 @@ pub use output::Output;
 use std::collections::BTreeMap;
 
 /// The image kplan's own one-shots run in by default (run-time values: preparing the
-/// value store, jq extracts, rendering files that hold run-time values, `verify`).
-/// Kurtosis's own default image for `run_sh`; needs `sh`, `cat`, `cp`, `mkdir`, `mv`,
-/// `rm`, `chmod` and `jq`.
+/// value store, jq extracts, rendering files that hold run-time values, polling a
+/// `wait` whose result is read, `verify`). Kurtosis's own default image for `run_sh`;
+/// needs `sh`, `cat`, `cp`, `mkdir`, `mv`, `rm`, `chmod`, `sed`, `tail`, `wget` and `jq`.
 pub const DEFAULT_TOOLS_IMAGE: &str = "badouralix/curl-jq";
 
 /// What to produce.

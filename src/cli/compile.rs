@@ -37,8 +37,9 @@ pub struct CompileArgs {
     #[arg(long, value_enum, default_value_t)]
     pub output: PlanFormat,
     /// The image kplan's own one-shots run in (run-time values: preparing the value
-    /// store, jq extracts, rendering files that hold run-time values, verify). Needs
-    /// sh, cat, cp, mkdir, mv, rm, chmod and jq. Default: badouralix/curl-jq.
+    /// store, jq extracts, rendering files that hold run-time values, polling waits,
+    /// verify). Needs sh, cat, cp, mkdir, mv, rm, chmod, sed, tail, wget and jq.
+    /// Default: badouralix/curl-jq.
     #[arg(long, value_name = "IMAGE")]
     pub tools_image: Option<String>,
     /// JSON: image -> {"entrypoint": [...], "cmd": [...]}, for services whose

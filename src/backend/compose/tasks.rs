@@ -16,7 +16,7 @@ use super::{services, Ctx, Placement};
 use crate::backend::lower::program::Program;
 use crate::backend::lower::script::{self, hook_command, one_shot, request_script, wget_words};
 use crate::backend::lower::store::{
-    extract_script, store_init_script, verify_script, Word, VALUES_DIR,
+    extract_script, store_init_script, verify_script, wait_script, WaitField, Word, VALUES_DIR,
 };
 use crate::backend::lower::{JobId, JobKind, NodeId};
 use crate::ir::{GoDuration, ServiceField};
@@ -71,6 +71,57 @@ pub fn lower(cx: &mut Ctx) {
                 Some(tools(cx, extract_script(&abs(input), *json, &outputs)))
             }
             JobKind::Render { artifact } => renderer(cx, node, *artifact),
+            JobKind::Wait {
+                task,
+                call,
+                field,
+                filter,
+                assertion,
+                target,
+                interval,
+                timeout,
+                body,
+                results,
+                outputs,
+            } => {
+                let host = cx.service_text(call.service, ServiceField::Hostname);
+                let authority = format!("{host}:{}", call.port);
+                let req_body = call.body.as_ref().map(|b| cx.word(b));
+                let argv = wget_words(call, &authority, req_body);
+                let field = match (field.as_str(), filter) {
+                    ("code", _) => WaitField::Code,
+                    (_, Some(f)) => WaitField::Extract(f.clone()),
+                    _ => WaitField::Body,
+                };
+                let secs = interval.as_std().as_secs().max(1);
+                let tries = timeout.as_std().as_secs().div_ceil(secs).max(1);
+                let abs = |p: &str| format!("{VALUES_DIR}/{p}");
+                let outputs: Vec<(String, String)> =
+                    outputs.iter().map(|(f, p)| (f.clone(), abs(p))).collect();
+                let script = wait_script(
+                    &argv,
+                    &abs(&format!("{body}.poll")),
+                    &field,
+                    *assertion,
+                    target,
+                    secs,
+                    tries,
+                    &cx.writes(results),
+                    &outputs,
+                );
+                if script.is_none() {
+                    let t = cx.plan.task(*task);
+                    cx.diags.push(
+                        crate::diagnostic::Diagnostic::error(
+                            "KP201",
+                            format!("the result of plan.wait is read, but its comparison ({} {}) cannot be written as a shell test, so kplan cannot poll it at run time", assertion.as_str(), serde_json::to_string(target).unwrap_or_default()),
+                            Some(t.at.clone()),
+                        )
+                        .with_hint("compare with ==, != or IN against strings or integers, or deploy with `kplan apply`"),
+                    );
+                }
+                script.map(|s| tools(cx, s))
+            }
             JobKind::Verify {
                 value,
                 assertion,

@@ -218,6 +218,9 @@ fn value_producer(
     task: crate::ir::TaskId,
     field: &crate::ir::TaskField,
 ) -> Option<(NodeId, Condition)> {
+    if let Some(j) = b.wait_jobs.get(&task) {
+        return Some((NodeId::Job(*j), Condition::Completed));
+    }
     if let crate::ir::TaskField::Extract(_) = field {
         return b
             .extract_jobs
@@ -249,7 +252,7 @@ fn writes(b: &Builder, n: NodeId) -> bool {
         NodeId::Job(j) => match &b.jobs[j.0 as usize].kind {
             super::JobKind::Task(p) => !p.results.is_empty(),
             super::JobKind::Request(r) => !r.results.is_empty(),
-            super::JobKind::Extract { .. } => true,
+            super::JobKind::Extract { .. } | super::JobKind::Wait { .. } => true,
             super::JobKind::StoreInit
             | super::JobKind::Copy { .. }
             | super::JobKind::Render { .. }

@@ -36,7 +36,7 @@ pub mod text;
 pub mod values;
 
 use crate::diagnostic::Diagnostic;
-use crate::ir::{ArtifactId, Assertion, Data, Plan, PlanInfo, ServiceId, TaskId};
+use crate::ir::{ArtifactId, Assertion, Data, GoDuration, Plan, PlanInfo, ServiceId, TaskId};
 use artifacts::ArtifactModel;
 use program::{ExecCall, Program, RequestCall};
 use serde::{Deserialize, Serialize};
@@ -131,6 +131,25 @@ pub enum JobKind {
     /// Writes an artifact whose files hold run-time values into its volume (in the
     /// tools image): see [`artifacts::ArtifactModel::Rendered`].
     Render { artifact: ArtifactId },
+    /// A `plan.wait` whose result is read (HTTP recipes): polls the recipe from the
+    /// tools image until `field assertion target` holds, then publishes the result.
+    Wait {
+        task: TaskId,
+        call: program::HttpCall,
+        /// `code`, `body` or `extract.<key>`.
+        field: String,
+        /// The jq filter when `field` is an extract.
+        filter: Option<String>,
+        assertion: Assertion,
+        target: Data,
+        interval: GoDuration,
+        timeout: GoDuration,
+        /// Where each response's body is saved, relative to the store.
+        body: String,
+        results: program::Results,
+        /// (jq filter, file relative to the store) per extracted key read.
+        outputs: Vec<(String, String)>,
+    },
     /// A `verify` of a run-time value (in the tools image).
     Verify {
         task: TaskId,
@@ -171,6 +190,8 @@ pub struct Model {
     pub extract_jobs: BTreeMap<TaskId, JobId>,
     /// The job of each `verify` checked at run time.
     pub verify_jobs: BTreeMap<TaskId, JobId>,
+    /// The job of each `wait` whose result is read.
+    pub wait_jobs: BTreeMap<TaskId, JobId>,
     /// The job that prepares the value store, when any value is carried.
     pub store_job: Option<JobId>,
     pub values: values::Values,
@@ -216,7 +237,7 @@ impl Model {
             NodeId::Job(j) => match &self.job(j).kind {
                 JobKind::Task(p) => !p.results.is_empty(),
                 JobKind::Request(r) => !r.results.is_empty(),
-                JobKind::StoreInit | JobKind::Extract { .. } => true,
+                JobKind::StoreInit | JobKind::Extract { .. } | JobKind::Wait { .. } => true,
                 JobKind::Copy { .. } | JobKind::Render { .. } | JobKind::Verify { .. } => false,
             },
         };
@@ -255,6 +276,7 @@ pub fn lower<'p>(plan: &'p Plan, info: &'p PlanInfo, rules: &Rules<'p>) -> Model
         task_jobs: BTreeMap::new(),
         extract_jobs: BTreeMap::new(),
         verify_jobs: BTreeMap::new(),
+        wait_jobs: BTreeMap::new(),
         store_job: None,
         needs: Vec::new(),
         images: rules.images,
@@ -272,6 +294,7 @@ pub fn lower<'p>(plan: &'p Plan, info: &'p PlanInfo, rules: &Rules<'p>) -> Model
         task_jobs: b.task_jobs,
         extract_jobs: b.extract_jobs,
         verify_jobs: b.verify_jobs,
+        wait_jobs: b.wait_jobs,
         store_job: b.store_job,
         values: b.r.values,
         edges,
@@ -288,6 +311,7 @@ pub(crate) struct Builder<'p> {
     pub task_jobs: BTreeMap<TaskId, JobId>,
     pub extract_jobs: BTreeMap<TaskId, JobId>,
     pub verify_jobs: BTreeMap<TaskId, JobId>,
+    pub wait_jobs: BTreeMap<TaskId, JobId>,
     pub store_job: Option<JobId>,
     pub images: &'p BTreeMap<String, ImageConfig>,
     /// Dependencies besides step order.

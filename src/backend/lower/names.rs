@@ -71,7 +71,8 @@ impl Namer {
 /// `rule` applied to their base names: tasks' (`run_sh`/`run_python` name,
 /// `request-<service>`) in task order, copies out of services in artifact order, the
 /// value store's job (`kplan-values`), render jobs (`render-<artifact>`), extract
-/// jobs (`extract-<task>`) and `verify` jobs, each in plan order. Uniqueness comes
+/// jobs (`extract-<task>`), `verify` jobs and `wait-<service>` jobs, each in plan
+/// order. Uniqueness comes
 /// from [`Namer`] (`-2`, `-3`...), so names claimed earlier never change when later
 /// kinds appear.
 pub fn assign(
@@ -100,6 +101,7 @@ pub fn assign(
                 JobKind::Render { artifact } => (3, artifact.0, id),
                 JobKind::Extract { task, .. } => (4, task.0, id),
                 JobKind::Verify { task, .. } => (5, task.0, id),
+                JobKind::Wait { task, .. } => (6, task.0, id),
             }
         })
         .collect();

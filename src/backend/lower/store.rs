@@ -275,6 +275,83 @@ pub fn verify_script(value: &Word, assertion: Assertion, target: &Data) -> Optio
     ))
 }
 
+/// The field a wait job compares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WaitField {
+    Code,
+    Body,
+    /// A jq filter on the body (parsed as JSON).
+    Extract(String),
+}
+
+/// Polls an HTTP request (`argv`: [`super::script::wget_words`], its body saved to
+/// `body_tmp`) until `field assertion target` holds, at most `tries` times `secs`
+/// apart, as `kplan apply` waits; then computes the extracts read (`outputs`: jq
+/// filter, file) from that last body and publishes the results (`writes`). `None`
+/// when a shell test cannot express the comparison.
+#[allow(clippy::too_many_arguments)]
+pub fn wait_script(
+    argv: &[Word],
+    body_tmp: &str,
+    field: &WaitField,
+    assertion: Assertion,
+    target: &Data,
+    secs: u64,
+    tries: u64,
+    writes: &Writes,
+    outputs: &[(String, String)],
+) -> Option<String> {
+    let check = test("\"$v\"", assertion, target)?;
+    let reads = Reads::of(argv);
+    let mut headers = argv.to_vec();
+    if let Some(i) = headers
+        .iter()
+        .position(|x| x.as_lit().as_deref() == Some("-O"))
+    {
+        headers[i + 1] = Word::lit(body_tmp);
+    }
+    headers.insert(1, Word::lit("-S"));
+    let b = quote(body_tmp);
+    let get = match field {
+        WaitField::Code => "v=$code".to_owned(),
+        WaitField::Body => format!("v=$(cat {b} && echo .) && v=${{v%.}}"),
+        WaitField::Extract(filter) => format!(
+            "v=$(jq -j -s {} < {b} 2>/dev/null && echo .) && v=${{v%.}}",
+            quote(&jq_program(filter, true))
+        ),
+    };
+    let mut s = format!("{}{}", reads.prelude, writes.mkdirs());
+    if let Some((d, _)) = body_tmp.rsplit_once('/') {
+        let mkdir = format!("mkdir -p {} || exit 1; ", quote(d));
+        if !s.contains(&mkdir) {
+            s.push_str(&mkdir);
+        }
+    }
+    s.push_str(&format!(
+        "n=0; while :; do rm -f {b}; code=$({} 2>&1 | sed -n 's/^ *HTTP\\/[0-9.]* \\([0-9][0-9]*\\).*/\\1/p' | tail -n 1); [ -e {b} ] || : > {b}; if [ -n \"$code\" ] && {get}; then {check} && break; fi; n=$((n+1)); [ $n -ge {tries} ] && {{ echo 'plan.wait: the condition did not hold in time' >&2; exit 1; }}; sleep {secs}; done; ",
+        reads.words(&headers)
+    ));
+    for (filter, out) in outputs {
+        let tmp = format!("{out}.tmp");
+        s.push_str(&format!(
+            "jq -j -s {} < {b} > {} && mv {} {} || exit 1; ",
+            quote(&jq_program(filter, true)),
+            quote(&tmp),
+            quote(&tmp),
+            quote(out)
+        ));
+    }
+    if let Some(o) = &writes.output {
+        s.push_str(&format!(
+            "cp {b} {} || exit 1; ",
+            quote(&format!("{o}.tmp"))
+        ));
+    }
+    s.push_str(&writes.publish("code"));
+    s.push_str("exit 0");
+    Some(s)
+}
+
 /// Starts a service whose entrypoint, cmd or env holds a run-time value: reads the
 /// values, exports the env vars that hold one, and `exec`s the full argv (the
 /// image's entrypoint and cmd when the package sets none) with every argument exact.

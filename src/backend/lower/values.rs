@@ -13,18 +13,21 @@
 //! - `extract.<key>` of a `request` or `exec`: the jq filter's result, computed by a
 //!   job in the tools image from the body (parsed as JSON) or the output (as one JSON
 //!   string), one result as itself, several as a list, strings raw, other values as
-//!   compact JSON, integral numbers without a fraction; no result is an error.
+//!   compact JSON, integral numbers without a fraction; no result is an error;
+//! - `wait` with an HTTP recipe: `code`, `body`, `extract.<key>` of the response that
+//!   satisfied the assertion, from a job that polls the recipe as `kplan apply` does.
 //!
-//! What cannot be carried is refused with a [`Refusal`] (KP201): a value of `wait`
-//! (it is checked inside a healthcheck, which writes nothing), of `verify`/`print`
+//! What cannot be carried is refused with a [`Refusal`] (KP201): a value of a `wait`
+//! with an exec recipe (it runs inside a healthcheck, which writes nothing), of `verify`/`print`
 //! (they have none), of a task on a service the package removes later, and any value
 //! where the target reads nothing at run time (a readiness check, a template's logic).
 
 use super::names::{token, Namer};
-use super::program::Results;
+use super::program::{endpoint, HttpCall, Results};
 use super::text::Refusal;
+use super::text::Use;
 use super::{Builder, JobKind, NodeId, Vocabulary};
-use crate::ir::{Plan, PlanInfo, TaskField, TaskId, TaskKind};
+use crate::ir::{Plan, PlanInfo, Recipe, TaskField, TaskId, TaskKind};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Index of a value in [`Values::flows`].
@@ -145,7 +148,14 @@ impl Values {
         producible(plan, info, task, field)?;
         // A request's output is its body: one file.
         let field = match (&plan.task(task).kind, field) {
-            (TaskKind::Request { .. }, TaskField::Output) => TaskField::Body,
+            (
+                TaskKind::Request { .. }
+                | TaskKind::Wait {
+                    recipe: Recipe::Http(_),
+                    ..
+                },
+                TaskField::Output,
+            ) => TaskField::Body,
             (_, f) => f.clone(),
         };
         let key = (task, field.clone());
@@ -179,8 +189,12 @@ impl Values {
 
 /// The file that holds a task's output (`body` for a request).
 fn output_file(plan: &Plan, task: TaskId) -> &'static str {
-    match plan.task(task).kind {
-        TaskKind::Request { .. } => "body",
+    match &plan.task(task).kind {
+        TaskKind::Request { .. }
+        | TaskKind::Wait {
+            recipe: Recipe::Http(_),
+            ..
+        } => "body",
         TaskKind::Exec { .. }
         | TaskKind::Wait { .. }
         | TaskKind::Verify { .. }
@@ -256,9 +270,29 @@ fn producible(
                 TaskField::Extract(k) => Err(no_field(&format!("extract key '{k}'"))),
             }
         }
-        (TaskKind::Wait { .. }, _) => Err(Refusal {
-            why: "the result of plan.wait is not carried: the wait is checked inside the service's healthcheck, which writes nothing".into(),
-            hint: "after the wait, run a plan.request (or plan.exec) with the same recipe and use its result, or deploy with `kplan apply`".into(),
+        (
+            TaskKind::Wait {
+                recipe: Recipe::Http(h),
+                ..
+            },
+            f,
+        ) => {
+            on_final()?;
+            match f {
+                TaskField::Code | TaskField::Body | TaskField::Output => Ok(()),
+                TaskField::Extract(k) if h.extract.contains_key(k) => Ok(()),
+                TaskField::Extract(k) => Err(no_field(&format!("extract key '{k}'"))),
+            }
+        }
+        (
+            TaskKind::Wait {
+                recipe: Recipe::Exec(_),
+                ..
+            },
+            _,
+        ) => Err(Refusal {
+            why: "the result of a plan.wait with an ExecRecipe is not carried: the wait runs inside the service's healthcheck, which writes nothing".into(),
+            hint: "after the wait, run a plan.exec with the same recipe and use its result, or deploy with `kplan apply`".into(),
         }),
         (TaskKind::Verify { .. } | TaskKind::Print { .. }, f) => {
             Err(no_field(&format!("field '{}'", f.name())))
@@ -289,10 +323,12 @@ pub(crate) fn finish(b: &mut Builder) {
                     TaskField::Code | TaskField::Output | TaskField::Body => None,
                 })
                 .collect();
-        let needs_output = !extracts.is_empty()
-            || fields
-                .iter()
-                .any(|f| matches!(f, TaskField::Output | TaskField::Body));
+        let reads_output = fields
+            .iter()
+            .any(|f| matches!(f, TaskField::Output | TaskField::Body));
+        // An extract job computes from the output; a wait job from its own poll.
+        let is_wait = matches!(plan.task(t).kind, TaskKind::Wait { .. });
+        let needs_output = reads_output || (!extracts.is_empty() && !is_wait);
         let needs_code = fields.iter().any(|f| matches!(f, TaskField::Code));
         let results = Results {
             output: needs_output.then(|| b.r.values.output_path(plan, t)),
@@ -301,12 +337,25 @@ pub(crate) fn finish(b: &mut Builder) {
         let (json, recipe_extract) = match &plan.task(t).kind {
             TaskKind::Request { recipe, .. } => (true, &recipe.extract),
             TaskKind::Exec { recipe, .. } => (false, &recipe.extract),
+            TaskKind::Wait {
+                recipe: Recipe::Http(h),
+                ..
+            } => (true, &h.extract),
             TaskKind::RunSh { .. }
             | TaskKind::RunPython { .. }
             | TaskKind::Wait { .. }
             | TaskKind::Verify { .. }
             | TaskKind::Print { .. } => (false, &EMPTY),
         };
+        if let TaskKind::Wait { .. } = &plan.task(t).kind {
+            let body = b.r.values.output_path(plan, t);
+            let outputs = extracts
+                .into_iter()
+                .map(|(k, path)| (recipe_extract.get(&k).cloned().unwrap_or_default(), path))
+                .collect();
+            wait_job(b, t, body, results, outputs);
+            continue;
+        }
         match &plan.task(t).kind {
             TaskKind::RunSh { .. } | TaskKind::RunPython { .. } | TaskKind::Request { .. } => {
                 if let Some(j) = b.task_jobs.get(&t) {
@@ -317,6 +366,7 @@ pub(crate) fn finish(b: &mut Builder) {
                         | JobKind::StoreInit
                         | JobKind::Extract { .. }
                         | JobKind::Render { .. }
+                        | JobKind::Wait { .. }
                         | JobKind::Verify { .. } => {}
                     }
                 }
@@ -360,3 +410,75 @@ pub(crate) fn finish(b: &mut Builder) {
 }
 
 static EMPTY: BTreeMap<String, String> = BTreeMap::new();
+
+/// A `plan.wait` (HTTP recipe) whose result is read: a job polls the recipe from the
+/// tools image until the assertion holds, as `kplan apply` does, then publishes the
+/// result of that last response.
+fn wait_job(
+    b: &mut Builder,
+    t: TaskId,
+    body: String,
+    results: Results,
+    outputs: Vec<(String, String)>,
+) {
+    let plan = b.r.plan;
+    let task = plan.task(t);
+    let TaskKind::Wait {
+        service_name,
+        recipe: Recipe::Http(h),
+        field,
+        assertion,
+        target_value,
+        interval,
+        timeout,
+    } = &task.kind
+    else {
+        return;
+    };
+    let Some(service) = b.r.info.task_service(t) else {
+        return;
+    };
+    let Some(port) = plan.service(service).config.ports.get(&h.port_id) else {
+        return;
+    };
+    let body_text = h
+        .body
+        .as_ref()
+        .and_then(|e| b.r.text(e, &Use::fixed(&task.at, "the body of plan.wait")));
+    let call = HttpCall {
+        service,
+        port: port.number,
+        method: h.method,
+        endpoint: endpoint(&h.endpoint),
+        headers: h.headers.clone(),
+        content_type: h.content_type.clone(),
+        body: body_text,
+    };
+    let step = b.r.info.task_step(t).unwrap_or(0);
+    let job = b.add_job(
+        JobKind::Wait {
+            task: t,
+            call,
+            field: field.clone(),
+            filter: field
+                .strip_prefix("extract.")
+                .and_then(|k| h.extract.get(k))
+                .cloned(),
+            assertion: *assertion,
+            target: target_value.clone(),
+            interval: *interval,
+            timeout: *timeout,
+            body,
+            results,
+            outputs,
+        },
+        step,
+        format!("wait-{service_name}"),
+    );
+    b.wait_jobs.insert(t, job);
+    b.need(
+        NodeId::Job(job),
+        NodeId::Service(service),
+        super::Condition::Started,
+    );
+}
