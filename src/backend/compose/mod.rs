@@ -65,7 +65,7 @@ pub const WORDS: Vocabulary = Vocabulary {
 pub fn compile(plan: &Plan, info: &PlanInfo, opts: &Options) -> Result<Compiled, Vec<Diagnostic>> {
     let rules = lower::Rules {
         words: WORDS,
-        store: true,
+        values: lower::Carry::Files,
         images: &opts.images,
     };
     let model = lower::lower(plan, info, &rules);

@@ -122,10 +122,13 @@ pub(crate) fn lower(b: &mut Builder) {
                         });
                     }
                 }
-                if out.iter().any(|f| match &f.body {
-                    FileBody::Text(t) => t.has_values(),
-                    FileBody::Bytes(_) | FileBody::Template { .. } => false,
-                }) {
+                let files_carry = b.r.values.carry_mode() == super::Carry::Files;
+                if files_carry
+                    && out.iter().any(|f| match &f.body {
+                        FileBody::Text(t) => t.has_values(),
+                        FileBody::Bytes(_) | FileBody::Template { .. } => false,
+                    })
+                {
                     let step = b.r.info.artifact_step(id).unwrap_or(0);
                     let job = b.add_job(
                         JobKind::Render { artifact: id },

@@ -44,7 +44,7 @@ use std::collections::BTreeMap;
 use text::{Resolver, Text};
 
 pub use edges::{Condition, Edges};
-pub use values::ValueId;
+pub use values::{Carry, ValueId};
 
 /// How a target names itself in messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,9 +252,8 @@ impl Model {
 #[derive(Debug, Clone, Copy)]
 pub struct Rules<'a> {
     pub words: Vocabulary,
-    /// Whether the target carries run-time values through a value store
-    /// ([`values`]); without one every use of such a value is KP201.
-    pub store: bool,
+    /// How the target carries run-time values ([`values::Carry`]).
+    pub values: values::Carry,
     /// Image reference -> its entrypoint and cmd (see [`ImageConfig`]).
     pub images: &'a BTreeMap<String, ImageConfig>,
 }
@@ -267,7 +266,7 @@ pub fn lower<'p>(plan: &'p Plan, info: &'p PlanInfo, rules: &Rules<'p>) -> Model
             plan,
             info,
             words: rules.words,
-            values: values::Values::new(rules.words, rules.store),
+            values: values::Values::new(rules.words, rules.values),
             diags: Vec::new(),
         },
         services: BTreeMap::new(),

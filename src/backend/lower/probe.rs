@@ -45,10 +45,22 @@ pub enum Expect {
     Unknown(String),
 }
 
+/// Where a check comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The service's TCP ports with a `wait`.
+    Ports,
+    /// Its `ready_conditions`.
+    ReadyCondition,
+    /// A `plan.wait` on it (a task of its own for a runner that runs tasks).
+    Wait(crate::ir::TaskId),
+}
+
 /// One probe with its timing: polled every `interval` until it passes, for at most
 /// `total`.
 #[derive(Debug, Clone)]
 pub struct Check {
+    pub origin: Origin,
     pub probe: Probe,
     pub interval: GoDuration,
     pub total: GoDuration,

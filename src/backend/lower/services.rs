@@ -2,7 +2,7 @@
 //! condition, every `plan.wait` on them) and their entrypoint, cmd and env as
 //! [`Text`].
 
-use super::probe::{Check, Expect, Probe, Readiness};
+use super::probe::{Check, Expect, Origin, Probe, Readiness};
 use super::program::{endpoint, HttpCall};
 use super::store::is_shell_name;
 use super::text::{Refusal, Text, Use};
@@ -31,6 +31,7 @@ pub(crate) fn readiness(b: &mut Builder) -> BTreeMap<ServiceId, Readiness> {
         }
         if !tcp.is_empty() {
             checks.push(Check {
+                origin: Origin::Ports,
                 probe: Probe::Listening(tcp.iter().map(|(n, _)| *n).collect()),
                 interval: GoDuration::from_secs(1),
                 total: GoDuration(tcp.iter().map(|(_, w)| w.0).max().unwrap_or(0)),
@@ -51,6 +52,7 @@ pub(crate) fn readiness(b: &mut Builder) -> BTreeMap<ServiceId, Readiness> {
                 &place,
             ) {
                 checks.push(Check {
+                    origin: Origin::ReadyCondition,
                     probe,
                     interval: rc.interval,
                     total: rc.timeout,
@@ -96,6 +98,7 @@ pub(crate) fn readiness(b: &mut Builder) -> BTreeMap<ServiceId, Readiness> {
             &place,
         ) {
             out.entry(id).or_default().checks.push(Check {
+                origin: Origin::Wait(t),
                 probe,
                 interval: *interval,
                 total: *timeout,
@@ -265,7 +268,7 @@ fn start(
         .chain(cmd)
         .chain(env.values())
         .any(Text::has_values);
-    if !uses {
+    if !uses || b.r.values.carry_mode() != super::Carry::Files {
         return None;
     }
     let svc = b.r.plan.service(id);

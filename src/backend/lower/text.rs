@@ -167,7 +167,9 @@ impl<'p> Resolver<'p> {
     fn seg(&mut self, r: &RuntimeRef, u: &Use) -> Option<Seg> {
         match r {
             RuntimeRef::Service { service, field } => {
-                if self.info.is_final(*service) {
+                if self.info.is_final(*service)
+                    || self.values.carry_mode() == super::values::Carry::InProcess
+                {
                     return Some(Seg::Service(*service, *field));
                 }
                 let s = self.plan.service(*service);
@@ -189,6 +191,9 @@ impl<'p> Resolver<'p> {
                 None
             }
             RuntimeRef::Task { task, field } => {
+                if let Some(id) = self.values.in_process(self.plan, *task, field) {
+                    return Some(Seg::Value(id));
+                }
                 let refused = match u.reader {
                     Some(reader) => match self
                         .values

@@ -45,12 +45,23 @@ pub struct Flow {
     pub readers: BTreeSet<NodeId>,
 }
 
+/// How a target carries run-time values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carry {
+    /// Not at all: every use is KP201.
+    Nothing,
+    /// Through files of a value store, written and read by containers.
+    Files,
+    /// In the process that runs the plan (`kplan apply`), which resolves every value
+    /// itself: every string keeps its references and no job is added for them.
+    InProcess,
+}
+
 /// The run-time values a lowering carries.
 #[derive(Debug, Clone)]
 pub struct Values {
     words: Vocabulary,
-    /// Whether the target carries values through a value store.
-    store: bool,
+    carry: Carry,
     pub flows: Vec<Flow>,
     by_key: BTreeMap<(TaskId, TaskField), ValueId>,
     /// The directory of each producing task in the store.
@@ -61,10 +72,10 @@ pub struct Values {
 }
 
 impl Values {
-    pub fn new(words: Vocabulary, store: bool) -> Values {
+    pub fn new(words: Vocabulary, carry: Carry) -> Values {
         Values {
             words,
-            store,
+            carry,
             flows: Vec::new(),
             by_key: BTreeMap::new(),
             dirs: BTreeMap::new(),
@@ -84,7 +95,12 @@ impl Values {
 
     /// Whether the target carries values at all.
     pub fn carries(&self) -> bool {
-        self.store
+        self.carry != Carry::Nothing
+    }
+
+    /// How the target carries values.
+    pub fn carry_mode(&self) -> Carry {
+        self.carry
     }
 
     /// The values `task` produces, in id order.
@@ -142,8 +158,10 @@ impl Values {
         field: &TaskField,
         reader: NodeId,
     ) -> Result<ValueId, Refusal> {
-        if !self.store {
-            return Err(self.refusal());
+        match self.carry {
+            Carry::Nothing => return Err(self.refusal()),
+            Carry::InProcess => return Ok(self.register(plan, task, field.clone(), reader)),
+            Carry::Files => {}
         }
         producible(plan, info, task, field)?;
         // A request's output is its body: one file.
@@ -158,6 +176,11 @@ impl Values {
             ) => TaskField::Body,
             (_, f) => f.clone(),
         };
+        Ok(self.register(plan, task, field, reader))
+    }
+
+    /// The flow of `task`'s `field`, made on first use, with `reader` added.
+    fn register(&mut self, plan: &Plan, task: TaskId, field: TaskField, reader: NodeId) -> ValueId {
         let key = (task, field.clone());
         let id = match self.by_key.get(&key) {
             Some(id) => *id,
@@ -175,7 +198,30 @@ impl Values {
             }
         };
         self.flows[id.0 as usize].readers.insert(reader);
-        Ok(id)
+        id
+    }
+
+    /// In process, a value read where no node reads it (a readiness check, a
+    /// template's logic): the runner resolves it.
+    pub fn in_process(&mut self, plan: &Plan, task: TaskId, field: &TaskField) -> Option<ValueId> {
+        (self.carry == Carry::InProcess).then(|| {
+            let key = (task, field.clone());
+            match self.by_key.get(&key) {
+                Some(id) => *id,
+                None => {
+                    let path = self.new_path(plan, task, field);
+                    let id = ValueId(self.flows.len() as u32);
+                    self.flows.push(Flow {
+                        task,
+                        field: field.clone(),
+                        path,
+                        readers: BTreeSet::new(),
+                    });
+                    self.by_key.insert(key, id);
+                    id
+                }
+            }
+        })
     }
 
     /// Why a run-time value cannot be used where the target needs a static one.
@@ -304,7 +350,7 @@ fn producible(
 /// extract needs the output or body it is computed from), one extract job per task
 /// computes the extracts read, and a job prepares the store.
 pub(crate) fn finish(b: &mut Builder) {
-    if b.r.values.is_empty() {
+    if b.r.values.is_empty() || b.r.values.carry_mode() != Carry::Files {
         return;
     }
     let plan = b.r.plan;
