@@ -13,49 +13,21 @@ use super::{container_name, network_name, volume_name};
 use super::{
     LABEL_ENCLAVE, LABEL_HASH, LABEL_KIND, LABEL_PARTS, LABEL_PORTS, LABEL_RESOURCES, LABEL_SERVICE,
 };
-use crate::gotemplate::{Piece, Template, Value};
+use crate::backend::lower::artifacts::{render_template, ArtifactModel, FileBody};
+use crate::backend::lower::text::{Seg, Text};
+use crate::backend::lower::Model;
+use crate::gotemplate::{Piece, Value};
 use crate::ir::{
-    ArtifactId, ArtifactSource, Data, FileContent, Mount, Part, Plan, PlanInfo, RuntimeRef,
-    ServiceField, ServiceId, StrExpr, TaskField, TaskId, TaskKind,
+    ArtifactId, Data, Mount, Part, Plan, PlanInfo, RuntimeRef, ServiceField, ServiceId, StrExpr,
+    TaskField, TaskId, TaskKind,
 };
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+
+pub use super::results::{artifact_from_files, files_digest, ArtifactData, FileEntry, TaskResult};
 
 /// A value, or why it is not known yet.
 pub type Val<T> = Result<T, String>;
-
-/// One file of an artifact with its bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileEntry {
-    pub path: String,
-    pub mode: u32,
-    #[serde(skip)]
-    pub content: Vec<u8>,
-}
-
-/// An artifact's files and their digest.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ArtifactData {
-    pub digest: String,
-    /// `None` when only the digest is known (recorded, content not loaded).
-    pub files: Option<Arc<Vec<FileEntry>>>,
-}
-
-/// What a task produced.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TaskResult {
-    pub code: i64,
-    pub output: String,
-    #[serde(default)]
-    pub body: String,
-    #[serde(default)]
-    pub extract: BTreeMap<String, String>,
-    /// Artifact name -> digest, for `store` of run_sh/run_python.
-    #[serde(default)]
-    pub stored: BTreeMap<String, String>,
-}
 
 /// The run-time values known so far.
 #[derive(Debug, Clone, Default)]
@@ -131,6 +103,34 @@ impl Values {
         e.resolve(|r| self.resolve_ref(plan, r))
     }
 
+    /// The text of one of the shared model's strings.
+    pub fn resolve_text(&self, plan: &Plan, model: &Model, t: &Text) -> Val<String> {
+        let mut s = String::new();
+        for seg in t.segs() {
+            match seg {
+                Seg::Lit(l) => s.push_str(l),
+                Seg::Service(service, field) => s.push_str(&self.resolve_ref(
+                    plan,
+                    &RuntimeRef::Service {
+                        service: *service,
+                        field: *field,
+                    },
+                )?),
+                Seg::Value(v) => {
+                    let flow = model.values.flow(*v);
+                    s.push_str(&self.resolve_ref(
+                        plan,
+                        &RuntimeRef::Task {
+                            task: flow.task,
+                            field: flow.field.clone(),
+                        },
+                    )?)
+                }
+            }
+        }
+        Ok(s)
+    }
+
     /// Template data with every run-time value filled in.
     pub fn resolve_data(&self, plan: &Plan, d: &Data) -> Val<Value> {
         Ok(match d {
@@ -182,54 +182,37 @@ fn sha(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// The digest of a set of files: paths, modes and contents, in path order.
-pub fn files_digest(files: &[FileEntry]) -> String {
-    let mut sorted: Vec<&FileEntry> = files.iter().collect();
-    sorted.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut h = Sha256::new();
-    for f in sorted {
-        h.update(f.path.as_bytes());
-        h.update([0]);
-        h.update(format!("{:o}", f.mode).as_bytes());
-        h.update([0]);
-        h.update((f.content.len() as u64).to_le_bytes());
-        h.update(&f.content);
-    }
-    hex::encode(h.finalize())
-}
-
-pub fn artifact_from_files(files: Vec<FileEntry>) -> ArtifactData {
-    ArtifactData {
-        digest: files_digest(&files),
-        files: Some(Arc::new(files)),
-    }
-}
-
-/// The content of an `upload_files`/`render_templates` artifact, rendering templates
-/// whose holes are now known. `None` for artifacts produced during apply (service
-/// files, task stores).
-pub fn static_artifact(plan: &Plan, id: ArtifactId, values: &Values) -> Option<Val<ArtifactData>> {
-    let a = plan.artifact(id);
-    let files = match &a.source {
-        ArtifactSource::Upload { files, .. } | ArtifactSource::Templates { files } => files,
-        ArtifactSource::ServiceFiles { .. } | ArtifactSource::TaskStore { .. } => return None,
+/// The content of an `upload_files`/`render_templates` artifact, from the shared
+/// model's file set, rendering text holes and templates with the values known now.
+/// `None` for artifacts produced during apply (service files, task stores).
+pub fn static_artifact(
+    plan: &Plan,
+    model: &Model,
+    id: ArtifactId,
+    values: &Values,
+) -> Option<Val<ArtifactData>> {
+    let files = match model.artifacts.get(&id)? {
+        ArtifactModel::Files(files) => files,
+        // In process, files with run-time holes stay file sets; copies out of a
+        // service are taken from its container, as Kurtosis does.
+        ArtifactModel::Copied(_)
+        | ArtifactModel::Rendered { .. }
+        | ArtifactModel::ServiceCopy { .. }
+        | ArtifactModel::TaskStore { .. } => return None,
     };
     let mut out = Vec::new();
     for f in files {
-        let content = match &f.content {
-            FileContent::Static(b) => b.clone(),
-            FileContent::Text(e) => match values.resolve(plan, e) {
+        let content = match &f.body {
+            FileBody::Bytes(b) => b.clone(),
+            FileBody::Text(t) => match values.resolve_text(plan, model, t) {
                 Ok(t) => t.into_bytes(),
                 Err(why) => return Some(Err(why)),
             },
-            FileContent::Template { template, data, .. } => {
-                let value = match values.resolve_data(plan, data) {
-                    Ok(v) => v,
-                    Err(why) => return Some(Err(why)),
-                };
-                match render_template(&f.path, template, &value) {
-                    Ok(t) => t.into_bytes(),
-                    Err(e) => return Some(Err(e)),
+            FileBody::Template { template, data, .. } => {
+                let resolve = |r: &RuntimeRef| values.resolve_ref(plan, r);
+                match render_template(&f.path, template, data, &resolve) {
+                    Ok(bytes) => bytes,
+                    Err(e) => return Some(Err(format!("render_templates {}: {e}", f.path))),
                 }
             }
         };
@@ -240,20 +223,6 @@ pub fn static_artifact(plan: &Plan, id: ArtifactId, values: &Values) -> Option<V
         });
     }
     Some(Ok(artifact_from_files(out)))
-}
-
-fn render_template(path: &str, template: &str, data: &Value) -> Result<String, String> {
-    let t = Template::parse(path, template).map_err(|e| format!("render_templates: {e}"))?;
-    let pieces = t
-        .execute(data)
-        .map_err(|e| format!("render_templates {path}: {e}"))?;
-    Ok(pieces
-        .into_iter()
-        .map(|p| match p {
-            Piece::Text(t) => t,
-            Piece::Hole(_) => String::new(),
-        })
-        .collect())
 }
 
 /// A service as it should run.

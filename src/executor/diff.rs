@@ -289,12 +289,13 @@ pub fn diff(
     recorded: &Recorded,
     prune: bool,
 ) -> ChangeSet {
+    let model = super::model(plan, info);
     let mut values = Values {
         own_ip: super::ipam::assign(
             plan,
             info,
             observed,
-            recorded,
+            &recorded.ips,
             super::ipam::network_subnet(plan, info, observed),
         ),
         ..Values::default()
@@ -352,37 +353,40 @@ pub fn diff(
             }
             StepKind::CreateArtifact(aid) => {
                 let a = plan.artifact(*aid);
-                let data: Val<ArtifactData> = match desired::static_artifact(plan, *aid, &values) {
-                    Some(v) => v,
-                    None => match &a.source {
-                        ArtifactSource::ServiceFiles {
-                            service_name, src, ..
-                        } => {
-                            let container = info
-                                .final_service(service_name)
-                                .and_then(|sid| values.service_container.get(&sid).cloned())
-                                .unwrap_or_else(|| Err(format!("service '{service_name}'")));
-                            match container {
-                                Ok(c) => recorded
-                                    .service_files
-                                    .get(&service_files_key(&c, src))
-                                    .map(|d| ArtifactData {
-                                        digest: d.clone(),
-                                        files: None,
-                                    })
-                                    .ok_or_else(|| {
-                                        format!("copied from '{service_name}' during apply")
-                                    }),
-                                Err(_) => Err(format!("copied from '{service_name}' during apply")),
+                let data: Val<ArtifactData> =
+                    match desired::static_artifact(plan, &model, *aid, &values) {
+                        Some(v) => v,
+                        None => match &a.source {
+                            ArtifactSource::ServiceFiles {
+                                service_name, src, ..
+                            } => {
+                                let container = info
+                                    .final_service(service_name)
+                                    .and_then(|sid| values.service_container.get(&sid).cloned())
+                                    .unwrap_or_else(|| Err(format!("service '{service_name}'")));
+                                match container {
+                                    Ok(c) => recorded
+                                        .service_files
+                                        .get(&service_files_key(&c, src))
+                                        .map(|d| ArtifactData {
+                                            digest: d.clone(),
+                                            files: None,
+                                        })
+                                        .ok_or_else(|| {
+                                            format!("copied from '{service_name}' during apply")
+                                        }),
+                                    Err(_) => {
+                                        Err(format!("copied from '{service_name}' during apply"))
+                                    }
+                                }
                             }
-                        }
-                        // Produced by its task step.
-                        ArtifactSource::TaskStore { .. } => continue,
-                        ArtifactSource::Upload { .. } | ArtifactSource::Templates { .. } => {
-                            Err("known after apply".into())
-                        }
-                    },
-                };
+                            // Produced by its task step.
+                            ArtifactSource::TaskStore { .. } => continue,
+                            ArtifactSource::Upload { .. } | ArtifactSource::Templates { .. } => {
+                                Err("known after apply".into())
+                            }
+                        },
+                    };
                 values.artifacts.insert(*aid, data);
             }
             StepKind::RunTask(tid) => {

@@ -12,7 +12,6 @@
 //! change; a new service takes the lowest free one. Everything here is pure.
 
 use super::observe::Observed;
-use super::state::Recorded;
 use crate::ir::{Plan, PlanInfo};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -140,14 +139,15 @@ pub fn network_subnet(
 }
 
 /// Service name -> its address, for every final service that uses its placeholder:
-/// the recorded one (or, with no record, the static address its container has), else
+/// the recorded one (`recorded_ips`, from the enclave state; or, with no record, the
+/// static address its container has), else
 /// the lowest static address no container of the enclave and no other service holds.
 /// Without a subnet (the network is created during apply) the addresses are unknown.
 pub fn assign(
     plan: &Plan,
     info: &PlanInfo,
     observed: &Observed,
-    recorded: &Recorded,
+    recorded_ips: &BTreeMap<String, String>,
     subnet: Result<Option<Subnet>, String>,
 ) -> BTreeMap<String, Result<String, String>> {
     let users = placeholder_services(plan, info);
@@ -178,8 +178,7 @@ pub fn assign(
         .filter_map(|c| c.ip.as_deref()?.parse().ok())
         .collect();
     for n in &users {
-        let kept = recorded
-            .ips
+        let kept = recorded_ips
             .get(*n)
             .and_then(|ip| ip.parse::<Ipv4Addr>().ok())
             .or_else(|| {

@@ -5,7 +5,7 @@
 //! the new state, never half of one. The enclave lock is an OS file lock (flock), which
 //! the kernel releases when the holder dies, even by SIGKILL.
 
-use super::desired::{FileEntry, TaskResult};
+use super::results::{FileEntry, TaskResult};
 use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};

@@ -11,13 +11,18 @@ use std::collections::{BTreeMap, BTreeSet};
 /// of the package name (`github.com/o/redis-package` -> `redis-package`), lower-cased,
 /// with every other character replaced by `-`.
 pub fn project_name(package: &str) -> String {
+    sanitize(&package_base(package).to_ascii_lowercase(), "_-", "kplan")
+}
+
+/// The last path segment of a package name, without `.star`: what a deployment of it
+/// is named after (`github.com/o/redis-package` -> `redis-package`).
+pub fn package_base(package: &str) -> &str {
     let last = package
         .trim_end_matches('/')
         .rsplit('/')
         .next()
         .unwrap_or(package);
-    let last = last.strip_suffix(".star").unwrap_or(last);
-    sanitize(&last.to_ascii_lowercase(), "_-", "kplan")
+    last.strip_suffix(".star").unwrap_or(last)
 }
 
 /// A name made of `[a-zA-Z0-9_.-]`, starting with a letter or digit (valid for

@@ -19,8 +19,8 @@ use crate::ir::{Assertion, Data, GoDuration, ServiceField, ServiceId, Span};
 /// What is checked.
 #[derive(Debug, Clone)]
 pub enum Probe {
-    /// These TCP ports accept connections (all of them).
-    Listening(Vec<u16>),
+    /// These TCP ports accept connections (all of them), each within its own `wait`.
+    Listening(Vec<(u16, GoDuration)>),
     /// A command run inside the service's container.
     Exec { argv: Vec<Text>, expect: Expect },
     /// An HTTP request to the service's own port (from inside its container).
@@ -132,7 +132,7 @@ pub fn shell_check(
         Probe::Listening(ports) => make(
             ports
                 .iter()
-                .map(|n| {
+                .map(|(n, _)| {
                     format!(
                         "grep -sqE ':{n:04X} [0-9A-F]+:[0-9A-F]+ 0A' /proc/net/tcp /proc/net/tcp6"
                     )

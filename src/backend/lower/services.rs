@@ -32,7 +32,7 @@ pub(crate) fn readiness(b: &mut Builder) -> BTreeMap<ServiceId, Readiness> {
         if !tcp.is_empty() {
             checks.push(Check {
                 origin: Origin::Ports,
-                probe: Probe::Listening(tcp.iter().map(|(n, _)| *n).collect()),
+                probe: Probe::Listening(tcp.clone()),
                 interval: GoDuration::from_secs(1),
                 total: GoDuration(tcp.iter().map(|(_, w)| w.0).max().unwrap_or(0)),
                 at: svc.at.clone(),
