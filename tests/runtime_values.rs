@@ -11,40 +11,13 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const FIXTURE: &str = "fixtures/valid/runtime-values";
 
 /// What the run_sh prints: the value every consumer must hold.
 const VALUE: &str = "it's a \"quoted\" $HOME value\nsecond  line *\n";
-
-struct ComposeDown {
-    file: PathBuf,
-    project: String,
-}
-
-impl Drop for ComposeDown {
-    fn drop(&mut self) {
-        let out = support::docker_compose([
-            "-f".as_ref(),
-            self.file.as_os_str(),
-            "-p".as_ref(),
-            self.project.as_ref(),
-            "down".as_ref(),
-            "-v".as_ref(),
-            "--remove-orphans".as_ref(),
-            "--timeout".as_ref(),
-            "2".as_ref(),
-        ]);
-        if !out.status.success() {
-            eprintln!(
-                "compose down failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-    }
-}
 
 fn kplan(args: &[&str]) -> std::process::Output {
     Command::new(support::kplan_bin())
@@ -163,61 +136,14 @@ fn compose_and_apply_give_every_container_exactly_the_value() {
         "-o",
         dir.to_str().expect("utf-8 path"),
     ]);
-    let file = dir.join("compose.yaml");
-    let project = support::unique_name("kplan-rv");
     {
-        let _down = ComposeDown {
-            file: file.clone(),
-            project: project.clone(),
-        };
-        let up = support::docker_compose([
-            "-f".as_ref(),
-            file.as_os_str(),
-            "-p".as_ref(),
-            project.as_ref(),
-            "up".as_ref(),
-            "--wait".as_ref(),
-            "--wait-timeout".as_ref(),
-            "120".as_ref(),
-            "--pull".as_ref(),
-            "never".as_ref(),
-        ]);
-        assert!(
-            up.status.success(),
-            "compose up --wait failed:\n{}",
-            String::from_utf8_lossy(&up.stderr)
-        );
-        check_all(|s| format!("{project}-{s}-1"));
+        let project = support::ComposeProject::new(&dir.join("compose.yaml"), "kplan-rv");
+        project.up(120);
+        check_all(|s| project.container(s));
     }
 
     // The same package with `kplan apply`: the same bytes in the same places.
-    let enclave = support::unique_name("kplan-rv");
-    let state = tempfile::tempdir().expect("tempdir");
-    let state_dir = state.path().to_str().expect("utf-8 path").to_owned();
-    struct Destroy(String, String);
-    impl Drop for Destroy {
-        fn drop(&mut self) {
-            let _ = Command::new(support::kplan_bin())
-                .args([
-                    "destroy",
-                    "--volumes",
-                    "--enclave",
-                    &self.0,
-                    "--state-dir",
-                    &self.1,
-                ])
-                .output();
-        }
-    }
-    let _destroy = Destroy(enclave.clone(), state_dir.clone());
-    ok(&[
-        "apply",
-        FIXTURE,
-        "--yes",
-        "--enclave",
-        &enclave,
-        "--state-dir",
-        &state_dir,
-    ]);
-    check_all(|s| format!("{enclave}--{s}"));
+    let enclave = support::ApplyEnclave::new("kplan-rv");
+    enclave.apply(FIXTURE);
+    check_all(|s| enclave.container(s));
 }

@@ -155,72 +155,12 @@ fn run_python_gets_every_package_and_argument_exactly_under_compose_and_apply() 
         "-o",
         deploy.to_str().expect("utf-8"),
     ]);
-    let file = deploy.join("compose.yaml");
-    let project = support::unique_name("kplan-ts");
-    struct Down(PathBuf, String);
-    impl Drop for Down {
-        fn drop(&mut self) {
-            let _ = support::docker_compose([
-                "-f".as_ref(),
-                self.0.as_os_str(),
-                "-p".as_ref(),
-                self.1.as_ref(),
-                "down".as_ref(),
-                "-v".as_ref(),
-                "--timeout".as_ref(),
-                "1".as_ref(),
-            ]);
-        }
-    }
     {
-        let _down = Down(file.clone(), project.clone());
-        let up = support::docker_compose([
-            "-f".as_ref(),
-            file.as_os_str(),
-            "-p".as_ref(),
-            project.as_ref(),
-            "up".as_ref(),
-            "--wait".as_ref(),
-            "--wait-timeout".as_ref(),
-            "60".as_ref(),
-            "--pull".as_ref(),
-            "never".as_ref(),
-        ]);
-        assert!(
-            up.status.success(),
-            "compose up:\n{}",
-            String::from_utf8_lossy(&up.stderr)
-        );
-        check(&format!("{project}-seen-1"));
+        let project = support::ComposeProject::new(&deploy.join("compose.yaml"), "kplan-ts");
+        project.up(60);
+        check(&project.container("seen"));
     }
-
-    let enclave = support::unique_name("kplan-ts");
-    let state = tempfile::tempdir().expect("tempdir");
-    let state_dir = state.path().to_str().expect("utf-8").to_owned();
-    struct Destroy(String, String);
-    impl Drop for Destroy {
-        fn drop(&mut self) {
-            let _ = Command::new(support::kplan_bin())
-                .args([
-                    "destroy",
-                    "--volumes",
-                    "--enclave",
-                    &self.0,
-                    "--state-dir",
-                    &self.1,
-                ])
-                .output();
-        }
-    }
-    let _destroy = Destroy(enclave.clone(), state_dir.clone());
-    kplan_ok(&[
-        "apply",
-        pkg,
-        "--yes",
-        "--enclave",
-        &enclave,
-        "--state-dir",
-        &state_dir,
-    ]);
-    check(&format!("{enclave}--seen"));
+    let enclave = support::ApplyEnclave::new("kplan-ts");
+    enclave.apply(pkg);
+    check(&enclave.container("seen"));
 }

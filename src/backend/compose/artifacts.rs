@@ -34,15 +34,7 @@ pub fn place(cx: &mut Ctx) {
                 let dir = format!("artifacts/{}", cx.artifact_dir(&a.name));
                 let mut paths = Vec::new();
                 for f in files {
-                    if matches!(a_model, ArtifactModel::Files(_)) && !safe_rel(&f.path) {
-                        cx.diags.push(
-                            Diagnostic::error(
-                                "KP204",
-                                format!("artifact '{}' has a file at '{}', which is not a plain relative path and cannot be written beside compose.yaml", a.name, f.path),
-                                Some(a.at.clone()),
-                            )
-                            .with_hint("use relative file names without '..'"),
-                        );
+                    if matches!(a_model, ArtifactModel::Files(_)) && !placeable(cx, *id, &f.path) {
                         continue;
                     }
                     let place = format!("file '{}' of artifact '{}'", f.path, a.name);
@@ -92,15 +84,7 @@ fn rendered(cx: &mut Ctx, id: ArtifactId, tok: &str, files: &[FileModel]) -> Ren
         files: Vec::new(),
     };
     for f in files {
-        if !safe_rel(&f.path) {
-            cx.diags.push(
-                Diagnostic::error(
-                    "KP204",
-                    format!("artifact '{}' has a file at '{}', which is not a plain relative path and cannot be written beside compose.yaml", a.name, f.path),
-                    Some(a.at.clone()),
-                )
-                .with_hint("use relative file names without '..'"),
-            );
+        if !placeable(cx, id, &f.path) {
             continue;
         }
         match &f.body {
@@ -182,6 +166,24 @@ pub fn artifact_volume(cx: &mut Ctx, artifact: &str) -> String {
         .volumes
         .insert(volume.clone(), NamedVolume::default());
     volume
+}
+
+/// Whether a file of an artifact can be written beside `compose.yaml` (KP204 when
+/// its path is not a plain relative one).
+fn placeable(cx: &mut Ctx, id: ArtifactId, path: &str) -> bool {
+    if safe_rel(path) {
+        return true;
+    }
+    let a = cx.plan.artifact(id);
+    cx.diags.push(
+        Diagnostic::error(
+            "KP204",
+            format!("artifact '{}' has a file at '{path}', which is not a plain relative path and cannot be written beside compose.yaml", a.name),
+            Some(a.at.clone()),
+        )
+        .with_hint("use relative file names without '..'"),
+    );
+    false
 }
 
 fn safe_rel(p: &str) -> bool {

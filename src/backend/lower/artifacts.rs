@@ -156,7 +156,7 @@ pub(crate) fn lower(b: &mut Builder) {
                 ArtifactModel::TaskStore { task: *task, index }
             }
         };
-        b.artifacts.insert(id, model);
+        b.m.artifacts.insert(id, model);
     }
 }
 
@@ -197,7 +197,7 @@ fn service_files(
         let mut merged: BTreeMap<String, FileModel> = BTreeMap::new();
         let mut all_static = true;
         for n in names {
-            match b.r.info.artifact(n).and_then(|i| b.artifacts.get(&i)) {
+            match b.r.info.artifact(n).and_then(|i| b.m.artifacts.get(&i)) {
                 Some(ArtifactModel::Files(files) | ArtifactModel::Copied(files)) => {
                     for f in files {
                         merged.insert(f.path.clone(), f.clone());

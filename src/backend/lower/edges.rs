@@ -38,13 +38,13 @@ pub(crate) fn link(b: &Builder) -> Edges {
         let e = needs.entry(who).or_default().entry(on).or_insert(c);
         *e = (*e).max(c);
     };
-    let mut owners: Vec<(NodeId, usize)> = b
-        .services
-        .values()
-        .map(|s| (NodeId::Service(s.id), s.step))
-        .collect();
+    let mut owners: Vec<(NodeId, usize)> =
+        b.m.services
+            .values()
+            .map(|s| (NodeId::Service(s.id), s.step))
+            .collect();
     owners.extend(
-        b.jobs
+        b.m.jobs
             .iter()
             .enumerate()
             .map(|(i, j)| (NodeId::Job(super::JobId(i as u32)), j.step)),
@@ -69,14 +69,14 @@ pub(crate) fn link(b: &Builder) -> Edges {
             }
         }
     }
-    for (t, j) in &b.extract_jobs {
+    for (t, j) in &b.m.extract_jobs {
         if let Some((p, c)) = value_producer(b, *t, &crate::ir::TaskField::Output) {
             add(NodeId::Job(*j), p, c);
         }
     }
-    if let Some(store) = b.store_job {
+    if let Some(store) = b.m.store_job {
         for (n, _) in &owners {
-            if writes(b, *n) {
+            if *n != NodeId::Job(store) && super::writes_values(&b.m.services, &b.m.jobs, *n) {
                 add(*n, NodeId::Job(store), Condition::Completed);
             }
         }
@@ -92,8 +92,8 @@ pub(crate) fn link(b: &Builder) -> Edges {
         }
     }
     let exists = |n: &NodeId| match n {
-        NodeId::Service(s) => b.services.contains_key(s),
-        NodeId::Job(j) => (j.0 as usize) < b.jobs.len(),
+        NodeId::Service(s) => b.m.services.contains_key(s),
+        NodeId::Job(j) => (j.0 as usize) < b.m.jobs.len(),
     };
     let mut out = Edges::new();
     for (who, targets) in needs {
@@ -106,10 +106,10 @@ pub(crate) fn link(b: &Builder) -> Edges {
             }
             let ready = match on {
                 NodeId::Service(s) => {
-                    if b.services[&s].stopped {
+                    if b.m.services[&s].stopped {
                         continue;
                     }
-                    !b.services[&s].readiness.checks.is_empty()
+                    !b.m.services[&s].readiness.checks.is_empty()
                 }
                 NodeId::Job(_) => false,
             };
@@ -127,12 +127,12 @@ pub(crate) fn link(b: &Builder) -> Edges {
 
 /// The job that produces a run-time artifact.
 pub(crate) fn producer(b: &Builder, a: crate::ir::ArtifactId) -> Option<NodeId> {
-    match b.artifacts.get(&a)? {
+    match b.m.artifacts.get(&a)? {
         ArtifactModel::Files(_) | ArtifactModel::Copied(_) => None,
         ArtifactModel::ServiceCopy { job, .. } | ArtifactModel::Rendered { job, .. } => {
             Some(NodeId::Job(*job))
         }
-        ArtifactModel::TaskStore { task, .. } => b.task_jobs.get(task).map(|j| NodeId::Job(*j)),
+        ArtifactModel::TaskStore { task, .. } => b.m.task_jobs.get(task).map(|j| NodeId::Job(*j)),
     }
 }
 
@@ -159,14 +159,14 @@ fn step_targets(
     match &step.kind {
         StepKind::AddServices(ids) => {
             for id in ids {
-                if b.services.contains_key(id) {
+                if b.m.services.contains_key(id) {
                     out.push((NodeId::Service(*id), Condition::Started));
                 }
             }
         }
         StepKind::RunTask(t) => match &b.r.plan.task(*t).kind {
             TaskKind::RunSh { .. } | TaskKind::RunPython { .. } | TaskKind::Request { .. } => {
-                if let Some(j) = b.task_jobs.get(t) {
+                if let Some(j) = b.m.task_jobs.get(t) {
                     out.push((NodeId::Job(*j), Condition::Completed));
                 }
             }
@@ -174,7 +174,7 @@ fn step_targets(
                 if let Some(s) =
                     b.r.info
                         .task_service(*t)
-                        .filter(|s| b.services.contains_key(s))
+                        .filter(|s| b.m.services.contains_key(s))
                 {
                     out.push((NodeId::Service(s), Condition::Started));
                 }
@@ -183,18 +183,18 @@ fn step_targets(
                 if let Some(s) =
                     b.r.info
                         .task_service(*t)
-                        .filter(|s| b.services.contains_key(s))
+                        .filter(|s| b.m.services.contains_key(s))
                 {
                     out.push((NodeId::Service(s), Condition::Ready));
                 }
             }
-            TaskKind::Verify { .. } => match b.verify_jobs.get(t) {
+            TaskKind::Verify { .. } => match b.m.verify_jobs.get(t) {
                 Some(j) => out.push((NodeId::Job(*j), Condition::Completed)),
                 None => recurse(seen, out),
             },
             TaskKind::Print { .. } => recurse(seen, out),
         },
-        StepKind::CreateArtifact(a) => match b.artifacts.get(a) {
+        StepKind::CreateArtifact(a) => match b.m.artifacts.get(a) {
             Some(m) if m.is_runtime() => {
                 if let Some(p) = producer(b, *a) {
                     out.push((p, Condition::Completed));
@@ -218,45 +218,27 @@ fn value_producer(
     task: crate::ir::TaskId,
     field: &crate::ir::TaskField,
 ) -> Option<(NodeId, Condition)> {
-    if let Some(j) = b.wait_jobs.get(&task) {
+    if let Some(j) = b.m.wait_jobs.get(&task) {
         return Some((NodeId::Job(*j), Condition::Completed));
     }
     if let crate::ir::TaskField::Extract(_) = field {
         return b
+            .m
             .extract_jobs
             .get(&task)
             .map(|j| (NodeId::Job(*j), Condition::Completed));
     }
     match &b.r.plan.task(task).kind {
-        TaskKind::RunSh { .. } | TaskKind::RunPython { .. } | TaskKind::Request { .. } => b
-            .task_jobs
-            .get(&task)
-            .map(|j| (NodeId::Job(*j), Condition::Completed)),
+        TaskKind::RunSh { .. } | TaskKind::RunPython { .. } | TaskKind::Request { .. } => {
+            b.m.task_jobs
+                .get(&task)
+                .map(|j| (NodeId::Job(*j), Condition::Completed))
+        }
         TaskKind::Exec { .. } => {
             b.r.info
                 .task_service(task)
                 .map(|s| (NodeId::Service(s), Condition::Started))
         }
         TaskKind::Wait { .. } | TaskKind::Verify { .. } | TaskKind::Print { .. } => None,
-    }
-}
-
-/// Whether a node writes into the value store (before the store job exists, from
-/// what the model says it produces).
-fn writes(b: &Builder, n: NodeId) -> bool {
-    match n {
-        NodeId::Service(s) => b
-            .services
-            .get(&s)
-            .is_some_and(|m| m.hooks.iter().any(|h| !h.results.is_empty())),
-        NodeId::Job(j) => match &b.jobs[j.0 as usize].kind {
-            super::JobKind::Task(p) => !p.results.is_empty(),
-            super::JobKind::Request(r) => !r.results.is_empty(),
-            super::JobKind::Extract { .. } | super::JobKind::Wait { .. } => true,
-            super::JobKind::StoreInit
-            | super::JobKind::Copy { .. }
-            | super::JobKind::Render { .. }
-            | super::JobKind::Verify { .. } => false,
-        },
     }
 }

@@ -229,22 +229,31 @@ impl Model {
                 access = access.max(Some(Access::Read));
             }
         }
-        let writes = match node {
-            NodeId::Service(s) => self
-                .services
-                .get(&s)
-                .is_some_and(|m| m.hooks.iter().any(|h| !h.results.is_empty())),
-            NodeId::Job(j) => match &self.job(j).kind {
-                JobKind::Task(p) => !p.results.is_empty(),
-                JobKind::Request(r) => !r.results.is_empty(),
-                JobKind::StoreInit | JobKind::Extract { .. } | JobKind::Wait { .. } => true,
-                JobKind::Copy { .. } | JobKind::Render { .. } | JobKind::Verify { .. } => false,
-            },
-        };
+        let writes = writes_values(&self.services, &self.jobs, node);
         if writes {
             access = Some(Access::Write);
         }
         access
+    }
+}
+
+/// Whether a node writes into the value store: a task or hook that publishes
+/// results, an extract or wait job, the store's own job.
+pub(crate) fn writes_values(
+    services: &BTreeMap<ServiceId, ServiceModel>,
+    jobs: &[Job],
+    node: NodeId,
+) -> bool {
+    match node {
+        NodeId::Service(s) => services
+            .get(&s)
+            .is_some_and(|m| m.hooks.iter().any(|h| !h.results.is_empty())),
+        NodeId::Job(j) => match &jobs[j.0 as usize].kind {
+            JobKind::Task(p) => !p.results.is_empty(),
+            JobKind::Request(r) => !r.results.is_empty(),
+            JobKind::StoreInit | JobKind::Extract { .. } | JobKind::Wait { .. } => true,
+            JobKind::Copy { .. } | JobKind::Render { .. } | JobKind::Verify { .. } => false,
+        },
     }
 }
 
@@ -269,14 +278,19 @@ pub fn lower<'p>(plan: &'p Plan, info: &'p PlanInfo, rules: &Rules<'p>) -> Model
             values: values::Values::new(rules.words, rules.values),
             diags: Vec::new(),
         },
-        services: BTreeMap::new(),
-        artifacts: BTreeMap::new(),
-        jobs: Vec::new(),
-        task_jobs: BTreeMap::new(),
-        extract_jobs: BTreeMap::new(),
-        verify_jobs: BTreeMap::new(),
-        wait_jobs: BTreeMap::new(),
-        store_job: None,
+        m: Model {
+            services: BTreeMap::new(),
+            artifacts: BTreeMap::new(),
+            jobs: Vec::new(),
+            task_jobs: BTreeMap::new(),
+            extract_jobs: BTreeMap::new(),
+            verify_jobs: BTreeMap::new(),
+            wait_jobs: BTreeMap::new(),
+            store_job: None,
+            values: values::Values::new(rules.words, rules.values),
+            edges: Edges::new(),
+            diagnostics: Vec::new(),
+        },
         needs: Vec::new(),
         images: rules.images,
     };
@@ -287,31 +301,18 @@ pub fn lower<'p>(plan: &'p Plan, info: &'p PlanInfo, rules: &Rules<'p>) -> Model
     values::finish(&mut b);
     let edges = edges::link(&b);
     Model {
-        services: b.services,
-        artifacts: b.artifacts,
-        jobs: b.jobs,
-        task_jobs: b.task_jobs,
-        extract_jobs: b.extract_jobs,
-        verify_jobs: b.verify_jobs,
-        wait_jobs: b.wait_jobs,
-        store_job: b.store_job,
         values: b.r.values,
         edges,
         diagnostics: b.r.diags,
+        ..b.m
     }
 }
 
-/// The model under construction.
+/// The model under construction: its services, artifacts and jobs in `m` (the values
+/// live in the resolver until the end, the edges are computed last).
 pub(crate) struct Builder<'p> {
     pub r: Resolver<'p>,
-    pub services: BTreeMap<ServiceId, ServiceModel>,
-    pub artifacts: BTreeMap<ArtifactId, ArtifactModel>,
-    pub jobs: Vec<Job>,
-    pub task_jobs: BTreeMap<TaskId, JobId>,
-    pub extract_jobs: BTreeMap<TaskId, JobId>,
-    pub verify_jobs: BTreeMap<TaskId, JobId>,
-    pub wait_jobs: BTreeMap<TaskId, JobId>,
-    pub store_job: Option<JobId>,
+    pub m: Model,
     pub images: &'p BTreeMap<String, ImageConfig>,
     /// Dependencies besides step order.
     pub needs: Vec<(NodeId, Need)>,
@@ -330,12 +331,12 @@ impl Builder<'_> {
     /// The id the next job added gets (so its own strings can name it as their
     /// reader before it is built).
     pub fn next_job(&self) -> JobId {
-        JobId(self.jobs.len() as u32)
+        JobId(self.m.jobs.len() as u32)
     }
 
     pub fn add_job(&mut self, kind: JobKind, step: usize, base: String) -> JobId {
         let id = self.next_job();
-        self.jobs.push(Job { kind, step, base });
+        self.m.jobs.push(Job { kind, step, base });
         id
     }
 

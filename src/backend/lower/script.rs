@@ -162,13 +162,20 @@ pub fn code_check(codes: &Codes) -> Option<String> {
     if codes.acceptable == [0] {
         return None;
     }
-    let pat = codes
+    Some(format!(
+        "case $rc in {}) ;; *) exit $rc;; esac; ",
+        code_pattern(codes)
+    ))
+}
+
+/// The acceptable codes as a `case` pattern: `0|3`.
+fn code_pattern(codes: &Codes) -> String {
+    codes
         .acceptable
         .iter()
         .map(|c| c.to_string())
         .collect::<Vec<_>>()
-        .join("|");
-    Some(format!("case $rc in {pat}) ;; *) exit $rc;; esac; "))
+        .join("|")
 }
 
 /// Folded `verify`s of `$rc` (`[ "$rc" -eq 0 ] || exit 1; `...); those a shell test
@@ -249,19 +256,10 @@ pub fn one_shot(
         .iter()
         .map(|(k, w)| format!("export {k}={}; ", reads.word(w)))
         .collect();
-    let run = if inline {
-        reads.words(argv)
-    } else {
-        "\"$0\" \"$@\"".to_owned()
-    };
     let wrapper = format!(
-        "{}{exports}{}{install}{run}{}; rc=$?; {}{}{verified}{copies}{}exit 0",
+        "{}{exports}{}",
         reads.prelude,
-        writes.mkdirs(),
-        writes.capture(),
-        writes.show(),
-        check.unwrap_or_else(|| "[ $rc -eq 0 ] || exit $rc; ".into()),
-        writes.publish("rc"),
+        run_checked(&install, argv, &reads, check, &verified, &copies, writes)
     );
     Command {
         entrypoint: vec!["/bin/sh".to_owned(), "-c".to_owned()],
@@ -270,6 +268,41 @@ pub fn one_shot(
         } else {
             [vec![wrapper], plain].concat()
         },
+    }
+}
+
+/// The body of a wrapper after its values are read: the directories for the results,
+/// `setup`, the command (its output kept when `writes` asks), `rc=$?`, the code
+/// check (default: the exit status as is), the folded `verify`s, the `store` copies,
+/// the published results, `exit 0`.
+fn run_checked(
+    setup: &str,
+    argv: &[Word],
+    reads: &Reads,
+    check: Option<String>,
+    verified: &str,
+    copies: &str,
+    writes: &Writes,
+) -> String {
+    format!(
+        "{}{setup}{}{}; rc=$?; {}{}{verified}{copies}{}exit 0",
+        writes.mkdirs(),
+        run_words(argv, reads),
+        writes.capture(),
+        writes.show(),
+        check.unwrap_or_else(|| "[ $rc -eq 0 ] || exit $rc; ".into()),
+        writes.publish("rc"),
+    )
+}
+
+/// How a wrapper runs its command: `"$0" "$@"` (the command as the wrapper's own
+/// arguments, no re-quoting), or, when it holds a run-time value, written out with
+/// every word quoted and each value as `"$vN"`.
+fn run_words(argv: &[Word], reads: &Reads) -> String {
+    if argv.iter().any(Word::has_values) {
+        reads.words(argv)
+    } else {
+        "\"$0\" \"$@\"".to_owned()
     }
 }
 
@@ -287,13 +320,10 @@ pub fn request_script(
     let accept = if codes.skip || codes.acceptable.is_empty() {
         "[ -n \"$code\" ]".to_owned()
     } else {
-        let pat = codes
-            .acceptable
-            .iter()
-            .map(|c| c.to_string())
-            .collect::<Vec<_>>()
-            .join("|");
-        format!("case \"$code\" in {pat}) ;; *) echo \"plan.request: status '$code' is not acceptable\" >&2; exit 1;; esac")
+        format!(
+            "case \"$code\" in {}) ;; *) echo \"plan.request: status '$code' is not acceptable\" >&2; exit 1;; esac",
+            code_pattern(codes)
+        )
     };
     let verified = verify_text(verify);
     let reads = Reads::of(argv);
@@ -354,20 +384,11 @@ pub fn hook_command(
         (None, "", None) if !inline && writes.is_empty() => plain,
         (check, verified, ready) => {
             let reads = Reads::of(&argv);
-            let run = if inline {
-                reads.words(&argv)
-            } else {
-                "\"$0\" \"$@\"".to_owned()
-            };
             let script = format!(
-                "{}{}{}{run}{}; rc=$?; {}{}{verified}{}exit 0",
+                "{}{}{}",
                 ready.unwrap_or_default(),
                 reads.prelude,
-                writes.mkdirs(),
-                writes.capture(),
-                writes.show(),
-                check.unwrap_or_else(|| "[ $rc -eq 0 ] || exit $rc; ".into()),
-                writes.publish("rc"),
+                run_checked("", &argv, &reads, check, verified, "", writes)
             );
             let mut out = vec!["/bin/sh".to_owned(), "-c".to_owned(), script];
             if !inline {

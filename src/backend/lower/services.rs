@@ -234,7 +234,7 @@ pub(crate) fn lower(b: &mut Builder, readiness: &mut BTreeMap<ServiceId, Readine
         }
         let start = start(b, id, &entrypoint, &cmd, &env);
         let step = b.r.info.service_step(id).unwrap_or(0);
-        b.services.insert(
+        b.m.services.insert(
             id,
             ServiceModel {
                 id,

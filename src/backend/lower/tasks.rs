@@ -24,9 +24,10 @@ pub(crate) fn lower(b: &mut Builder) {
         match &task.kind {
             TaskKind::RunSh { name, .. } | TaskKind::RunPython { name, .. } => {
                 let me = b.next_job();
-                let program = program(b, t, task, NodeId::Job(me), verify);
-                let job = b.add_job(JobKind::Task(Box::new(program)), step, name.clone());
-                b.task_jobs.insert(t, job);
+                if let Some(program) = program(b, t, task, NodeId::Job(me), verify) {
+                    let job = b.add_job(JobKind::Task(Box::new(program)), step, name.clone());
+                    b.m.task_jobs.insert(t, job);
+                }
             }
             TaskKind::Request {
                 service_name,
@@ -71,7 +72,7 @@ pub(crate) fn lower(b: &mut Builder) {
                     results: Default::default(),
                 });
                 let job = b.add_job(request, step, format!("request-{service_name}"));
-                b.task_jobs.insert(t, job);
+                b.m.task_jobs.insert(t, job);
                 b.need(
                     NodeId::Job(job),
                     NodeId::Service(target),
@@ -95,7 +96,7 @@ pub(crate) fn lower(b: &mut Builder) {
                 let Some(argv) = b.r.texts(&recipe.command, &u) else {
                     continue;
                 };
-                if let Some(s) = b.services.get_mut(&target) {
+                if let Some(s) = b.m.services.get_mut(&target) {
                     s.hooks.push(ExecCall {
                         task: t,
                         service: target,
@@ -133,79 +134,81 @@ pub(crate) fn lower(b: &mut Builder) {
     }
 }
 
-/// A program with nothing set yet.
-fn empty_program(t: TaskId, task: &Task) -> Program {
-    Program {
-        task: t,
-        instruction: task.kind.instruction(),
-        name: String::new(),
-        image: crate::ir::Image::Name(String::new()),
-        setup: None,
-        argv: Vec::new(),
-        env: BTreeMap::new(),
-        files: BTreeMap::new(),
-        codes: Codes {
-            acceptable: Vec::new(),
-            skip: false,
-        },
-        verify: Vec::new(),
-        store: Vec::new(),
-        privileged: false,
-        host_pid: false,
-        binds: BTreeMap::new(),
-        timeout: None,
-        results: Default::default(),
-    }
-}
-
-/// The program of a `run_sh`/`run_python` read by job `me`.
+/// The program of a `run_sh`/`run_python`, read by job `me`.
 fn program(
     b: &mut Builder,
     t: TaskId,
     task: &Task,
     me: NodeId,
     verify: Vec<CodeVerify>,
-) -> Program {
-    let mut p = empty_program(t, task);
-    let store: Vec<String> =
-        b.r.info
-            .task_artifacts(t)
-            .iter()
-            .filter_map(|a| match &b.r.plan.artifact(*a).source {
-                crate::ir::ArtifactSource::TaskStore { src, .. } => Some(src.clone()),
-                crate::ir::ArtifactSource::Upload { .. }
-                | crate::ir::ArtifactSource::Templates { .. }
-                | crate::ir::ArtifactSource::ServiceFiles { .. } => None,
-            })
-            .collect();
-    p.store = store;
-    p.verify = verify;
-    match &task.kind {
+) -> Option<Program> {
+    let (name, image, files, acceptable_codes, skip, wait) = match &task.kind {
         TaskKind::RunSh {
             name,
-            run,
             image,
             files,
-            env_vars,
-            wait,
             acceptable_codes,
             skip_code_check,
+            wait,
+            ..
+        }
+        | TaskKind::RunPython {
+            name,
+            image,
+            files,
+            acceptable_codes,
+            skip_code_check,
+            wait,
+            ..
+        } => (
+            name,
+            image,
+            files,
+            acceptable_codes,
+            *skip_code_check,
+            *wait,
+        ),
+        TaskKind::Exec { .. }
+        | TaskKind::Request { .. }
+        | TaskKind::Wait { .. }
+        | TaskKind::Verify { .. }
+        | TaskKind::Print { .. } => return None,
+    };
+    let mut p = Program {
+        task: t,
+        instruction: task.kind.instruction(),
+        name: name.clone(),
+        image: image.clone(),
+        setup: None,
+        argv: Vec::new(),
+        env: BTreeMap::new(),
+        files: files.clone(),
+        codes: Codes {
+            acceptable: acceptable_codes.clone(),
+            skip,
+        },
+        verify,
+        store: store_sources(b, t),
+        privileged: false,
+        host_pid: false,
+        binds: BTreeMap::new(),
+        timeout: wait,
+        results: Default::default(),
+    };
+    for n in files.values() {
+        b.mounts(me, n);
+    }
+    match &task.kind {
+        TaskKind::RunSh {
+            run,
+            env_vars,
             privileged,
             host_pid_namespace,
             bind_mounts,
             ..
         } => {
-            p.name = name.clone();
-            p.image = image.clone();
             let u = Use::read_by(&task.at, "the script of run_sh", me);
-            p.argv =
-                b.r.text(run, &u)
-                    .map(super::program::Program::shell)
-                    .unwrap_or_default();
-            p.files = files.clone();
-            for n in files.values() {
-                b.mounts(me, n);
-            }
+            p.argv = b.r.text(run, &u).map(Program::shell).unwrap_or_default();
             for (k, v) in env_vars {
                 let place = format!("env var {k} of run_sh");
                 let u = Use::read_by(&task.at, &place, me);
@@ -213,44 +216,22 @@ fn program(
                     p.env.insert(k.clone(), v);
                 }
             }
-            p.codes = Codes {
-                acceptable: acceptable_codes.clone(),
-                skip: *skip_code_check,
-            };
             p.privileged = *privileged;
             p.host_pid = *host_pid_namespace;
             p.binds = bind_mounts.clone();
-            p.timeout = *wait;
         }
         TaskKind::RunPython {
-            name,
             run,
             args,
             packages,
-            image,
-            files,
-            wait,
-            acceptable_codes,
-            skip_code_check,
             ..
         } => {
-            p.name = name.clone();
-            p.image = image.clone();
             let u = Use::read_by(&task.at, "the args of run_python", me);
             p.argv =
                 b.r.texts(args, &u)
                     .map(|a| Program::python(run, a))
                     .unwrap_or_default();
             p.setup = Program::pip_install(packages);
-            p.files = files.clone();
-            for n in files.values() {
-                b.mounts(me, n);
-            }
-            p.codes = Codes {
-                acceptable: acceptable_codes.clone(),
-                skip: *skip_code_check,
-            };
-            p.timeout = *wait;
         }
         TaskKind::Exec { .. }
         | TaskKind::Request { .. }
@@ -258,7 +239,21 @@ fn program(
         | TaskKind::Verify { .. }
         | TaskKind::Print { .. } => {}
     }
-    p
+    Some(p)
+}
+
+/// The `store` sources of a task, in store order.
+fn store_sources(b: &Builder, t: TaskId) -> Vec<String> {
+    b.r.info
+        .task_artifacts(t)
+        .iter()
+        .filter_map(|a| match &b.r.plan.artifact(*a).source {
+            crate::ir::ArtifactSource::TaskStore { src, .. } => Some(src.clone()),
+            crate::ir::ArtifactSource::Upload { .. }
+            | crate::ir::ArtifactSource::Templates { .. }
+            | crate::ir::ArtifactSource::ServiceFiles { .. } => None,
+        })
+        .collect()
 }
 
 /// The final service an exec/request runs against, or a KP202 error.
@@ -386,7 +381,7 @@ fn verify_task(
             step,
             "verify".into(),
         );
-        b.verify_jobs.insert(t, job);
+        b.m.verify_jobs.insert(t, job);
         return;
     }
     let plan = b.r.plan;

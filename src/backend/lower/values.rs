@@ -404,8 +404,8 @@ pub(crate) fn finish(b: &mut Builder) {
         }
         match &plan.task(t).kind {
             TaskKind::RunSh { .. } | TaskKind::RunPython { .. } | TaskKind::Request { .. } => {
-                if let Some(j) = b.task_jobs.get(&t) {
-                    match &mut b.jobs[j.0 as usize].kind {
+                if let Some(j) = b.m.task_jobs.get(&t) {
+                    match &mut b.m.jobs[j.0 as usize].kind {
                         JobKind::Task(p) => p.results = results.clone(),
                         JobKind::Request(r) => r.results = results.clone(),
                         JobKind::Copy { .. }
@@ -421,7 +421,7 @@ pub(crate) fn finish(b: &mut Builder) {
                 if let Some(s) =
                     b.r.info
                         .task_service(t)
-                        .and_then(|s| b.services.get_mut(&s))
+                        .and_then(|s| b.m.services.get_mut(&s))
                 {
                     for h in s.hooks.iter_mut().filter(|h| h.task == t) {
                         h.results = results.clone();
@@ -448,11 +448,11 @@ pub(crate) fn finish(b: &mut Builder) {
                 step,
                 format!("extract-{dir}"),
             );
-            b.extract_jobs.insert(t, job);
+            b.m.extract_jobs.insert(t, job);
         }
     }
     let job = b.add_job(JobKind::StoreInit, 0, "kplan-values".into());
-    b.store_job = Some(job);
+    b.m.store_job = Some(job);
 }
 
 static EMPTY: BTreeMap<String, String> = BTreeMap::new();
@@ -521,7 +521,7 @@ fn wait_job(
         step,
         format!("wait-{service_name}"),
     );
-    b.wait_jobs.insert(t, job);
+    b.m.wait_jobs.insert(t, job);
     b.need(
         NodeId::Job(job),
         NodeId::Service(service),
