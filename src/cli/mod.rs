@@ -11,6 +11,7 @@ mod images;
 mod pipeline;
 mod plan;
 mod status;
+mod unlock;
 mod validate;
 
 pub use pipeline::{load, load_quiet, Loaded, PackageArgs};
@@ -35,16 +36,22 @@ pub enum Command {
     Compile(compile::CompileArgs),
     /// Interpret and validate a package; report every problem at once.
     Validate(validate::ValidateArgs),
-    /// Show what `apply` would change on Docker; changes nothing.
+    /// Show what `apply` would change on Docker; changes nothing (and notes when another
+    /// kplan holds the enclave's lock).
     Plan(plan::PlanArgs),
-    /// Make Docker match the package (idempotent: a second apply changes nothing).
+    /// Make Docker match the package (idempotent: a second apply changes nothing). Holds
+    /// the enclave's lock on the engine meanwhile; a second apply fails at once.
     Apply(apply::ApplyArgs),
-    /// Remove everything kplan created for an enclave (volumes only with --volumes).
+    /// Remove everything kplan created for an enclave (volumes only with --volumes),
+    /// under the enclave's lock.
     Destroy(destroy::DestroyArgs),
     /// List an enclave's services with state, image, address and ports.
     Status(status::StatusArgs),
     /// Read facts about a package's images from the local engine (`images inspect`).
     Images(images::ImagesArgs),
+    /// Remove an enclave's lock left by a kplan that no longer runs (--force: whatever
+    /// its holder).
+    Unlock(unlock::UnlockArgs),
 }
 
 /// `--output text|json`.
@@ -73,5 +80,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Destroy(a) => destroy::run(&a),
         Command::Status(a) => status::run(&a),
         Command::Images(a) => images::run(&a),
+        Command::Unlock(a) => unlock::run(&a),
     }
 }

@@ -11,12 +11,15 @@
 //! per-service specs with content hashes; `diff` is the pure function
 //! (plan, observed, recorded) -> [`diff::ChangeSet`]; `apply` runs the plan's steps as
 //! a DAG (the validator's step dependencies) with bounded parallelism, deciding each
-//! service with the same function as the diff once its inputs are known; `results`
-//! holds what a run produces (files, task results); `state` keeps what Docker cannot
-//! hold (task outputs, artifact contents) and the enclave lock; `ipam` (pure) chooses
-//! the enclave network's subnet and the static addresses of services that use their
-//! own address; `destroy` removes an enclave; `engine` is the only code that talks to
-//! Docker. Labels carried by everything kplan creates are defined here.
+//! service with the same function as the diff once its inputs are known; `upstream`
+//! is the propagation rule both share (what is redone because something it uses is
+//! redone); `results` holds what a run produces (files, task results); `state` keeps
+//! what Docker cannot hold (task outputs, artifact contents) and the enclave lock;
+//! `ipam` (pure) chooses the enclave network's subnet and the static addresses of
+//! services that use their own address; `destroy` removes an enclave; `settings`
+//! compares what `docker update` can change with what the package declares; `engine`
+//! is the only code that talks to Docker. Labels carried by everything kplan creates
+//! are defined here.
 
 pub mod apply;
 pub mod desired;
@@ -27,14 +30,17 @@ pub mod extract;
 pub mod http;
 pub mod images;
 pub mod ipam;
+pub mod lock;
 pub mod observe;
 pub mod progress;
 pub mod render;
 pub mod results;
+pub mod settings;
 pub mod state;
 pub mod tar;
 pub mod tasks;
 pub mod transient;
+pub mod upstream;
 
 /// The shared deployment model of a plan as the executor runs it: every run-time
 /// value is resolved in process (see `backend::lower::Carry::InProcess`), so the

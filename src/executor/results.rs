@@ -17,10 +17,12 @@ pub struct FileEntry {
     pub content: Vec<u8>,
 }
 
-/// An artifact's files and their digest.
+/// An artifact's files, their digest, and its version (see [`super::upstream`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArtifactData {
     pub digest: String,
+    /// The digest combined with the version of what it was made from.
+    pub version: String,
     /// `None` when only the digest is known (recorded, content not loaded).
     pub files: Option<Arc<Vec<FileEntry>>>,
 }
@@ -37,6 +39,11 @@ pub struct TaskResult {
     /// Artifact name -> digest, for `store` of run_sh/run_python.
     #[serde(default)]
     pub stored: BTreeMap<String, String>,
+    /// A unique id of the run that produced this result: what uses the result is
+    /// redone whenever it changes (see [`super::upstream`]). Empty in results recorded
+    /// by older kplan versions.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub run: String,
 }
 
 /// The digest of a set of files: paths, modes and contents, in path order.
@@ -55,9 +62,12 @@ pub fn files_digest(files: &[FileEntry]) -> String {
     hex::encode(h.finalize())
 }
 
+/// An artifact made from nothing that is ever redone: its version is its digest.
 pub fn artifact_from_files(files: Vec<FileEntry>) -> ArtifactData {
+    let digest = files_digest(&files);
     ArtifactData {
-        digest: files_digest(&files),
+        version: digest.clone(),
+        digest,
         files: Some(Arc::new(files)),
     }
 }
