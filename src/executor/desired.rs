@@ -16,6 +16,7 @@ use super::{
     LABEL_ENCLAVE, LABEL_HASH, LABEL_KIND, LABEL_PARTS, LABEL_PORTS, LABEL_RESOURCES, LABEL_SERVICE,
 };
 use crate::backend::lower::artifacts::{render_template, ArtifactModel, FileBody};
+use crate::backend::lower::edges;
 use crate::backend::lower::text::{Seg, Text};
 use crate::backend::lower::Model;
 use crate::gotemplate::{Piece, Value};
@@ -204,7 +205,7 @@ pub fn static_artifact(
         | ArtifactModel::ServiceCopy { .. }
         | ArtifactModel::TaskStore { .. } => return None,
     };
-    let source = match upstream::versions(plan, &upstream::of_files(plan, id), values) {
+    let source = match upstream::versions(plan, &edges::files_uses(plan, id), values) {
         Some(Err(why)) => return Some(Err(why)),
         Some(Ok(v)) => Some(v),
         None => None,
@@ -404,7 +405,7 @@ pub fn service_spec(
     parts.insert("runtime".into(), Ok(short(&security)));
     if let Some(v) = upstream::versions(
         plan,
-        &upstream::of_service(plan, info.artifacts(), id),
+        &edges::service_uses(plan, info.artifacts(), id),
         values,
     ) {
         parts.insert(UPSTREAM_PART.into(), v.map(|v| v[..12].to_string()));
@@ -535,45 +536,6 @@ pub fn service_spec(
     }
 }
 
-fn recipe_exprs(r: &crate::ir::Recipe) -> Vec<&StrExpr> {
-    match r {
-        crate::ir::Recipe::Exec(e) => e.command.iter().collect(),
-        crate::ir::Recipe::Http(h) => h.body.iter().collect(),
-    }
-}
-
-/// Every string of a task that may hold run-time values.
-pub fn task_exprs(kind: &TaskKind) -> Vec<&StrExpr> {
-    let mut out: Vec<&StrExpr> = Vec::new();
-    match kind {
-        TaskKind::Exec { recipe, .. } => out.extend(recipe.command.iter()),
-        TaskKind::Request { recipe, .. } => out.extend(recipe.body.iter()),
-        TaskKind::Wait {
-            recipe: r,
-            target_value,
-            ..
-        } => {
-            out.extend(recipe_exprs(r));
-            out.extend(target_value.strings());
-        }
-        TaskKind::Verify {
-            value,
-            target_value,
-            ..
-        } => {
-            out.push(value);
-            out.extend(target_value.strings());
-        }
-        TaskKind::Print { message } => out.push(message),
-        TaskKind::RunSh { run, env_vars, .. } => {
-            out.push(run);
-            out.extend(env_vars.values());
-        }
-        TaskKind::RunPython { args, .. } => out.extend(args.iter()),
-    }
-    out
-}
-
 /// The key a task's recorded result is stored under: a hash of what it is, the
 /// resolved values it uses, the version of the container it runs against, the
 /// artifacts it mounts and the versions of everything it uses (see
@@ -587,7 +549,7 @@ pub fn task_key(
 ) -> Val<String> {
     let t = plan.task(id);
     let mut resolved = Vec::new();
-    for e in task_exprs(&t.kind) {
+    for e in edges::task_strings(&t.kind) {
         resolved.push(values.resolve(plan, e)?);
     }
     let container = match t.kind.service_name() {
@@ -626,7 +588,7 @@ pub fn task_key(
         "container": container,
         "files": digests,
     });
-    if let Some(v) = upstream::versions(plan, &upstream::of_task(plan, artifacts, id), values) {
+    if let Some(v) = upstream::versions(plan, &edges::task_uses(plan, artifacts, id), values) {
         doc["upstream"] = serde_json::Value::String(v?);
     }
     Ok(sha(doc.to_string().as_bytes()))

@@ -4,6 +4,10 @@
 //! run-time artifact needs its producer completed, a request or copy needs its
 //! service started.
 //!
+//! What each node *uses* (the services, task results and artifacts its strings and
+//! mounts refer to: [`service_uses`], [`task_uses`], [`files_uses`]) is defined here
+//! too; `kplan apply` redoes a node when something it uses is redone.
+//!
 //! Rules: depending on a service means `Started`, or `Ready` when it has readiness
 //! checks (Kurtosis returns from `add_service` once it is ready); a job means
 //! `Completed`; a `wait` means `Ready`; a service the package leaves stopped is not
@@ -11,7 +15,10 @@
 
 use super::artifacts::ArtifactModel;
 use super::{Builder, Need, NodeId};
-use crate::ir::{StepKind, TaskKind};
+use crate::ir::{
+    ArtifactId, ArtifactSource, Data, FileContent, Mount, Plan, Recipe, RuntimeRef, ServiceId,
+    StepKind, StrExpr, TaskId, TaskKind,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The state a dependency must reach. Ordered weakest first, so merging two needs
@@ -241,4 +248,149 @@ fn value_producer(
         }
         TaskKind::Wait { .. } | TaskKind::Verify { .. } | TaskKind::Print { .. } => None,
     }
+}
+
+/// What one service, task or template uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Uses {
+    pub services: BTreeSet<ServiceId>,
+    pub tasks: BTreeSet<TaskId>,
+    pub artifacts: BTreeSet<ArtifactId>,
+}
+
+impl Uses {
+    fn expr(&mut self, e: &StrExpr) {
+        for r in e.refs() {
+            match r {
+                RuntimeRef::Service { service, .. } => {
+                    self.services.insert(*service);
+                }
+                RuntimeRef::Task { task, .. } => {
+                    self.tasks.insert(*task);
+                }
+            }
+        }
+    }
+
+    fn data(&mut self, d: &Data) {
+        for e in d.strings() {
+            self.expr(e);
+        }
+    }
+
+    fn recipe(&mut self, r: &Recipe) {
+        match r {
+            Recipe::Exec(e) => e.command.iter().for_each(|c| self.expr(c)),
+            Recipe::Http(h) => h.body.iter().for_each(|b| self.expr(b)),
+        }
+    }
+
+    fn artifact(&mut self, artifacts: &BTreeMap<String, ArtifactId>, name: &str) {
+        if let Some(a) = artifacts.get(name) {
+            self.artifacts.insert(*a);
+        }
+    }
+}
+
+/// What service `id`'s config uses: services and task results its strings refer to
+/// (entrypoint, cmd, env, ready condition) and the artifacts it mounts.
+pub fn service_uses(plan: &Plan, artifacts: &BTreeMap<String, ArtifactId>, id: ServiceId) -> Uses {
+    let c = &plan.service(id).config;
+    let mut i = Uses::default();
+    c.entrypoint
+        .iter()
+        .chain(&c.cmd)
+        .chain(c.env_vars.values())
+        .for_each(|e| i.expr(e));
+    if let Some(rc) = &c.ready_conditions {
+        i.recipe(&rc.recipe);
+        i.data(&rc.target_value);
+    }
+    for m in c.files.values() {
+        match m {
+            Mount::Artifacts(names) => names.iter().for_each(|n| i.artifact(artifacts, n)),
+            Mount::Persistent { .. } => {}
+        }
+    }
+    i.services.remove(&id);
+    i
+}
+
+/// What task `id` uses besides the service it runs against (whose container is part
+/// of its key already): services and task results its strings refer to, and the
+/// artifacts it mounts.
+pub fn task_uses(plan: &Plan, artifacts: &BTreeMap<String, ArtifactId>, id: TaskId) -> Uses {
+    let t = plan.task(id);
+    let mut i = Uses::default();
+    task_strings(&t.kind).into_iter().for_each(|e| i.expr(e));
+    match &t.kind {
+        TaskKind::RunSh { files, .. } | TaskKind::RunPython { files, .. } => {
+            files.values().for_each(|n| i.artifact(artifacts, n))
+        }
+        TaskKind::Exec { .. }
+        | TaskKind::Request { .. }
+        | TaskKind::Wait { .. }
+        | TaskKind::Verify { .. }
+        | TaskKind::Print { .. } => {}
+    }
+    i.tasks.remove(&id);
+    i
+}
+
+/// What the contents of an `upload_files`/`render_templates` artifact are made from:
+/// the services and task results its template data and texts refer to.
+pub fn files_uses(plan: &Plan, id: ArtifactId) -> Uses {
+    let mut i = Uses::default();
+    match &plan.artifact(id).source {
+        ArtifactSource::Upload { files, .. } | ArtifactSource::Templates { files } => {
+            for f in files {
+                match &f.content {
+                    FileContent::Static(_) => {}
+                    FileContent::Text(e) => i.expr(e),
+                    FileContent::Template { data, .. } => i.data(data),
+                }
+            }
+        }
+        ArtifactSource::ServiceFiles { .. } | ArtifactSource::TaskStore { .. } => {}
+    }
+    i
+}
+
+fn recipe_strings(r: &Recipe) -> Vec<&StrExpr> {
+    match r {
+        Recipe::Exec(e) => e.command.iter().collect(),
+        Recipe::Http(h) => h.body.iter().collect(),
+    }
+}
+
+/// Every string of a task that may hold run-time values.
+pub fn task_strings(kind: &TaskKind) -> Vec<&StrExpr> {
+    let mut out: Vec<&StrExpr> = Vec::new();
+    match kind {
+        TaskKind::Exec { recipe, .. } => out.extend(recipe.command.iter()),
+        TaskKind::Request { recipe, .. } => out.extend(recipe.body.iter()),
+        TaskKind::Wait {
+            recipe: r,
+            target_value,
+            ..
+        } => {
+            out.extend(recipe_strings(r));
+            out.extend(target_value.strings());
+        }
+        TaskKind::Verify {
+            value,
+            target_value,
+            ..
+        } => {
+            out.push(value);
+            out.extend(target_value.strings());
+        }
+        TaskKind::Print { message } => out.push(message),
+        TaskKind::RunSh { run, env_vars, .. } => {
+            out.push(run);
+            out.extend(env_vars.values());
+        }
+        TaskKind::RunPython { args, .. } => out.extend(args.iter()),
+    }
+    out
 }
