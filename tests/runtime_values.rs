@@ -114,6 +114,31 @@ fn without_the_image_entrypoint_the_wrapper_is_refused_precisely() {
 }
 
 #[test]
+fn a_malformed_image_config_is_refused_before_anything_is_written() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let bad = tmp.path().join("images.json");
+    std::fs::write(&bad, "[\"not an object\"]").expect("write");
+    let out_dir = tmp.path().join("deploy");
+    let out = kplan(&[
+        "compile",
+        FIXTURE,
+        "--target",
+        "compose",
+        "--image-config",
+        bad.to_str().expect("utf-8 path"),
+        "-o",
+        out_dir.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--image-config") && err.contains("expected a JSON object"),
+        "{err}"
+    );
+    assert!(!out_dir.exists());
+}
+
+#[test]
 fn compose_and_apply_give_every_container_exactly_the_value() {
     if !support::require_docker() || support::compose_bin().is_none() {
         return;
