@@ -20,12 +20,17 @@ fn cli() -> clap::Command {
     cmd
 }
 
-/// Every subcommand name, `help` included.
-fn subcommands() -> Vec<String> {
-    cli()
-        .get_subcommands()
-        .map(|s| s.get_name().to_owned())
-        .collect()
+/// Every (sub)command below the root with the words that name it (`["images",
+/// "inspect"]`), depth first; clap's own `help` and what is below it are left out.
+fn commands(cmd: &clap::Command, path: &[String]) -> Vec<(Vec<String>, clap::Command)> {
+    let mut out = Vec::new();
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let mut words = path.to_vec();
+        words.push(sub.get_name().to_owned());
+        out.push((words.clone(), sub.clone()));
+        out.extend(commands(sub, &words));
+    }
+    out
 }
 
 /// The long (`--x`) and short (`-x`) flags of a (sub)command.
@@ -71,21 +76,24 @@ fn mentions_word(script: &str, word: &str) -> bool {
 #[test]
 fn every_script_names_every_subcommand_and_flag() {
     let cli = cli();
+    let all = commands(&cli, &[]);
     for shell in SHELLS {
         let script = script(shell);
-        for sub in cli.get_subcommands() {
+        for (words, _) in &all {
+            let name = words.last().expect("a name");
             assert!(
-                mentions_word(&script, sub.get_name()),
+                mentions_word(&script, name),
                 "the {shell} script does not name the subcommand {}",
-                sub.get_name()
+                words.join(" ")
             );
         }
-        for cmd in std::iter::once(&cli).chain(cli.get_subcommands()) {
+        let root = (Vec::new(), cli.clone());
+        for (words, cmd) in std::iter::once(&root).chain(&all) {
             for flag in flags(cmd) {
                 assert!(
                     mentions_flag(shell, &script, &flag),
-                    "the {shell} script does not name {flag} of `{}`",
-                    cmd.get_name()
+                    "the {shell} script does not name {flag} of `kplan {}`",
+                    words.join(" ")
                 );
             }
         }
@@ -177,25 +185,35 @@ fn sections(out: &str) -> Vec<(String, Vec<String>)> {
 }
 
 /// What every shell that completes must offer: (section, what the line completes, the
-/// candidates). `kplan ` offers every subcommand; `kplan SUB -` every flag of SUB;
-/// `kplan compile --target ` the targets.
+/// candidates). `kplan ` offers every subcommand (and `kplan images ` those of `images`);
+/// `kplan SUB -` every flag of SUB; `kplan compile --target ` the targets.
 fn expectations() -> Vec<(String, Vec<String>, Vec<String>)> {
     let cli = cli();
-    let mut exp = vec![(
-        "root".to_owned(),
-        vec!["kplan".to_owned(), String::new()],
-        subcommands(),
-    )];
-    for sub in cli.get_subcommands().filter(|s| s.get_name() != "help") {
-        exp.push((
-            sub.get_name().to_owned(),
-            vec![
-                "kplan".to_owned(),
-                sub.get_name().to_owned(),
-                "-".to_owned(),
-            ],
-            flags(sub),
-        ));
+    let root = (Vec::new(), cli.clone());
+    let all = commands(&cli, &[]);
+    let mut exp = Vec::new();
+    for (words, cmd) in std::iter::once(&root).chain(&all) {
+        let line = |last: &str| -> Vec<String> {
+            let mut line = vec!["kplan".to_owned()];
+            line.extend(words.iter().cloned());
+            line.push(last.to_owned());
+            line
+        };
+        let name = if words.is_empty() {
+            "kplan".to_owned()
+        } else {
+            words.join("-")
+        };
+        let subs: Vec<String> = cmd
+            .get_subcommands()
+            .map(|s| s.get_name().to_owned())
+            .collect();
+        if !subs.is_empty() {
+            exp.push((format!("{name} subcommands"), line(""), subs));
+        }
+        if !words.is_empty() {
+            exp.push((format!("{name} flags"), line("-"), flags(cmd)));
+        }
     }
     exp.push((
         "target-values".to_owned(),

@@ -20,6 +20,21 @@ fn cli() -> clap::Command {
     cmd
 }
 
+/// Every (sub)command below `cmd` with its parent, depth first.
+fn below(cmd: &clap::Command) -> Vec<(clap::Command, clap::Command)> {
+    let mut out = Vec::new();
+    for sub in cmd.get_subcommands() {
+        out.push((cmd.clone(), sub.clone()));
+        out.extend(below(sub));
+    }
+    out
+}
+
+/// A command's page name: `kplan-images-inspect`.
+fn name(cmd: &clap::Command) -> String {
+    cmd.get_display_name().unwrap_or(cmd.get_name()).to_owned()
+}
+
 /// `kplan man -o DIR` into a new directory.
 fn write_pages() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -158,9 +173,9 @@ fn every_subcommand_variant_has_a_doc_comment() {
 #[test]
 fn one_page_per_subcommand_and_stdout_is_kplan_1() {
     let dir = write_pages();
-    let mut want: Vec<String> = cli()
-        .get_subcommands()
-        .map(|s| format!("kplan-{}.1", s.get_name()))
+    let mut want: Vec<String> = below(&cli())
+        .iter()
+        .map(|(_, sub)| format!("{}.1", name(sub)))
         .collect();
     want.push("kplan.1".to_owned());
     want.sort();
@@ -208,12 +223,16 @@ fn man_shows_every_subcommand_and_flag() {
             "{heading}:\n{root}"
         );
     }
-    for sub in cli.get_subcommands() {
-        let page_name = format!("kplan-{}", sub.get_name());
+    // Each page lists its subcommands' pages with their help texts; each subcommand's
+    // page has its name and help text, and shows every argument.
+    for (parent, sub) in below(&cli) {
+        let parent_page = man_text(&man, &dir.path().join(format!("{}.1", name(&parent))));
+        let page_name = name(&sub);
         let about = sub.get_about().expect("about").to_string();
         assert!(
-            root.contains(&format!("{page_name}(1)")) && root.contains(&about),
-            "kplan(1) does not list {page_name}(1) with its help text:\n{root}"
+            parent_page.contains(&format!("{page_name}(1)")) && parent_page.contains(&about),
+            "{}(1) does not list {page_name}(1) with its help text:\n{parent_page}",
+            name(&parent)
         );
         let page = man_text(&man, &dir.path().join(format!("{page_name}.1")));
         assert!(

@@ -40,28 +40,42 @@ pub struct ManArgs {
     pub out: Option<PathBuf>,
 }
 
-/// Every page, keyed by its file name (`kplan.1` first, then the subcommands' in their
-/// order in `kplan --help`).
+/// Every page, keyed by its file name: `kplan.1` first, then each subcommand's
+/// (`kplan-images.1`, `kplan-images-inspect.1`, ...) in their order in `--help`.
 fn pages() -> Vec<(String, Vec<u8>)> {
     let mut root = Cli::command().disable_help_subcommand(true);
     root.build();
-    let mut pages = vec![page(&root, true)];
-    add_subcommand_pages(&root, &mut pages);
+    let mut pages = Vec::new();
+    add_pages(&root, None, &mut pages);
     pages
 }
 
-fn add_subcommand_pages(cmd: &clap::Command, pages: &mut Vec<(String, Vec<u8>)>) {
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        pages.push(page(sub, false));
-        add_subcommand_pages(sub, pages);
+fn add_pages(
+    cmd: &clap::Command,
+    parent: Option<&clap::Command>,
+    pages: &mut Vec<(String, Vec<u8>)>,
+) {
+    pages.push(page(cmd, parent));
+    for sub in visible_subcommands(cmd) {
+        add_pages(sub, Some(cmd), pages);
     }
 }
 
-/// One page: (file name, roff).
-fn page(cmd: &clap::Command, is_root: bool) -> (String, Vec<u8>) {
+fn visible_subcommands(cmd: &clap::Command) -> impl Iterator<Item = &clap::Command> {
+    cmd.get_subcommands().filter(|s| !s.is_hide_set())
+}
+
+/// A page's name as man knows it: `kplan-compile(1)`.
+fn page_name(cmd: &clap::Command) -> String {
+    let name = cmd.get_display_name().unwrap_or_else(|| cmd.get_name());
+    format!("{name}({SECTION})")
+}
+
+/// One page: (file name, roff). `parent` is `None` for kplan(1).
+fn page(cmd: &clap::Command, parent: Option<&clap::Command>) -> (String, Vec<u8>) {
     let man = Man::new(cmd.clone()).section(SECTION);
     let mut out = Vec::new();
-    render(&man, cmd, is_root, &mut out).expect("rendering into memory cannot fail");
+    render(&man, cmd, parent, &mut out).expect("rendering into memory cannot fail");
     (man.get_filename(), out)
 }
 
@@ -75,14 +89,19 @@ fn title(cmd: &clap::Command) -> Roff {
     roff
 }
 
-fn render(man: &Man, cmd: &clap::Command, is_root: bool, w: &mut Vec<u8>) -> std::io::Result<()> {
+fn render(
+    man: &Man,
+    cmd: &clap::Command,
+    parent: Option<&clap::Command>,
+    w: &mut Vec<u8>,
+) -> std::io::Result<()> {
     title(cmd).to_writer(w)?;
     man.render_name_section(w)?;
     man.render_synopsis_section(w)?;
     man.render_description_section(w)?;
     // Writes nothing when the command has no visible argument.
     man.render_options_section(w)?;
-    if cmd.get_subcommands().any(|s| !s.is_hide_set()) {
+    if visible_subcommands(cmd).next().is_some() {
         man.render_subcommands_section(w)?;
     }
     let mut roff = Roff::new();
@@ -93,7 +112,7 @@ fn render(man: &Man, cmd: &clap::Command, is_root: bool, w: &mut Vec<u8>) -> std
         }
         roff.control("fi", []);
     }
-    if is_root {
+    if parent.is_none() {
         roff.control("SH", ["EXIT STATUS"]);
         for (code, meaning) in EXIT_STATUS {
             roff.control("TP", [])
@@ -102,7 +121,7 @@ fn render(man: &Man, cmd: &clap::Command, is_root: bool, w: &mut Vec<u8>) -> std
         }
     }
     roff.control("SH", ["SEE ALSO"]);
-    roff.text([roman(see_also(cmd, is_root))]);
+    roff.text([roman(see_also(cmd, parent))]);
     roff.to_writer(w)?;
     if cmd.get_version().is_some() {
         man.render_version_section(w)?;
@@ -110,15 +129,12 @@ fn render(man: &Man, cmd: &clap::Command, is_root: bool, w: &mut Vec<u8>) -> std
     Ok(())
 }
 
-/// The root page names every subcommand's page; a subcommand's page names the root's.
-fn see_also(cmd: &clap::Command, is_root: bool) -> String {
-    if !is_root {
-        return format!("kplan({SECTION})");
-    }
-    let name = cmd.get_display_name().unwrap_or_else(|| cmd.get_name());
-    cmd.get_subcommands()
-        .filter(|s| !s.is_hide_set())
-        .map(|s| format!("{name}-{}({SECTION})", s.get_name()))
+/// The pages of the command's parent and of its subcommands.
+fn see_also(cmd: &clap::Command, parent: Option<&clap::Command>) -> String {
+    parent
+        .into_iter()
+        .chain(visible_subcommands(cmd))
+        .map(page_name)
         .collect::<Vec<_>>()
         .join(", ")
 }

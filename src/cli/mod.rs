@@ -9,6 +9,7 @@ mod compile;
 mod completions;
 mod destroy;
 mod enclave;
+mod images;
 mod man;
 mod pipeline;
 mod plan;
@@ -49,6 +50,8 @@ pub enum Command {
     Destroy(destroy::DestroyArgs),
     /// List an enclave's services with state, image, address and ports.
     Status(status::StatusArgs),
+    /// Read facts about a package's images from the local engine (`images inspect`).
+    Images(images::ImagesArgs),
     /// Remove an enclave's lock left by a kplan that no longer runs (--force: whatever
     /// its holder).
     Unlock(unlock::UnlockArgs),
@@ -83,6 +86,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Apply(a) => apply::run(&a),
         Command::Destroy(a) => destroy::run(&a),
         Command::Status(a) => status::run(&a),
+        Command::Images(a) => images::run(&a),
         Command::Unlock(a) => unlock::run(&a),
         Command::Completions(a) => completions::run(&a),
         Command::Man(a) => man::run(&a),
