@@ -4,12 +4,13 @@
 use super::enclave::{self, EnclaveArgs};
 use super::pipeline::{self, PackageArgs};
 use super::OutputFormat;
+use crate::console::{err, errln, out, outln};
 use crate::executor::apply::{self, Options};
 use crate::executor::progress::Progress;
 use crate::executor::{diff, ipam, observe, render, state::EnclaveState};
 use crate::frontend::ClusterType;
 use clap::Args;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -47,7 +48,7 @@ fn at_least_one(s: &str) -> Result<usize, String> {
 }
 
 fn fail(e: anyhow::Error) -> i32 {
-    eprintln!("error: {e:#}");
+    errln!("error: {e:#}");
     1
 }
 
@@ -66,24 +67,23 @@ fn apply_cmd(args: &ApplyArgs) -> Result<i32, i32> {
     let cs = diff::diff(&loaded.plan, &loaded.info, &observed, &recorded, args.prune);
     let json = args.output == OutputFormat::Json;
     if json {
-        println!("{}", render::json(&cs));
+        outln!("{}", render::json(&cs));
     } else {
-        print!("{}", render::text(&cs));
+        out!("{}", render::text(&cs));
     }
     if !cs.has_changes() {
         return Ok(0);
     }
     if !args.yes {
         if !std::io::stdin().is_terminal() {
-            eprintln!("error: refusing to apply without confirmation: standard input is not a terminal; pass --yes to apply");
+            errln!("error: refusing to apply without confirmation: standard input is not a terminal; pass --yes to apply");
             return Err(1);
         }
-        eprint!("\nApply these changes to enclave \"{name}\"? Only 'yes' is accepted: ");
-        let _ = std::io::stderr().flush();
+        err!("\nApply these changes to enclave \"{name}\"? Only 'yes' is accepted: ");
         let mut answer = String::new();
         let _ = std::io::stdin().lock().read_line(&mut answer);
         if answer.trim() != "yes" {
-            eprintln!("Apply cancelled; nothing was changed.");
+            errln!("Apply cancelled; nothing was changed.");
             return Err(1);
         }
     }
@@ -115,9 +115,9 @@ fn apply_cmd(args: &ApplyArgs) -> Result<i32, i32> {
         outcome.tasks_reused
     );
     if json {
-        eprintln!("{msg}");
+        errln!("{msg}");
     } else {
-        println!("{msg}");
+        outln!("{msg}");
     }
     Ok(if args.detailed_exitcode { 2 } else { 0 })
 }

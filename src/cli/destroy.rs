@@ -2,6 +2,7 @@
 //! network, state); persistent volumes only with `--volumes`.
 
 use super::enclave::{self, EnclaveArgs};
+use crate::console::{errln, outln};
 use crate::executor::{destroy, render, state::EnclaveState};
 use clap::Args;
 
@@ -26,10 +27,10 @@ fn destroy(args: &DestroyArgs) -> Result<(), i32> {
     let name = args.enclave.existing(&engine)?;
     let st = EnclaveState::new(&args.enclave.state_root(), &name);
     let done = destroy::destroy(&engine, &name, &st, args.volumes).map_err(|e| {
-        eprintln!("error: {e:#}");
+        errln!("error: {e:#}");
         1
     })?;
-    println!(
+    outln!(
         "Destroyed enclave \"{name}\": {}, network, {}.",
         render::count(done.containers, "container"),
         if args.volumes {

@@ -3,6 +3,7 @@
 //! exist locally, nothing unsupported) that run before anything is changed.
 
 use super::pipeline::{print_diagnostics, Loaded};
+use crate::console::errln;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::executor::engine::Engine;
 use crate::executor::{self, images, transient};
@@ -43,7 +44,7 @@ impl EnclaveArgs {
         let nets = match engine.containers_by_label(&[(executor::LABEL_KIND, "service")]) {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("error: {e:#}");
+                errln!("error: {e:#}");
                 return Err(1);
             }
         };
@@ -56,11 +57,11 @@ impl EnclaveArgs {
         match names.as_slice() {
             [one] => Ok(one.clone()),
             [] => {
-                eprintln!("error: no kplan enclave runs on this engine; pass --enclave NAME");
+                errln!("error: no kplan enclave runs on this engine; pass --enclave NAME");
                 Err(1)
             }
             many => {
-                eprintln!(
+                errln!(
                     "error: several enclaves run on this engine ({}); pass --enclave NAME",
                     many.join(", ")
                 );
@@ -78,7 +79,7 @@ fn check_name(name: &str) -> Result<(), i32> {
     if executor::valid_enclave_name(name) {
         Ok(())
     } else {
-        eprintln!(
+        errln!(
             "error: invalid enclave name {name:?}: use 1-48 letters, digits, '-' or '_', starting with a letter or digit"
         );
         Err(1)
@@ -88,8 +89,8 @@ fn check_name(name: &str) -> Result<(), i32> {
 /// Connects to Docker or prints why not.
 pub fn connect() -> Result<Engine, i32> {
     Engine::connect().map_err(|e| {
-        eprintln!("error: {e:#}");
-        eprintln!("nothing was changed");
+        errln!("error: {e:#}");
+        errln!("nothing was changed");
         1
     })
 }
@@ -116,7 +117,7 @@ pub fn preflight_warnings(engine: &Engine, loaded: &Loaded) -> Result<(), i32> {
         d.severity = Severity::Warning;
     }
     print_diagnostics(&diags, &loaded.sources);
-    eprintln!(
+    errln!(
         "warning: `kplan apply` will stop on {} until {} fixed\n",
         if diags.len() == 1 {
             "this problem"
@@ -138,7 +139,7 @@ fn preflight_problems(engine: &Engine, loaded: &Loaded) -> Result<Vec<Diagnostic
     match images::missing_images(engine, &loaded.plan) {
         Ok(d) => diags.extend(d),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             return Err(1);
         }
     }

@@ -1,7 +1,8 @@
 //! The command line: argument parsing (clap) and one function per command. Each command
 //! runs the pipeline (`pipeline::load`), prints diagnostics, and returns an exit code:
 //! 0 success and nothing to change, 1 error, 2 changes found (`--check`,
-//! `--detailed-exitcode`).
+//! `--detailed-exitcode`); 141 when output was lost to a closed pipe (see
+//! [`crate::console`], through which every command prints).
 
 mod apply;
 mod compile;
@@ -14,6 +15,7 @@ mod validate;
 
 pub use pipeline::{load, load_quiet, Loaded, PackageArgs};
 
+use crate::console::{self, Stream};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 
@@ -52,13 +54,24 @@ pub enum OutputFormat {
     Json,
 }
 
-/// Runs kplan with the given arguments and returns the process exit code.
+/// Runs kplan with the given arguments and returns the process exit code (see
+/// [`console::exit_code`] for output that could not be written).
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    console::exit_code(dispatch(args))
+}
+
+fn dispatch(args: impl IntoIterator<Item = OsString>) -> i32 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { 1 } else { 0 };
-            let _ = e.print();
+            let (code, stream) = if e.use_stderr() {
+                (1, Stream::Err)
+            } else {
+                (0, Stream::Out)
+            };
+            if let Err(err) = e.print() {
+                console::record(stream, &err);
+            }
             return code;
         }
     };

@@ -3,6 +3,7 @@
 use super::enclave::{self, EnclaveArgs};
 use super::pipeline::{self, PackageArgs};
 use super::OutputFormat;
+use crate::console::{errln, out, outln};
 use crate::executor::{diff, observe, render, state::EnclaveState};
 use crate::frontend::ClusterType;
 use clap::Args;
@@ -36,17 +37,17 @@ fn plan(args: &PlanArgs) -> Result<i32, i32> {
     enclave::preflight_warnings(&engine, &loaded)?;
     let st = EnclaveState::new(&args.enclave.state_root(), &name);
     let observed = observe::observe(&engine, &name).map_err(|e| {
-        eprintln!("error: {e:#}");
+        errln!("error: {e:#}");
         1
     })?;
     let recorded = st.load().map_err(|e| {
-        eprintln!("error: {e:#}");
+        errln!("error: {e:#}");
         1
     })?;
     let cs = diff::diff(&loaded.plan, &loaded.info, &observed, &recorded, args.prune);
     match args.output {
-        OutputFormat::Text => print!("{}", render::text(&cs)),
-        OutputFormat::Json => println!("{}", render::json(&cs)),
+        OutputFormat::Text => out!("{}", render::text(&cs)),
+        OutputFormat::Json => outln!("{}", render::json(&cs)),
     }
     Ok(if args.detailed_exitcode && cs.has_changes() {
         2
