@@ -27,6 +27,7 @@ pub struct ApplyArgs {
     /// How many steps run at once (at least 1).
     #[arg(long, default_value_t = 8, value_parser = at_least_one)]
     pub parallelism: usize,
+    /// How to print the result: text for people, json for scripts.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
     /// Exit 2 when changes were made (0 none, 1 error).

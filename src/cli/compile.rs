@@ -8,10 +8,23 @@ use crate::frontend::ClusterType;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
+/// `--target`: what `compile` produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Target {
+    /// kplan's canonical plan (YAML or JSON).
     Plan,
+    /// A Docker Compose project.
     Compose,
+}
+
+impl Target {
+    /// What the target produces, for the top-level help ("a Docker Compose project").
+    pub fn describe(self) -> &'static str {
+        match self {
+            Target::Plan => "a canonical plan",
+            Target::Compose => "a Docker Compose project",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

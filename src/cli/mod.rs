@@ -16,15 +16,12 @@ mod validate;
 pub use pipeline::{load, load_quiet, Loaded, PackageArgs};
 
 use crate::console::{self, Stream};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 
+/// The command line; its description is set by [`command`] from the targets that exist.
 #[derive(Debug, Parser)]
-#[command(
-    name = "kplan",
-    version,
-    about = "Compile Kurtosis-compatible Starlark packages to a plan, Docker Compose, Helm or Terraform, or apply them to Docker"
-)]
+#[command(name = "kplan", version)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -46,6 +43,23 @@ pub enum Command {
     Status(status::StatusArgs),
 }
 
+/// The whole command-line definition. The description names the `--target`s that
+/// `compile` accepts, taken from [`compile::Target`], so it stays true as targets land.
+pub fn command() -> clap::Command {
+    let targets: Vec<&str> = compile::Target::value_variants()
+        .iter()
+        .map(|t| t.describe())
+        .collect();
+    let targets = match targets.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    Cli::command().about(format!(
+        "Compile Kurtosis-compatible Starlark packages to {targets}, or apply them to Docker"
+    ))
+}
+
 /// `--output text|json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum OutputFormat {
@@ -61,7 +75,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
 }
 
 fn dispatch(args: impl IntoIterator<Item = OsString>) -> i32 {
-    let cli = match Cli::try_parse_from(args) {
+    let parsed = command()
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let (code, stream) = if e.use_stderr() {

@@ -17,6 +17,7 @@ pub struct PlanArgs {
     /// Show services no longer in the package as destroyed (what `apply --prune` does).
     #[arg(long)]
     pub prune: bool,
+    /// How to print the result: text for people, json for scripts.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
     /// Exit 2 when there are changes (0 none, 1 error).

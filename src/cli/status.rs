@@ -11,6 +11,7 @@ use clap::Args;
 pub struct StatusArgs {
     #[command(flatten)]
     pub enclave: EnclaveArgs,
+    /// How to print the result: text for people, json for scripts.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
 }

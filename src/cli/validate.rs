@@ -12,6 +12,7 @@ use serde::Serialize;
 pub struct ValidateArgs {
     #[command(flatten)]
     pub package: PackageArgs,
+    /// How to print the result: text for people, json for scripts.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
     /// Also check that every image exists in the local Docker engine (as apply does).
