@@ -4,9 +4,14 @@
 use super::pipeline::{self, PackageArgs};
 use crate::backend::{self, Output};
 use crate::console::{self, errln, out, outln, Stream};
+use crate::diagnostic::{self, Diagnostic, NoSources};
 use crate::frontend::ClusterType;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
+
+/// The code of a problem with the `-o DIR` directory (it cannot be created, read or
+/// written).
+pub const OUT_DIR: &str = "KP004";
 
 /// `--target`: what `compile` produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -139,10 +144,10 @@ fn emit(output: &Output, args: &CompileArgs) -> i32 {
                 );
                 2
             }
-            Err(e) => {
-                errln!("error: {e}");
-                1
-            }
+            Err(e) => out_dir_error(
+                e,
+                "nothing was compared; -o DIR must be a directory kplan can read",
+            ),
         };
     }
     match backend::output::write(output, dir) {
@@ -158,12 +163,19 @@ fn emit(output: &Output, args: &CompileArgs) -> i32 {
             );
             0
         }
-        Err(e) => {
-            errln!(
-                "error: {e}; the files in {} were left as they were",
+        Err(e) => out_dir_error(
+            e,
+            &format!(
+                "the files in {} were left as they were; make it a directory you can write to, or choose another -o DIR",
                 dir.display()
-            );
-            1
-        }
+            ),
+        ),
     }
+}
+
+/// A problem reading or writing `-o DIR` (KP004), printed like every diagnostic.
+fn out_dir_error(message: String, hint: &str) -> i32 {
+    let d = Diagnostic::error(OUT_DIR, message, None).with_hint(hint);
+    errln!("{}", diagnostic::render(&d, &NoSources));
+    1
 }
