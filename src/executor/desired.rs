@@ -13,7 +13,7 @@ use super::{container_name, network_name, volume_name};
 use super::{
     LABEL_ENCLAVE, LABEL_HASH, LABEL_KIND, LABEL_PARTS, LABEL_PORTS, LABEL_RESOURCES, LABEL_SERVICE,
 };
-use crate::gotemplate::{Piece, Template, Value};
+use crate::gotemplate::{Number, Piece, Template, Value};
 use crate::ir::{
     ArtifactId, ArtifactSource, Data, FileContent, Mount, Part, Plan, RuntimeRef, ServiceField,
     ServiceId, StrExpr, TaskField, TaskId, TaskKind,
@@ -127,7 +127,9 @@ impl Values {
         Ok(match d {
             Data::Null => Value::Null,
             Data::Bool(b) => Value::Bool(*b),
-            Data::Number(n) => Value::Number(n.clone()),
+            Data::Number(n) => {
+                Value::Number(Number::from_json(n).map_err(|e| format!("render_templates: {e}"))?)
+            }
             Data::Str(s) => Value::String(vec![Piece::Text(self.resolve(plan, s)?)]),
             Data::List(items) => Value::List(
                 items

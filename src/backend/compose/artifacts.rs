@@ -6,7 +6,7 @@
 use super::model::{ComposeService, Condition, NamedVolume};
 use super::{Ctx, Placement};
 use crate::diagnostic::Diagnostic;
-use crate::gotemplate::{Piece, Template, Value};
+use crate::gotemplate::{Number, Piece, Template, Value};
 use crate::ir::{ArtifactId, ArtifactSource, Data, FileContent, Mount, Span};
 use std::collections::BTreeMap;
 
@@ -127,7 +127,17 @@ fn data_value(cx: &mut Ctx, d: &Data, at: &Span, place: &str) -> Option<Value> {
     Some(match d {
         Data::Null => Value::Null,
         Data::Bool(b) => Value::Bool(*b),
-        Data::Number(n) => Value::Number(n.clone()),
+        Data::Number(n) => match Number::from_json(n) {
+            Ok(n) => Value::Number(n),
+            Err(e) => {
+                cx.diags.push(Diagnostic::error(
+                    "KP205",
+                    format!("{place} cannot be rendered: {e}"),
+                    Some(at.clone()),
+                ));
+                return None;
+            }
+        },
         Data::Str(s) => Value::String(vec![Piece::Text(cx.text(s, at, place)?)]),
         Data::List(items) => {
             let mut out = Vec::new();
