@@ -252,7 +252,7 @@ fn out_dir_problems_are_diagnostics_with_a_code() {
         let o = kplan(&args);
         assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
         assert!(
-            stderr(&o).starts_with("error[KP004]: cannot "),
+            stderr(&o).starts_with("error[KP005]: cannot "),
             "{args:?}: {}",
             stderr(&o)
         );
@@ -418,8 +418,83 @@ fn missing_packages_are_cloned_into_the_cache_unless_offline() {
     );
     assert!(cache.join("github.com/acme/lib/lib.star").is_file());
     assert!(cache.join("github.com/acme/lib@v1/lib.star").is_file());
+    // Clones are staged in the cache and renamed into place: no temporary left over.
+    let top: Vec<String> = std::fs::read_dir(&cache)
+        .expect("cache")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    assert_eq!(top, vec!["github.com".to_owned()]);
     // Now cached: works offline.
     assert_eq!(run(true).status.code(), Some(0));
+
+    // A clone that fails (no such repository, no such ref) leaves no trace: no cache
+    // directory when there was none, nothing new in one that exists.
+    for (import, cache) in [
+        (
+            "github.com/acme/missing/lib.star",
+            dir.path().join("fresh-cache"),
+        ),
+        (
+            "github.com/acme/lib@v9/lib.star",
+            dir.path().join("fresh-cache"),
+        ),
+        ("github.com/acme/missing/lib.star", cache.clone()),
+        ("github.com/acme/lib@v9/lib.star", cache.clone()),
+    ] {
+        write(
+            &pkg,
+            "main.star",
+            &format!(
+                "lib = import_module('{import}')\ndef run(plan):\n    plan.print(lib.hello())\n"
+            ),
+        );
+        let before = tree(&cache);
+        let o = Command::new(env!("CARGO_BIN_EXE_kplan"))
+            .args([
+                "validate",
+                pkg.to_str().unwrap_or_default(),
+                "--package-cache",
+            ])
+            .arg(&cache)
+            .env(
+                "KPLAN_GITHUB_URL",
+                format!("file://{}", dir.path().join("remote").display()),
+            )
+            .output()
+            .expect("run kplan");
+        assert_eq!(o.status.code(), Some(1), "{import}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("error[KP004]") && stderr(&o).contains("main.star:1:7"),
+            "{import}: {}",
+            stderr(&o)
+        );
+        assert_eq!(
+            tree(&cache),
+            before,
+            "{import} left something in {}",
+            cache.display()
+        );
+    }
+}
+
+/// Every path under `dir`, relative to it (empty when `dir` does not exist).
+fn tree(dir: &Path) -> Vec<String> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            out.push(p.strip_prefix(base).unwrap_or(&p).display().to_string());
+            if p.is_dir() {
+                walk(base, &p, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if dir.exists() {
+        out.push(".".into());
+    }
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
 }
 
 #[test]

@@ -59,6 +59,15 @@ fn run(args: Option<&str>, obs: &Observed, prune: bool) -> ChangeSet {
     diff(&l.plan, &l.info, obs, &recorded(), prune)
 }
 
+/// The tasks the plan runs (not reuses).
+fn tasks_to_run(cs: &ChangeSet) -> Vec<&str> {
+    cs.tasks
+        .iter()
+        .filter(|t| t.action == TaskAction::Run)
+        .map(|t| t.task.as_str())
+        .collect()
+}
+
 fn action(cs: &ChangeSet, name: &str) -> (Action, Vec<String>) {
     let s = cs
         .services
@@ -112,12 +121,7 @@ fn changed_command_replaces_only_that_service() {
     assert_eq!(action(&cs, "web").0, Action::Keep);
     assert_eq!(action(&cs, "client").0, Action::Keep);
     // The request against the replaced api runs again; the exec on client does not.
-    let run: Vec<&str> = cs
-        .tasks
-        .iter()
-        .filter(|t| t.action == TaskAction::Run)
-        .map(|t| t.task.as_str())
-        .collect();
+    let run = tasks_to_run(&cs);
     assert!(
         run.iter().any(|t| t.starts_with("request on 'api'")),
         "{run:?}"
@@ -210,14 +214,60 @@ fn orphans_are_listed_and_destroyed_only_with_prune() {
 }
 
 #[test]
-fn resources_change_in_place() {
+fn settings_changed_by_hand_are_repaired_in_place_when_docker_can() {
+    // `docker update --pids-limit 10 --restart always`: reset in place.
     let mut obs = observed();
-    container(&mut obs, "api").resources = "cpu=500m,mem=0M,min_mem=0M".into();
+    let api = container(&mut obs, "api");
+    api.settings.pids_limit = 10;
+    api.settings.restart_policy = "always".into();
     let cs = run(None, &obs, false);
     let (a, reasons) = action(&cs, "api");
     assert_eq!(a, Action::Update);
-    assert!(reasons[0].starts_with("resources"), "{reasons:?}");
+    assert_eq!(
+        reasons,
+        vec![
+            "pids limit is 10 on the engine, the package declares unlimited".to_string(),
+            "restart policy is always on the engine, the package declares no".to_string(),
+        ]
+    );
     assert!(kplan::executor::render::text(&cs).contains("~ service \"api\""));
+    // Nothing that uses api is redone by an update in place.
+    assert!(
+        cs.tasks.iter().all(|t| t.action == TaskAction::Reuse),
+        "{cs:#?}"
+    );
+
+    // `docker update --memory 64m` where the package declares no limit: Docker cannot
+    // remove a limit in place, so the container is replaced.
+    let mut obs = observed();
+    container(&mut obs, "api").settings.memory = 64 << 20;
+    let cs = run(None, &obs, false);
+    assert_eq!(
+        action(&cs, "api"),
+        (
+            Action::Replace,
+            vec!["memory limit is 64M on the engine, the package declares none; Docker cannot remove it in place".to_string()]
+        )
+    );
+}
+
+#[test]
+fn a_paused_container_is_unpaused() {
+    let mut obs = observed();
+    container(&mut obs, "web").state = "paused".into();
+    let cs = run(None, &obs, false);
+    assert_eq!(
+        action(&cs, "web"),
+        (
+            Action::Update,
+            vec!["container is paused: unpause it".to_string()]
+        )
+    );
+    let web = cs.services.iter().find(|s| s.name == "web").expect("web");
+    assert!(web.unpause && !web.start_only);
+    // Unpausing keeps the container (and its address): nothing that uses it is redone.
+    assert_eq!(action(&cs, "client").0, Action::Keep);
+    assert!(cs.tasks.iter().all(|t| t.action == TaskAction::Reuse));
 }
 
 #[test]
@@ -300,4 +350,43 @@ fn own_addresses_are_kept_when_recorded_and_new_ones_take_the_lowest_free() {
     let cs = diff(&l.plan, &l.info, &obs, &rec, false);
     let text = kplan::executor::render::text(&cs);
     assert!(text.contains("kplan destroy"), "{text}");
+}
+
+#[test]
+fn what_uses_something_an_interrupted_apply_redid_is_still_redone() {
+    // An apply replaced web, then was killed before it replaced client (whose config
+    // uses web's address, unchanged here) and re-ran the exec on client.
+    let mut obs = observed();
+    container(&mut obs, "web").id = "0f0f0f0f0f0f-web-replaced".into();
+    let cs = run(None, &obs, false);
+    assert_eq!(action(&cs, "web").0, Action::Keep);
+    assert_eq!(action(&cs, "api").0, Action::Keep);
+    let (a, reasons) = action(&cs, "client");
+    assert_eq!(a, Action::Replace);
+    assert_eq!(
+        reasons,
+        vec!["a service, task result or files artifact it uses was replaced or re-run".to_string()]
+    );
+    let run = tasks_to_run(&cs);
+    assert!(run[0].starts_with("exec on 'client'"), "{run:?}");
+    assert_eq!(run.len(), 4, "{run:?}");
+
+    // A task re-ran (a new run recorded) but what uses its result did not yet: those
+    // run, even though the result's text is the same.
+    let l = load(None);
+    let mut rec = recorded();
+    let page = rec
+        .tasks
+        .values_mut()
+        .find(|t| t.output.starts_with("<h1>"))
+        .expect("the exec's result");
+    page.run = "a-later-run".into();
+    let cs = diff(&l.plan, &l.info, &observed(), &rec, false);
+    assert!(
+        !cs.services.iter().any(|s| s.action != Action::Keep),
+        "{cs:#?}"
+    );
+    let run = tasks_to_run(&cs);
+    assert_eq!(run.len(), 3, "{run:?}");
+    assert!(run[0].starts_with("print"), "{run:?}");
 }

@@ -138,7 +138,17 @@ impl Drop for Enclave {
         }
         let _ = docker(["network", "rm", &format!("kplan-{}", self.name)]);
         let _ = docker(["volume", "rm", "-f", &format!("{}--web-data", self.name)]);
+        let _ = docker(["volume", "rm", "-f", &format!("kplan-lock.{}", self.name)]);
     }
+}
+
+/// A package of one `main.star` with `text`, in a temporary directory (kept while the
+/// returned guard lives), and the path to pass to kplan.
+fn package(text: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("main.star"), text).expect("write");
+    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    (dir, pkg)
 }
 
 /// Waits until `f` holds (polling), or panics after `limit`.
@@ -301,14 +311,37 @@ fn killed_apply_converges_without_duplicates() {
     assert_eq!(e.plan_code(&["--args", args]).0, 0);
 }
 
-fn lock_holder(state: &Path, enclave: &str) -> Option<String> {
-    let text = std::fs::read_to_string(PathBuf::from(state).join(enclave).join("lock")).ok()?;
-    let t = text.trim();
-    (!t.is_empty()).then(|| t.to_string())
+/// The labels of the enclave's lock volume on the engine, if it is locked.
+fn engine_lock(enclave: &str) -> Option<serde_json::Value> {
+    let o = docker([
+        "volume",
+        "inspect",
+        "--format",
+        "{{json .Labels}}",
+        &format!("kplan-lock.{enclave}"),
+    ]);
+    o.status
+        .success()
+        .then(|| serde_json::from_slice(&o.stdout).expect("labels json"))
+}
+
+/// Every file under `dir`.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.path().is_dir() {
+                out.extend(files_under(&e.path()));
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out
 }
 
 #[test]
-fn concurrent_apply_fails_at_once_naming_the_holder() {
+fn concurrent_apply_from_another_state_dir_fails_at_once_naming_the_holder() {
     let Some(e) = Enclave::new("kp-lock") else {
         return;
     };
@@ -316,10 +349,26 @@ fn concurrent_apply_fails_at_once_naming_the_holder() {
     let first = spawn_apply(&e, args);
     let pid = first.id().to_string();
     eventually(Duration::from_secs(30), "the first apply's lock", || {
-        lock_holder(e.state.path(), &e.name).as_deref() == Some(pid.as_str())
+        engine_lock(&e.name).is_some_and(|l| l["kplan.lock.pid"] == pid.as_str())
     });
+    // As from another machine: its own state directory.
+    let other = tempfile::tempdir().expect("tempdir");
     let start = Instant::now();
-    let second = e.run(&["apply", &fixture(), "--yes", "--args", args]);
+    let second = Command::new(support::kplan_bin())
+        .args([
+            "apply",
+            &fixture(),
+            "--yes",
+            "--args",
+            args,
+            "--enclave",
+            &e.name,
+        ])
+        .arg("--state-dir")
+        .arg(other.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run kplan");
     assert!(
         start.elapsed() < Duration::from_secs(3),
         "the second apply waited"
@@ -327,8 +376,17 @@ fn concurrent_apply_fails_at_once_naming_the_holder() {
     assert_eq!(second.status.code(), Some(1));
     let err = String::from_utf8_lossy(&second.stderr);
     assert!(
-        err.contains(&format!("locked by another kplan (pid {pid})")),
+        err.contains(&format!("enclave \"{}\" is locked by", e.name))
+            && err.contains(&format!(
+                "(pid {pid}, kplan apply, state dir {})",
+                e.state.path().display()
+            ))
+            && err.contains("nothing was changed"),
         "{err}"
+    );
+    assert!(
+        files_under(other.path()).is_empty(),
+        "the second apply wrote state"
     );
     let out = first.wait_with_output().expect("wait");
     assert!(
@@ -336,6 +394,204 @@ fn concurrent_apply_fails_at_once_naming_the_holder() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert!(engine_lock(&e.name).is_none(), "the lock was not released");
+    assert!(!e.state.path().join(&e.name).join("lock").exists());
+}
+
+#[test]
+fn the_lock_is_released_after_failure_refusal_and_signals() {
+    let Some(e) = Enclave::new("kp-rel") else {
+        return;
+    };
+    // Refused (no --yes off a terminal): no lock, and no trace in the state directory.
+    let o = e.run(&["apply", &fixture()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(engine_lock(&e.name).is_none());
+    assert!(
+        files_under(e.state.path()).is_empty(),
+        "{:?}",
+        files_under(e.state.path())
+    );
+    assert!(!e.state.path().join(&e.name).exists());
+
+    // Interrupted (SIGINT, SIGTERM) midway: the signal's exit code, the lock released.
+    for (sig, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let mut child = spawn_apply(&e, r#"{"settle": 30}"#);
+        eventually(Duration::from_secs(30), "the lock", || {
+            engine_lock(&e.name).is_some()
+        });
+        // SAFETY: sending a signal to our own child process.
+        unsafe {
+            libc::kill(child.id() as i32, sig);
+        }
+        let status = child.wait().expect("wait");
+        let mut err = String::new();
+        use std::io::Read;
+        child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut err)
+            .expect("read");
+        assert_eq!(status.code(), Some(code), "{err}");
+        assert!(err.contains("released the enclave lock"), "{err}");
+        assert!(engine_lock(&e.name).is_none(), "signal {sig}: lock left");
+        assert!(!e.state.path().join(&e.name).join("lock").exists());
+    }
+
+    // Failed: a service that never becomes ready.
+    let (_dir, pkg) = package(
+        "def run(plan):\n    plan.add_service(name = \"deaf\", config = ServiceConfig(image = \"kplan-test/busybox:local\", cmd = [\"sleep\", \"1000\"], ports = {\"http\": PortSpec(number = 81, wait = \"1s\")}))\n",
+    );
+    let o = e.run(&["apply", &pkg, "--yes"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(engine_lock(&e.name).is_none());
+    assert!(!e.state.path().join(&e.name).join("lock").exists());
+}
+
+#[test]
+fn a_stale_lock_is_removed_and_a_foreign_one_needs_force_unlock() {
+    let Some(e) = Enclave::new("kp-stale") else {
+        return;
+    };
+    let args = r#"{"settle": 30}"#;
+    // Killed (no chance to release): the lock stays, naming a process that is gone.
+    let mut child = spawn_apply(&e, args);
+    let pid = child.id().to_string();
+    eventually(Duration::from_secs(30), "the lock", || {
+        engine_lock(&e.name).is_some()
+    });
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGKILL);
+    }
+    let _ = child.wait();
+    assert!(engine_lock(&e.name).is_some());
+    let o = e.run(&["plan", &fixture(), "--args", args]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "pid {pid} no longer runs, so the next apply removes the lock"
+        )),
+        "{err}"
+    );
+    let o = e.run(&["apply", &fixture(), "--yes"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("note: removed a stale lock"), "{err}");
+    assert!(engine_lock(&e.name).is_none());
+
+    // A lock from another machine: kplan cannot tell whether it still runs.
+    let unlock = |force: bool| {
+        let mut c = Command::new(support::kplan_bin());
+        c.args(["unlock", "--enclave", &e.name]);
+        if force {
+            c.arg("--force");
+        }
+        c.output().expect("run kplan")
+    };
+    let o = unlock(false);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("is not locked"));
+    docker_ok([
+        "volume",
+        "create",
+        "--label",
+        &format!("kplan.lock={}", e.name),
+        "--label",
+        "kplan.lock.host=build-7",
+        "--label",
+        "kplan.lock.user=ci",
+        "--label",
+        "kplan.lock.pid=4242",
+        "--label",
+        "kplan.lock.machine=another-boot/pid:[1]",
+        "--label",
+        "kplan.lock.operation=apply",
+        &format!("kplan-lock.{}", e.name),
+    ]);
+    let before = e.containers();
+    let o = e.run(&[
+        "apply",
+        &fixture(),
+        "--yes",
+        "--args",
+        r#"{"greeting": "x"}"#,
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("is locked by ci@build-7 (pid 4242, kplan apply"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("kplan unlock --enclave {} --force", e.name)),
+        "{err}"
+    );
+    assert_eq!(e.containers(), before, "a refused apply changed containers");
+    let o = unlock(false);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(engine_lock(&e.name).is_some());
+    let o = unlock(true);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("Removed the lock on enclave"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(engine_lock(&e.name).is_none());
+    e.apply(&["--args", r#"{"greeting": "x"}"#]);
+}
+
+#[test]
+fn status_and_destroy_of_a_missing_enclave_say_so_and_list_those_that_exist() {
+    let Some(e) = Enclave::new("kp-none") else {
+        return;
+    };
+    e.apply(&[]);
+    let missing = unique_name("kp-missing");
+    for cmd in ["status", "destroy"] {
+        let o = Command::new(support::kplan_bin())
+            .args([cmd, "--enclave", &missing])
+            .output()
+            .expect("run kplan");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{cmd}: {err}");
+        assert!(
+            err.contains(&format!(
+                "enclave \"{missing}\" does not exist on this engine; enclaves that do: "
+            )),
+            "{cmd}: {err}"
+        );
+        assert!(err.contains(&e.name), "{cmd}: {err}");
+        assert!(String::from_utf8_lossy(&o.stdout).is_empty());
+    }
+    // Destroy says exactly what it removed: here the network and three containers,
+    // keeping the volume; then only the volume is left, and then nothing.
+    let out = e.ok(&["destroy"]);
+    assert_eq!(
+        out.trim(),
+        format!(
+            "Destroyed enclave \"{0}\": removed 3 containers, network kplan-{0}; kept 1 volume (use --volumes to delete it).",
+            e.name
+        )
+    );
+    let out = e.ok(&["destroy", "--volumes"]);
+    assert_eq!(
+        out.trim(),
+        format!(
+            "Destroyed enclave \"{}\": removed 0 containers, 1 volume.",
+            e.name
+        )
+    );
+    let o = e.run(&["destroy"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not exist on this engine"));
 }
 
 #[test]
@@ -343,13 +599,9 @@ fn missing_images_are_all_reported_before_any_change() {
     let Some(e) = Enclave::new("kp-img") else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("main.star"),
+    let (_dir, pkg) = package(
         "def run(plan):\n    plan.add_service(name = \"a\", config = ServiceConfig(image = \"kplan-test/nope:missing\"))\n    plan.add_service(name = \"b\", config = ServiceConfig(image = \"kplan-test/also:missing\"))\n",
-    )
-    .expect("write");
-    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    );
     let o = e.run(&["apply", &pkg, "--yes"]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
@@ -402,13 +654,9 @@ fn a_port_that_never_opens_fails_with_the_service_named_and_keeps_the_rest() {
     let Some(e) = Enclave::new("kp-fail") else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("main.star"),
+    let (_dir, pkg) = package(
         "def run(plan):\n    plan.add_service(name = \"ok\", config = ServiceConfig(image = \"kplan-test/busybox:local\", cmd = [\"sleep\", \"1000\"]))\n    plan.add_service(name = \"deaf\", config = ServiceConfig(image = \"kplan-test/busybox:local\", cmd = [\"sleep\", \"1000\"], ports = {\"http\": PortSpec(number = 81, wait = \"2s\")}))\n",
-    )
-    .expect("write");
-    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    );
     let o = e.run(&["apply", &pkg, "--yes"]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
@@ -436,13 +684,9 @@ fn resource_limits_change_in_place() {
     let Some(e) = Enclave::new("kp-res") else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("main.star"),
+    let (_dir, pkg) = package(
         "def run(plan, args = {}):\n    plan.add_service(name = \"s\", config = ServiceConfig(image = \"kplan-test/busybox:local\", cmd = [\"sleep\", \"1000\"], max_memory = args.get(\"mem\", 64), max_cpu = 500))\n",
-    )
-    .expect("write");
-    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    );
     e.ok(&["apply", &pkg, "--yes"]);
     let before = e.identity("s");
     let mem = |e: &Enclave| {
@@ -499,9 +743,7 @@ fn files_copied_out_of_a_service_feed_a_task_and_are_reused() {
     let Some(e) = Enclave::new("kp-files") else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("main.star"),
+    let (_dir, pkg) = package(
         r#"def run(plan):
     plan.add_service(name = "src", config = ServiceConfig(image = "kplan-test/busybox:local", cmd = ["sh", "-c", "mkdir -p /out && echo from-src > /out/f.txt && exec sleep 1000"]))
     plan.wait(service_name = "src", recipe = ExecRecipe(command = ["cat", "/out/f.txt"]), field = "code", assertion = "==", target_value = 0, timeout = "20s")
@@ -510,9 +752,7 @@ fn files_copied_out_of_a_service_feed_a_task_and_are_reused() {
     plan.print("task read: " + r.output)
     plan.add_service(name = "user", config = ServiceConfig(image = "kplan-test/busybox:local", cmd = ["sleep", "1000"], files = {"/in": copied}))
 "#,
-    )
-    .expect("write");
-    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    );
     let out = e.ok(&["apply", &pkg, "--yes"]);
     assert!(out.contains("task read: from-src"), "{out}");
     assert_eq!(e.exec("user", &["cat", "/in/f.txt"]).trim(), "from-src");
@@ -570,9 +810,7 @@ fn the_ip_placeholder_becomes_the_containers_own_stable_address() {
     let Some(e) = Enclave::new("kp-ip") else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("main.star"), IP_PACKAGE).expect("write");
-    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    let (_dir, pkg) = package(IP_PACKAGE);
     e.ok(&["apply", &pkg, "--yes"]);
 
     // The network got a subnet kplan chose, and `a` a static address in its lower half.
@@ -644,9 +882,7 @@ fn the_ip_placeholder_on_a_network_of_an_older_kplan_asks_for_destroy() {
         "kplan.kind=network",
         &format!("kplan-{}", e.name),
     ]);
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("main.star"), IP_PACKAGE).expect("write");
-    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    let (_dir, pkg) = package(IP_PACKAGE);
     let o = e.run(&["apply", &pkg, "--yes"]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
@@ -688,12 +924,187 @@ fn jq_extractors_of_real_packages_feed_later_services() {
     let Some(e) = Enclave::new("kp-jq") else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("main.star"), EXTRACT_PACKAGE).expect("write");
-    let pkg = dir.path().join("main.star").to_string_lossy().into_owned();
+    let (_dir, pkg) = package(EXTRACT_PACKAGE);
     e.ok(&["apply", &pkg, "--yes"]);
     let env = e.exec("user", &["sh", "-c", "echo $ENODE $ENR $COUNT"]);
     assert_eq!(env.trim(), "enode://ab@10.0.0.1:30303 none 2");
     let again = e.ok(&["apply", &pkg, "--yes"]);
     assert!(again.starts_with("No changes."), "{again}");
+}
+
+/// The counts `plan --output json` predicts, as apply's summary line states them.
+fn predicted_outcome(plan_json: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(plan_json).expect("plan json");
+    let services = v["change_set"]["services"].as_array().expect("services");
+    let n = |action: &str| services.iter().filter(|s| s["action"] == action).count();
+    let tasks = v["change_set"]["tasks"].as_array().expect("tasks");
+    let run = tasks.iter().filter(|t| t["action"] == "run").count();
+    format!(
+        "Apply complete: {} created, {} replaced, {} updated, 0 removed, {} unchanged; {} tasks run, {} reused.",
+        n("create"),
+        n("replace"),
+        n("update"),
+        n("keep"),
+        run,
+        tasks.len() - run
+    )
+}
+
+#[test]
+fn plan_is_exactly_what_apply_does_when_a_used_service_is_replaced() {
+    let Some(e) = Enclave::new("kp-agree") else {
+        return;
+    };
+    e.apply(&[]);
+    // Only web's page changes; client uses web's address, the exec on client reads the
+    // page, and a template, a run_sh and a verify use the exec's result.
+    let args = r#"{"greeting": "hi"}"#;
+    let text = e.ok(&["plan", &fixture(), "--args", args]);
+    let json = e.ok(&["plan", &fixture(), "--args", args, "--output", "json"]);
+    let predicted = predicted_outcome(&json);
+    let out = e.apply(&["--args", args]);
+    assert!(
+        out.contains(&predicted),
+        "plan said {predicted}, apply did:\n{out}"
+    );
+    assert_eq!(
+        predicted,
+        "Apply complete: 0 created, 2 replaced, 0 updated, 0 removed, 1 unchanged; 4 tasks run, 4 reused."
+    );
+    assert!(
+        text.contains("-/+ service \"web\" must be replaced"),
+        "{text}"
+    );
+    assert!(
+        text.contains("-/+ service \"client\" must be replaced"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "> exec on 'client' (main.star:45) will run # runs against client, which is replaced"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("(1 unchanged; 4 tasks to run, 4 reused)"),
+        "{text}"
+    );
+    // The exec ran again against the new web page, and its recorded output is the new one.
+    assert!(out.contains("client saw: <h1>hi from web</h1>"), "{out}");
+    let state =
+        std::fs::read_to_string(e.state.path().join(&e.name).join("state.json")).expect("state");
+    assert!(
+        state.contains("\"output\": \"<h1>hi from web</h1>\\n\""),
+        "{state}"
+    );
+    assert!(!state.contains("hello from web"), "{state}");
+    assert!(e.apply(&["--args", args]).starts_with("No changes."));
+}
+
+#[test]
+fn a_paused_container_is_unpaused_in_place() {
+    let Some(e) = Enclave::new("kp-pause") else {
+        return;
+    };
+    e.apply(&[]);
+    let before = e.identity("web");
+    docker_ok(["pause", &e.container("web")]);
+    let (code, plan) = e.plan_code(&[]);
+    assert_eq!(code, 2, "{plan}");
+    assert!(
+        plan.contains("~ service \"web\" will be updated in place"),
+        "{plan}"
+    );
+    assert!(plan.contains("# container is paused: unpause it"), "{plan}");
+    assert!(
+        plan.contains("(2 unchanged; 0 tasks to run, 8 reused)"),
+        "{plan}"
+    );
+    let out = e.apply(&[]);
+    assert!(out.contains("1 updated"), "{out}");
+    assert_eq!(e.identity("web"), before, "web was recreated");
+    let state = docker_ok([
+        "inspect",
+        "--format",
+        "{{.State.Status}}",
+        &e.container("web"),
+    ]);
+    assert_eq!(state.trim(), "running");
+    assert_eq!(e.plan_code(&[]).0, 0);
+}
+
+#[test]
+fn settings_changed_with_docker_update_are_repaired() {
+    let Some(e) = Enclave::new("kp-upd") else {
+        return;
+    };
+    let (_dir, pkg) = package(
+        "def run(plan):\n    plan.add_service(name = \"s\", config = ServiceConfig(image = \"kplan-test/busybox:local\", cmd = [\"sleep\", \"1000\"], max_memory = 64, max_cpu = 500))\n",
+    );
+    e.ok(&["apply", &pkg, "--yes"]);
+    let before = e.identity("s");
+    // Memory, CPUs, pids limit (unset and 0 both mean none), restart policy (unset and
+    // "no" are the same), CPU shares.
+    let live = |e: &Enclave| {
+        docker_ok([
+            "inspect",
+            "--format",
+            "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{or .HostConfig.PidsLimit 0}} {{or .HostConfig.RestartPolicy.Name \"no\"}} {{.HostConfig.CpuShares}}",
+            &e.container("s"),
+        ])
+        .trim()
+        .to_string()
+    };
+    let declared = live(&e);
+    assert!(
+        declared.starts_with(&format!("{} 500000000", 64 << 20)),
+        "{declared}"
+    );
+
+    // What `docker update` can set back is repaired in place.
+    docker_ok([
+        "update",
+        "--memory",
+        "96m",
+        "--memory-swap",
+        "-1",
+        "--cpus",
+        "1.5",
+        "--pids-limit",
+        "10",
+        "--restart",
+        "always",
+        &e.container("s"),
+    ]);
+    let plan = e.ok(&["plan", &pkg]);
+    assert!(
+        plan.contains("~ service \"s\" will be updated in place"),
+        "{plan}"
+    );
+    for reason in [
+        "# memory limit is 96M on the engine, the package declares 64M",
+        "# CPU limit is 1500m on the engine, the package declares 500m",
+        "# pids limit is 10 on the engine, the package declares unlimited",
+        "# restart policy is always on the engine, the package declares no",
+    ] {
+        assert!(plan.contains(reason), "{reason}\n{plan}");
+    }
+    let out = e.ok(&["apply", &pkg, "--yes"]);
+    assert!(out.contains("1 updated"), "{out}");
+    assert_eq!(e.identity("s"), before, "the container was recreated");
+    assert_eq!(live(&e), declared);
+    assert!(e.ok(&["plan", &pkg]).starts_with("No changes."));
+
+    // What it cannot reset (a CPU weight the package never sets) means a replacement.
+    docker_ok(["update", "--cpu-shares", "512", &e.container("s")]);
+    let plan = e.ok(&["plan", &pkg]);
+    assert!(
+        plan.contains("-/+ service \"s\" must be replaced")
+            && plan.contains("# CPU shares is 512 on the engine, the package declares none; Docker cannot remove it in place"),
+        "{plan}"
+    );
+    let out = e.ok(&["apply", &pkg, "--yes"]);
+    assert!(out.contains("1 replaced"), "{out}");
+    assert_eq!(live(&e), declared);
+    assert!(e.ok(&["plan", &pkg]).starts_with("No changes."));
 }

@@ -91,6 +91,13 @@ fn apply_asks_on_a_terminal_and_shows_live_progress() {
     assert!(text.contains("Only 'yes' is accepted"), "{text}");
     assert!(text.contains("nothing was changed"), "{text}");
     assert!(containers(&enclave).is_empty());
+    // No trace: no lock on the engine, nothing in the state directory.
+    let lock = docker(["volume", "inspect", &format!("kplan-lock.{enclave}")]);
+    assert!(!lock.status.success(), "the lock was left");
+    let left: Vec<_> = std::fs::read_dir(state.path())
+        .expect("read state dir")
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 
     // "yes" applies, with the live progress lines on the terminal.
     let o = on_terminal(&args, "yes\n");

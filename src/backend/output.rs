@@ -202,71 +202,326 @@ fn diff(rel: &str, have: Option<&[u8]>, want: &[u8]) -> String {
     }
 }
 
-/// Writes the output into `dir` as one set: every file is first written to a temporary
-/// file beside its target, then all are renamed into place, so an error leaves the old
-/// files as they were. Files from an earlier run that are no longer generated are
-/// removed. Unchanged files are not rewritten (their mtime stays).
+/// One change made while switching a set of files into place, so it can be undone.
+enum Switched {
+    /// An existing file was renamed to `backup`.
+    MovedAside { path: PathBuf, backup: PathBuf },
+    /// A new file now is at `path` (over nothing, or over a file moved aside first).
+    Placed { path: PathBuf },
+}
+
+/// A hidden name beside `path` (`.NAME.kplan-KIND-PID`) for a temporary or backup file.
+fn beside(path: &Path, kind: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.kplan-{kind}-{}", std::process::id()))
+}
+
+/// Whether something that is not a directory is at `path` (a file or a symlink).
+fn file_at(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| !m.is_dir())
+}
+
+/// Undoes `done` in reverse order; returns what could not be restored.
+fn roll_back(done: &[Switched]) -> Vec<String> {
+    let mut failed = Vec::new();
+    for step in done.iter().rev() {
+        match step {
+            Switched::Placed { path } => {
+                if let Err(e) = fs::remove_file(path) {
+                    failed.push(format!("{} (new version left: {e})", path.display()));
+                }
+            }
+            Switched::MovedAside { path, backup } => {
+                if let Err(e) = fs::rename(backup, path) {
+                    failed.push(format!(
+                        "{} (old version is at {}: {e})",
+                        path.display(),
+                        backup.display()
+                    ));
+                }
+            }
+        }
+    }
+    failed
+}
+
+/// Removes directories made for new files (deepest first), if they are empty again.
+fn remove_created(dirs: &[PathBuf]) {
+    for d in dirs.iter().rev() {
+        let _ = fs::remove_dir(d);
+    }
+}
+
+/// Creates `dir` and its missing parents, recording each one created.
+fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut missing = Vec::new();
+    let mut d = Some(dir);
+    while let Some(p) = d {
+        if p.as_os_str().is_empty() || p.exists() {
+            break;
+        }
+        missing.push(p.to_path_buf());
+        d = p.parent();
+    }
+    for p in missing.into_iter().rev() {
+        fs::create_dir(&p)?;
+        created.push(p);
+    }
+    Ok(())
+}
+
+/// Writes the output into `dir` as one set. Every changed file is first written to a
+/// temporary file beside its target; then each target is switched: an existing file is
+/// renamed aside and the new one renamed into place (files kplan generated before and no
+/// longer does are renamed aside first, the manifest comes last). If any step fails, every
+/// step already done is undone in reverse (old files renamed back, new ones removed,
+/// directories made for them removed), so the directory is exactly as it was; only
+/// after every switch succeeded are the old versions deleted. Unchanged files are not
+/// rewritten (their mtime stays).
 pub fn write(out: &Output, dir: &Path) -> Result<WriteReport, String> {
-    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    for rel in out.files.keys() {
+        safe_join(dir, rel)?;
+    }
+    let mut created_dirs = Vec::new();
+    create_dirs(dir, &mut created_dirs)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let previous = previous_manifest(dir);
     let mut report = WriteReport::default();
+    // (temporary file, target, relative path)
     let mut staged: Vec<(PathBuf, PathBuf, String)> = Vec::new();
-    let mut files: Vec<(&String, &[u8])> =
-        out.files.iter().map(|(k, v)| (k, v.as_slice())).collect();
-    let manifest_name = MANIFEST.to_owned();
     let manifest = out.manifest();
-    files.push((&manifest_name, manifest.as_bytes()));
-    let cleanup = |staged: &[(PathBuf, PathBuf, String)]| {
+    let files = out
+        .files
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_slice()))
+        .chain([(MANIFEST, manifest.as_bytes())]);
+    let give_up = |staged: &[(PathBuf, PathBuf, String)], created: &[PathBuf], msg: String| {
         for (tmp, _, _) in staged {
             let _ = fs::remove_file(tmp);
         }
+        remove_created(created);
+        msg
     };
     for (rel, bytes) in files {
         let path = safe_join(dir, rel)?;
         if fs::read(&path).ok().as_deref() == Some(bytes) && !mode_differs(out, rel, &path) {
             if rel != MANIFEST {
-                report.unchanged.push(rel.clone());
+                report.unchanged.push(rel.to_owned());
             }
             continue;
         }
         let parent = path.parent().unwrap_or(dir);
-        if let Err(e) = fs::create_dir_all(parent) {
-            cleanup(&staged);
-            return Err(format!("cannot create {}: {e}", parent.display()));
+        if let Err(e) = create_dirs(parent, &mut created_dirs) {
+            let msg = format!("cannot create {}: {e}", parent.display());
+            return Err(give_up(&staged, &created_dirs, msg));
         }
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = parent.join(format!(".{name}.kplan-tmp-{}", std::process::id()));
+        let tmp = beside(&path, "tmp");
         let res = fs::File::create(&tmp)
             .and_then(|mut f| {
                 f.write_all(bytes)?;
                 f.sync_all()
             })
-            .and_then(|()| set_mode(&tmp, out.modes.get(rel.as_str()).copied()));
+            .and_then(|()| set_mode(&tmp, out.modes.get(rel).copied()));
         if let Err(e) = res {
             let _ = fs::remove_file(&tmp);
-            cleanup(&staged);
-            return Err(format!("cannot write {}: {e}", path.display()));
+            let msg = format!("cannot write {}: {e}", path.display());
+            return Err(give_up(&staged, &created_dirs, msg));
         }
-        staged.push((tmp, path, rel.clone()));
+        staged.push((tmp, path, rel.to_owned()));
     }
-    for (tmp, path, rel) in &staged {
-        if let Err(e) = fs::rename(tmp, path) {
-            cleanup(&staged);
-            return Err(format!("cannot move {} into place: {e}", path.display()));
+    // Stale files are moved aside first and the manifest is switched last.
+    let manifest_last = staged
+        .iter()
+        .position(|(_, _, rel)| rel == MANIFEST)
+        .map(|i| staged.remove(i));
+    let stale: Vec<(String, PathBuf)> = previous
+        .into_iter()
+        .filter(|r| !out.files.contains_key(r))
+        .filter_map(|r| safe_join(dir, &r).ok().map(|p| (r, p)))
+        .filter(|(_, p)| file_at(p))
+        .collect();
+    let mut done: Vec<Switched> = Vec::new();
+    let switch = |done: &mut Vec<Switched>, tmp: Option<&Path>, path: &Path| {
+        if file_at(path) {
+            let backup = beside(path, "old");
+            fs::rename(path, &backup)
+                .map_err(|e| format!("cannot move {} aside: {e}", path.display()))?;
+            done.push(Switched::MovedAside {
+                path: path.to_path_buf(),
+                backup,
+            });
         }
-        if rel != MANIFEST {
-            report.written.push(rel.clone());
+        if let Some(tmp) = tmp {
+            fs::rename(tmp, path)
+                .map_err(|e| format!("cannot move {} into place: {e}", path.display()))?;
+            done.push(Switched::Placed {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok::<(), String>(())
+    };
+    let steps = stale
+        .iter()
+        .map(|(_, p)| (None, p.as_path()))
+        .chain(
+            staged
+                .iter()
+                .map(|(tmp, path, _)| (Some(tmp.as_path()), path.as_path())),
+        )
+        .chain(
+            manifest_last
+                .iter()
+                .map(|(tmp, path, _)| (Some(tmp.as_path()), path.as_path())),
+        );
+    for (tmp, path) in steps {
+        if let Err(e) = switch(&mut done, tmp, path) {
+            let not_restored = roll_back(&done);
+            let all: Vec<_> = staged.iter().chain(manifest_last.iter()).cloned().collect();
+            let mut msg = give_up(&all, &created_dirs, e);
+            if not_restored.is_empty() {
+                msg.push_str(&format!("; {} is unchanged", dir.display()));
+            } else {
+                msg.push_str(&format!("; could not restore: {}", not_restored.join(", ")));
+            }
+            return Err(msg);
         }
     }
-    for rel in previous.into_iter().filter(|r| !out.files.contains_key(r)) {
-        if let Ok(p) = safe_join(dir, &rel) {
-            if fs::remove_file(&p).is_ok() {
-                report.removed.push(rel);
+    for step in &done {
+        if let Switched::MovedAside { backup, .. } = step {
+            let _ = fs::remove_file(backup);
+        }
+    }
+    report.written = staged.into_iter().map(|(_, _, rel)| rel).collect();
+    report.removed = stale.into_iter().map(|(rel, _)| rel).collect();
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every file under `dir` (hidden ones included), by relative path.
+    fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+        fn walk(root: &Path, d: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+            for e in fs::read_dir(d).expect("read dir").flatten() {
+                let p = e.path();
+                let rel = p.strip_prefix(root).expect("under root");
+                if p.is_dir() {
+                    out.insert(format!("{}/", rel.display()), Vec::new());
+                    walk(root, &p, out);
+                } else {
+                    out.insert(rel.display().to_string(), fs::read(&p).expect("read"));
+                }
             }
         }
+        let mut out = BTreeMap::new();
+        walk(dir, dir, &mut out);
+        out
     }
-    Ok(report)
+
+    fn output(files: &[(&str, &str)]) -> Output {
+        let mut o = Output::default();
+        for (p, c) in files {
+            o.add(*p, *c);
+        }
+        o
+    }
+
+    /// A directory written by kplan before (a, c, s and sub/d, with its manifest) plus a
+    /// file kplan did not write.
+    fn written_before() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let old = output(&[
+            ("a.txt", "a1"),
+            ("c.txt", "c1"),
+            ("s.txt", "s1"),
+            ("sub/d.txt", "d1"),
+        ]);
+        write(&old, dir.path()).expect("first write");
+        fs::write(dir.path().join("mine.txt"), "not kplan's").expect("write");
+        dir
+    }
+
+    #[test]
+    fn a_failure_midway_restores_every_file() {
+        let dir = written_before();
+        // In the way of a new file that sorts after the changed ones.
+        fs::create_dir_all(dir.path().join("z.txt/inner")).expect("mkdir");
+        let before = snapshot(dir.path());
+        // Changes a, c and sub/d, drops s (stale), adds a new directory and z.
+        let new = output(&[
+            ("a.txt", "a2"),
+            ("c.txt", "c2"),
+            ("new/e.txt", "e2"),
+            ("sub/d.txt", "d2"),
+            ("z.txt", "z2"),
+        ]);
+        let err = write(&new, dir.path()).unwrap_err();
+        assert!(err.contains("z.txt"), "{err}");
+        assert!(err.ends_with("is unchanged"), "{err}");
+        assert_eq!(snapshot(dir.path()), before);
+    }
+
+    #[test]
+    fn a_failure_at_the_manifest_restores_every_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(&output(&[("a.txt", "a1")]), dir.path()).expect("first write");
+        fs::remove_file(dir.path().join(MANIFEST)).expect("rm");
+        fs::create_dir_all(dir.path().join(MANIFEST).join("x")).expect("mkdir");
+        let before = snapshot(dir.path());
+        let err = write(&output(&[("a.txt", "a2"), ("b.txt", "b2")]), dir.path()).unwrap_err();
+        assert!(err.contains(MANIFEST), "{err}");
+        assert_eq!(snapshot(dir.path()), before);
+    }
+
+    #[test]
+    fn a_successful_write_switches_the_whole_set_and_leaves_nothing_else() {
+        let dir = written_before();
+        let new = output(&[("a.txt", "a2"), ("c.txt", "c1"), ("sub/d.txt", "d2")]);
+        let r = write(&new, dir.path()).expect("write");
+        assert_eq!(
+            r.written,
+            vec!["a.txt".to_string(), "sub/d.txt".to_string()]
+        );
+        assert_eq!(r.unchanged, vec!["c.txt".to_string()]);
+        assert_eq!(r.removed, vec!["s.txt".to_string()]);
+        let mut want: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        for (p, c) in [
+            ("a.txt", "a2"),
+            ("c.txt", "c1"),
+            ("sub/d.txt", "d2"),
+            ("mine.txt", "not kplan's"),
+        ] {
+            want.insert(p.into(), c.as_bytes().to_vec());
+        }
+        want.insert("sub/".into(), Vec::new());
+        want.insert(MANIFEST.into(), new.manifest().into_bytes());
+        assert_eq!(snapshot(dir.path()), want);
+    }
+
+    #[test]
+    fn a_failed_write_into_a_new_directory_leaves_nothing() {
+        let parent = tempfile::tempdir().expect("tempdir");
+        let dir = parent.path().join("out/deeper");
+        let mut o = output(&[("a.txt", "a")]);
+        o.add("../escape.txt", "x");
+        assert!(write(&o, &dir).is_err());
+        fs::create_dir_all(parent.path().join("out2/z.txt/inner")).expect("mkdir");
+        assert!(write(
+            &output(&[("a.txt", "a"), ("z.txt", "z")]),
+            &parent.path().join("out2")
+        )
+        .is_err());
+        assert_eq!(
+            snapshot(parent.path()).into_keys().collect::<Vec<_>>(),
+            vec![
+                "out2/".to_string(),
+                "out2/z.txt/".into(),
+                "out2/z.txt/inner/".into()
+            ]
+        );
+    }
 }

@@ -7,7 +7,7 @@ use super::OutputFormat;
 use crate::console::{err, errln, out, outln};
 use crate::executor::apply::{self, Options};
 use crate::executor::progress::Progress;
-use crate::executor::{diff, ipam, observe, render, state::EnclaveState};
+use crate::executor::{diff, ipam, lock, observe, render, state::EnclaveState};
 use crate::frontend::ClusterType;
 use clap::Args;
 use std::io::{BufRead, IsTerminal};
@@ -59,7 +59,14 @@ fn apply_cmd(args: &ApplyArgs) -> Result<i32, i32> {
     let engine = enclave::connect()?;
     enclave::preflight(&engine, &loaded)?;
     let st = EnclaveState::new(&args.enclave.state_root(), &name);
-    let _lock = st.lock().map_err(fail)?;
+    // Held until apply_cmd returns: also when the apply is refused or fails.
+    let lock = lock::acquire(&engine, &st, &name, "apply").map_err(fail)?;
+    if let Some((h, why)) = &lock.broke_stale {
+        errln!(
+            "note: removed a stale lock on enclave \"{name}\" held by {} ({why})",
+            h.describe()
+        );
+    }
     let observed = observe::observe(&engine, &name).map_err(fail)?;
     let recorded = st.load().map_err(fail)?;
     // An enclave network made by an older kplan cannot give services their own address.

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 /// The code of a problem with the `-o DIR` directory (it cannot be created, read or
 /// written).
-pub const OUT_DIR: &str = "KP004";
+pub const OUT_DIR: &str = "KP005";
 
 /// `--target`: what `compile` produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -173,7 +173,7 @@ fn emit(output: &Output, args: &CompileArgs) -> i32 {
     }
 }
 
-/// A problem reading or writing `-o DIR` (KP004), printed like every diagnostic.
+/// A problem reading or writing `-o DIR` (KP005), printed like every diagnostic.
 fn out_dir_error(message: String, hint: &str) -> i32 {
     let d = Diagnostic::error(OUT_DIR, message, None).with_hint(hint);
     errln!("{}", diagnostic::render(&d, &NoSources));

@@ -3,7 +3,7 @@
 
 use super::enclave::{self, EnclaveArgs};
 use crate::console::{errln, outln};
-use crate::executor::{destroy, render, state::EnclaveState};
+use crate::executor::{self, destroy, render, state::EnclaveState};
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -30,19 +30,34 @@ fn destroy(args: &DestroyArgs) -> Result<(), i32> {
         errln!("error: {e:#}");
         1
     })?;
-    outln!(
-        "Destroyed enclave \"{name}\": {}, network, {}.",
-        render::count(done.containers, "container"),
-        if args.volumes {
-            render::count(done.volumes_removed, "volume")
-        } else if done.volumes_kept == 0 {
-            "no volumes".to_string()
-        } else {
-            format!(
-                "{} kept (use --volumes to delete them)",
-                render::count(done.volumes_kept, "volume")
-            )
-        }
-    );
+    if let Some(stale) = &done.broke_stale {
+        errln!("note: removed a stale lock on enclave \"{name}\" held by {stale}");
+    }
+    outln!("{}", report(&name, &done, args.volumes));
     Ok(())
+}
+
+/// Exactly what was removed and kept: `Destroyed enclave "dev": 3 containers, network
+/// kplan-dev; 1 volume kept (use --volumes to delete it).`
+fn report(name: &str, done: &destroy::Destroyed, volumes: bool) -> String {
+    let mut removed = vec![render::count(done.containers, "container")];
+    if done.network {
+        removed.push(format!("network {}", executor::network_name(name)));
+    }
+    if volumes {
+        removed.push(render::count(done.volumes_removed, "volume"));
+    }
+    let mut text = format!(
+        "Destroyed enclave \"{name}\": removed {}",
+        removed.join(", ")
+    );
+    if done.volumes_kept > 0 {
+        text.push_str(&format!(
+            "; kept {} (use --volumes to delete {})",
+            render::count(done.volumes_kept, "volume"),
+            if done.volumes_kept == 1 { "it" } else { "them" }
+        ));
+    }
+    text.push('.');
+    text
 }

@@ -6,7 +6,7 @@ use super::pipeline::{print_diagnostics, Loaded};
 use crate::console::errln;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::executor::engine::Engine;
-use crate::executor::{self, images, transient};
+use crate::executor::{self, images, lock, observe, transient};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -35,34 +35,35 @@ impl EnclaveArgs {
         Ok(name)
     }
 
-    /// The enclave for destroy/status: `--enclave`, or the only one on the engine.
+    /// The enclave for destroy/status: `--enclave`, which must exist on the engine,
+    /// or the only one there. Otherwise says which enclaves exist.
     pub fn existing(&self, engine: &Engine) -> Result<String, i32> {
         if let Some(n) = &self.enclave {
             check_name(n)?;
-            return Ok(n.clone());
         }
-        let nets = match engine.containers_by_label(&[(executor::LABEL_KIND, "service")]) {
-            Ok(c) => c,
-            Err(e) => {
-                errln!("error: {e:#}");
-                return Err(1);
-            }
+        let names = observe::enclaves(engine).map_err(|e| {
+            errln!("error: {e:#}");
+            1
+        })?;
+        let which = if names.is_empty() {
+            "there are none".to_string()
+        } else {
+            format!("enclaves that do: {}", names.join(", "))
         };
-        let mut names: Vec<String> = nets
-            .iter()
-            .filter_map(|c| c.labels.get(executor::LABEL_ENCLAVE).cloned())
-            .collect();
-        names.sort();
-        names.dedup();
-        match names.as_slice() {
-            [one] => Ok(one.clone()),
-            [] => {
-                errln!("error: no kplan enclave runs on this engine; pass --enclave NAME");
+        match (&self.enclave, names.as_slice()) {
+            (Some(n), _) if names.contains(n) => Ok(n.clone()),
+            (Some(n), _) => {
+                errln!("error: enclave \"{n}\" does not exist on this engine; {which}");
                 Err(1)
             }
-            many => {
+            (None, [one]) => Ok(one.clone()),
+            (None, []) => {
+                errln!("error: no kplan enclave exists on this engine; pass --enclave NAME");
+                Err(1)
+            }
+            (None, many) => {
                 errln!(
-                    "error: several enclaves run on this engine ({}); pass --enclave NAME",
+                    "error: several enclaves exist on this engine ({}); pass --enclave NAME",
                     many.join(", ")
                 );
                 Err(1)
@@ -83,6 +84,25 @@ fn check_name(name: &str) -> Result<(), i32> {
             "error: invalid enclave name {name:?}: use 1-48 letters, digits, '-' or '_', starting with a letter or digit"
         );
         Err(1)
+    }
+}
+
+/// Prints a note (stderr) when another kplan holds the enclave's lock: for `plan` and
+/// `status`, which do not take it.
+pub fn note_lock(engine: &Engine, enclave: &str) {
+    if let Ok(Some(h)) = lock::holder(engine, enclave) {
+        let state = match h.liveness() {
+            lock::Liveness::Running | lock::Liveness::Unknown => {
+                "an apply or destroy now fails until it is released".to_string()
+            }
+            lock::Liveness::Gone(why) => {
+                format!("{why}, so the next apply removes the lock")
+            }
+        };
+        errln!(
+            "note: enclave \"{enclave}\" is locked by {}; {state}",
+            h.describe()
+        );
     }
 }
 

@@ -11,6 +11,7 @@ mod enclave;
 mod pipeline;
 mod plan;
 mod status;
+mod unlock;
 mod validate;
 
 pub use pipeline::{load, load_quiet, Loaded, PackageArgs};
@@ -33,14 +34,20 @@ pub enum Command {
     Compile(compile::CompileArgs),
     /// Interpret and validate a package; report every problem at once.
     Validate(validate::ValidateArgs),
-    /// Show what `apply` would change on Docker; changes nothing.
+    /// Show what `apply` would change on Docker; changes nothing (and notes when another
+    /// kplan holds the enclave's lock).
     Plan(plan::PlanArgs),
-    /// Make Docker match the package (idempotent: a second apply changes nothing).
+    /// Make Docker match the package (idempotent: a second apply changes nothing). Holds
+    /// the enclave's lock on the engine meanwhile; a second apply fails at once.
     Apply(apply::ApplyArgs),
-    /// Remove everything kplan created for an enclave (volumes only with --volumes).
+    /// Remove everything kplan created for an enclave (volumes only with --volumes),
+    /// under the enclave's lock.
     Destroy(destroy::DestroyArgs),
     /// List an enclave's services with state, image, address and ports.
     Status(status::StatusArgs),
+    /// Remove an enclave's lock left by a kplan that no longer runs (--force: whatever
+    /// its holder).
+    Unlock(unlock::UnlockArgs),
 }
 
 /// The whole command-line definition. The description names the `--target`s that
@@ -99,5 +106,6 @@ fn dispatch(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Apply(a) => apply::run(&a),
         Command::Destroy(a) => destroy::run(&a),
         Command::Status(a) => status::run(&a),
+        Command::Unlock(a) => unlock::run(&a),
     }
 }

@@ -34,7 +34,8 @@ pub struct PackageArgs {
     /// Never clone missing packages; fail instead.
     #[arg(long)]
     pub offline: bool,
-    /// Allow privileged services, the host PID namespace and docker.sock bind mounts.
+    /// Allow privileged services, the host PID namespace, docker.sock bind mounts,
+    /// devices and capabilities beyond the unprivileged set (e.g. SYS_ADMIN).
     #[arg(long)]
     pub privileged: bool,
 }

@@ -37,6 +37,7 @@ fn plan(args: &PlanArgs) -> Result<i32, i32> {
     let engine = enclave::connect()?;
     enclave::preflight_warnings(&engine, &loaded)?;
     let st = EnclaveState::new(&args.enclave.state_root(), &name);
+    enclave::note_lock(&engine, &name);
     let observed = observe::observe(&engine, &name).map_err(|e| {
         errln!("error: {e:#}");
         1

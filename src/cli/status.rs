@@ -70,6 +70,7 @@ pub fn run(args: &StatusArgs) -> i32 {
         Ok(n) => n,
         Err(c) => return c,
     };
+    enclave::note_lock(&engine, &name);
     let observed = match observe::observe(&engine, &name) {
         Ok(o) => o,
         Err(e) => {

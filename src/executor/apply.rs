@@ -14,8 +14,10 @@ use super::engine::{Engine, NetworkIpam};
 use super::ipam;
 use super::observe::Observed;
 use super::progress::Progress;
+use super::settings;
 use super::state::{EnclaveState, Recorded};
 use super::tasks::{self, Target};
+use super::upstream;
 use super::{network_name, volume_name, LABEL_ENCLAVE, LABEL_KIND, LABEL_SUBNET, LABEL_VOLUME_KEY};
 use crate::ir::{ArtifactSource, Plan, PlanInfo, ServiceId, StepKind, Transport};
 use anyhow::{anyhow, bail, Context, Result};
@@ -149,6 +151,8 @@ pub fn apply(
     let used_tasks = std::mem::take(&mut sh.used_tasks);
     let used_files = std::mem::take(&mut sh.used_files);
     sh.recorded.tasks.retain(|k, _| used_tasks.contains(k));
+    let live: BTreeSet<String> = sh.targets.values().map(|t| t.container.clone()).collect();
+    sh.recorded.restarts.retain(|id, _| live.contains(id));
     sh.recorded
         .service_files
         .retain(|k, _| used_files.contains(k));
@@ -357,24 +361,7 @@ fn run_step(ctx: &Ctx, i: usize) -> Result<()> {
                 None => match &ctx.plan.artifact(*aid).source {
                     ArtifactSource::ServiceFiles {
                         service_name, src, ..
-                    } => {
-                        let tg = lock(&ctx.shared)
-                            .targets
-                            .get(service_name)
-                            .cloned()
-                            .ok_or_else(|| anyhow!("service '{service_name}' is not running"))?;
-                        let tar = ctx.engine.get_archive(&tg.container, src)?;
-                        let files = super::tar::read(&tar).map_err(|e| anyhow!(e))?;
-                        let data = desired::artifact_from_files(files.clone());
-                        ctx.state.save_blob(&data.digest, &files)?;
-                        let key = diff::service_files_key(&tg.container, src);
-                        let mut sh = lock(&ctx.shared);
-                        sh.recorded
-                            .service_files
-                            .insert(key.clone(), data.digest.clone());
-                        sh.used_files.insert(key);
-                        data
-                    }
+                    } => service_files(ctx, &values, service_name, src)?,
                     ArtifactSource::TaskStore { .. } => return Ok(()),
                     ArtifactSource::Upload { .. } | ArtifactSource::Templates { .. } => {
                         return Ok(())
@@ -394,9 +381,19 @@ fn run_step(ctx: &Ctx, i: usize) -> Result<()> {
                 &values,
             )
             .map_err(|w| anyhow!("a value it uses is unknown: {w}"))?;
-            let recorded = lock(&ctx.shared).recorded.tasks.get(&key).cloned();
+            // The same decision as the plan's (all values are known by now).
+            let (decision, recorded) = {
+                let sh = lock(&ctx.shared);
+                diff::task_decision(ctx.plan, ctx.info, *tid, &values, &sh.recorded)
+            };
+            let recorded = match decision.action {
+                diff::TaskAction::Reuse => recorded.ok(),
+                diff::TaskAction::Run => None,
+            };
             let label = desired::task_label(ctx.plan, *tid);
             let (result, files): (TaskResult, BTreeMap<String, Arc<Vec<FileEntry>>>) =
+                // A stored file that cannot be read (a damaged state directory) means
+                // running the task again.
                 match recorded.and_then(|r| {
                     let mut files = BTreeMap::new();
                     for (name, d) in &r.stored {
@@ -427,10 +424,12 @@ fn run_step(ctx: &Ctx, i: usize) -> Result<()> {
                         };
                         let ran = tasks::run(&env, *tid, &values);
                         ctx.progress.end(&label);
-                        let (res, stored) = ran?;
+                        let (mut res, stored) = ran?;
+                        res.run = upstream::new_run_id(&key);
                         for (name, fs) in &stored {
                             if let Some(d) = res.stored.get(name) {
                                 ctx.state.save_blob(d, fs)?;
+                                lock(&ctx.shared).recorded.blobs.insert(d.clone());
                             }
                         }
                         ctx.progress.line(&format!(
@@ -460,8 +459,8 @@ fn run_step(ctx: &Ctx, i: usize) -> Result<()> {
                     sh.values.artifacts.insert(
                         *aid,
                         Ok(ArtifactData {
-                            digest: d.digest,
                             files: Some(fs.clone()),
+                            ..d
                         }),
                     );
                 }
@@ -469,6 +468,50 @@ fn run_step(ctx: &Ctx, i: usize) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// A `store_service_files` artifact: the recorded copy when the service's container
+/// is the same version it was copied from (as `diff` assumes), else a fresh copy.
+fn service_files(
+    ctx: &Ctx,
+    values: &Values,
+    service_name: &str,
+    src: &str,
+) -> Result<ArtifactData> {
+    let tg = lock(&ctx.shared)
+        .targets
+        .get(service_name)
+        .cloned()
+        .ok_or_else(|| anyhow!("service '{service_name}' is not running"))?;
+    let version = ctx
+        .info
+        .final_services
+        .get(service_name)
+        .and_then(|sid| values.service_version.get(sid).cloned())
+        .ok_or_else(|| anyhow!("service '{service_name}' is not running"))?
+        .map_err(|what| anyhow!("service {what}"))?;
+    let key = diff::service_files_key(&version, src);
+    let recorded = {
+        let mut sh = lock(&ctx.shared);
+        sh.used_files.insert(key.clone());
+        sh.recorded.service_files.get(&key).cloned()
+    };
+    if let Some(digest) = recorded.filter(|d| ctx.state.has_blob(d)) {
+        return Ok(ArtifactData {
+            version: upstream::artifact_version(&digest, Some(&version)),
+            digest,
+            files: None,
+        });
+    }
+    let tar = ctx.engine.get_archive(&tg.container, src)?;
+    let files = super::tar::read(&tar).map_err(|e| anyhow!(e))?;
+    let mut data = desired::artifact_from_files(files.clone());
+    data.version = upstream::artifact_version(&data.digest, Some(&version));
+    ctx.state.save_blob(&data.digest, &files)?;
+    let mut sh = lock(&ctx.shared);
+    sh.recorded.service_files.insert(key, data.digest.clone());
+    ctx.state.save(&sh.recorded)?;
+    Ok(data)
 }
 
 /// The files of a named artifact, loading recorded contents when needed.
@@ -504,8 +547,8 @@ fn service(ctx: &Ctx, id: ServiceId) -> Result<()> {
                             values.artifacts.insert(
                                 *aid,
                                 Ok(ArtifactData {
-                                    digest: d.digest,
                                     files: Some(Arc::new(files)),
+                                    ..d
                                 }),
                             );
                         }
@@ -556,15 +599,20 @@ fn converge_service(
             for d in &change.duplicates {
                 e.container_remove(d)?;
             }
-            if diff::current_resources(current, &recorded) != spec.resources_label {
-                e.container_update_resources(&current.id, spec.resources)?;
-                let mut sh = lock(&ctx.shared);
-                sh.recorded
-                    .resources
-                    .insert(current.id.clone(), spec.resources_label.clone());
-                ctx.state.save(&sh.recorded)?;
+            let update = settings::update(&spec.settings, &current.settings);
+            if update != settings::Update::default() {
+                e.container_update(&current.id, &update)?;
+            }
+            if change.unpause {
+                e.container_unpause(&current.id)?;
             }
             if change.start_only {
+                // Started again: a new version, so what uses it is redone (recorded
+                // first, so a killed apply still redoes them next time).
+                let mut sh = lock(&ctx.shared);
+                *sh.recorded.restarts.entry(current.id.clone()).or_insert(0) += 1;
+                ctx.state.save(&sh.recorded)?;
+                drop(sh);
                 e.container_start(&current.id)?;
             } else {
                 fresh = false;
@@ -672,8 +720,9 @@ fn converge_service(
         lock(&ctx.shared).outcome.kept += usize::from(change.action == Action::Keep);
     }
     let mut sh = lock(&ctx.shared);
+    let version = sh.recorded.container_version(&container_id);
     sh.values.service_ip.insert(id, Ok(ip));
-    sh.values.service_container.insert(id, Ok(container_id));
+    sh.values.service_version.insert(id, Ok(version));
     sh.targets.insert(spec.name.clone(), target);
     Ok(())
 }

@@ -5,10 +5,12 @@
 //! `kplan plan`, for values an apply would produce); everything computed from an
 //! unknown value is unknown with the same reason. The config hash covers what the
 //! package declares (never engine defaults), the digests of mounted artifacts and the
-//! resolved values the service uses; CPU and memory limits are kept apart because
-//! Docker changes them on a live container.
+//! resolved values the service uses; CPU and memory limits are kept apart (see
+//! [`super::settings`]) because Docker changes them on a live container.
 
-use super::engine::{ContainerSpec, Resources};
+use super::engine::ContainerSpec;
+use super::settings::Settings;
+use super::upstream;
 use super::{container_name, network_name, volume_name};
 use super::{
     LABEL_ENCLAVE, LABEL_HASH, LABEL_KIND, LABEL_PARTS, LABEL_PORTS, LABEL_RESOURCES, LABEL_SERVICE,
@@ -35,10 +37,12 @@ pub struct FileEntry {
     pub content: Vec<u8>,
 }
 
-/// An artifact's files and their digest.
+/// An artifact's files, their digest, and its version (see [`super::upstream`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArtifactData {
     pub digest: String,
+    /// The digest combined with the version of what it was made from.
+    pub version: String,
     /// `None` when only the digest is known (recorded, content not loaded).
     pub files: Option<Arc<Vec<FileEntry>>>,
 }
@@ -55,6 +59,11 @@ pub struct TaskResult {
     /// Artifact name -> digest, for `store` of run_sh/run_python.
     #[serde(default)]
     pub stored: BTreeMap<String, String>,
+    /// A unique id of the run that produced this result: what uses the result is
+    /// redone whenever it changes (see [`super::upstream`]). Empty in results recorded
+    /// by older kplan versions.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub run: String,
 }
 
 /// The run-time values known so far.
@@ -64,8 +73,10 @@ pub struct Values {
     /// Service name -> the static address kplan gives it, for services that use their
     /// `private_ip_address_placeholder` (see [`super::ipam::assign`]).
     pub own_ip: BTreeMap<String, Val<String>>,
-    /// The container a service runs in (tasks against it re-run when it changes).
-    pub service_container: BTreeMap<ServiceId, Val<String>>,
+    /// The version of a service's container (see [`super::upstream`]): tasks against
+    /// it, and whatever uses it, are redone when it changes. While unknown: the
+    /// service and what happens to it (`web, which is replaced`).
+    pub service_version: BTreeMap<ServiceId, Val<String>>,
     pub tasks: BTreeMap<TaskId, Val<TaskResult>>,
     pub artifacts: BTreeMap<ArtifactId, Val<ArtifactData>>,
 }
@@ -191,9 +202,12 @@ pub fn files_digest(files: &[FileEntry]) -> String {
     hex::encode(h.finalize())
 }
 
+/// An artifact made from nothing that is ever redone: its version is its digest.
 pub fn artifact_from_files(files: Vec<FileEntry>) -> ArtifactData {
+    let digest = files_digest(&files);
     ArtifactData {
-        digest: files_digest(&files),
+        version: digest.clone(),
+        digest,
         files: Some(Arc::new(files)),
     }
 }
@@ -206,6 +220,11 @@ pub fn static_artifact(plan: &Plan, id: ArtifactId, values: &Values) -> Option<V
     let files = match &a.source {
         ArtifactSource::Upload { files, .. } | ArtifactSource::Templates { files } => files,
         ArtifactSource::ServiceFiles { .. } | ArtifactSource::TaskStore { .. } => return None,
+    };
+    let source = match upstream::versions(plan, &upstream::of_files(plan, id), values) {
+        Some(Err(why)) => return Some(Err(why)),
+        Some(Ok(v)) => Some(v),
+        None => None,
     };
     let mut out = Vec::new();
     for f in files {
@@ -232,7 +251,9 @@ pub fn static_artifact(plan: &Plan, id: ArtifactId, values: &Values) -> Option<V
             content,
         });
     }
-    Some(Ok(artifact_from_files(out)))
+    let mut data = artifact_from_files(out);
+    data.version = upstream::artifact_version(&data.digest, source.as_deref());
+    Some(Ok(data))
 }
 
 fn render_template(path: &str, template: &str, data: &Value) -> Result<String, String> {
@@ -259,9 +280,8 @@ pub struct ServiceSpec {
     pub parts: BTreeMap<String, Val<String>>,
     /// Over all parts; unknown when any part is.
     pub hash: Val<String>,
-    /// The resources label text.
-    pub resources_label: String,
-    pub resources: Resources,
+    /// What `docker update` can change, as the package declares it.
+    pub settings: Settings,
     /// The container to create, when everything is known.
     pub container: Option<ContainerSpec>,
     /// Mount directory -> artifact contents to upload before start.
@@ -271,6 +291,9 @@ pub struct ServiceSpec {
     /// Persistent volume keys.
     pub volume_keys: Vec<String>,
 }
+
+/// The config part holding the versions of what a service uses (see [`super::upstream`]).
+pub const UPSTREAM_PART: &str = "upstream";
 
 fn short(v: &serde_json::Value) -> String {
     sha(v.to_string().as_bytes())[..12].to_string()
@@ -420,20 +443,19 @@ pub fn service_spec(
         "binds": c.bind_mounts,
     });
     parts.insert("runtime".into(), Ok(short(&security)));
+    if let Some(v) = upstream::versions(plan, &upstream::of_service(plan, artifacts, id), values) {
+        parts.insert(UPSTREAM_PART.into(), v.map(|v| v[..12].to_string()));
+    }
     if s.force_update {
         // Always differs: force_update recreates on every apply.
         let nonce = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
         parts.insert("force_update".into(), Ok(short(&json!(nonce))));
     }
 
-    let resources = Resources {
-        nano_cpus: (c.max_cpu as i64).saturating_mul(1_000_000),
-        memory: (c.max_memory as i64).saturating_mul(1024 * 1024),
-        memory_reservation: (c.min_memory as i64).saturating_mul(1024 * 1024),
-    };
-    let resources_label = format!(
-        "cpu={}m,mem={}M,min_mem={}M",
-        c.max_cpu, c.max_memory, c.min_memory
+    let settings = Settings::declared(
+        (c.max_cpu as i64).saturating_mul(1_000_000),
+        (c.max_memory as i64).saturating_mul(1024 * 1024),
+        (c.min_memory as i64).saturating_mul(1024 * 1024),
     );
 
     let hash: Val<String> = {
@@ -470,7 +492,13 @@ pub fn service_spec(
                 .filter_map(|(k, v)| v.as_ref().ok().map(|v| (k, v)))
                 .collect();
             labels.insert(LABEL_PARTS.into(), json!(part_hashes).to_string());
-            labels.insert(LABEL_RESOURCES.into(), resources_label.clone());
+            labels.insert(
+                LABEL_RESOURCES.into(),
+                format!(
+                    "cpu={}m,mem={}M,min_mem={}M",
+                    c.max_cpu, c.max_memory, c.min_memory
+                ),
+            );
             let port_text: Vec<String> = c
                 .ports
                 .iter()
@@ -525,7 +553,7 @@ pub fn service_spec(
                 tty: c.tty_enabled,
                 init: c.tini_enabled,
                 pid_host: c.host_pid_namespace,
-                resources,
+                settings: settings.clone(),
             })
         }
         _ => None,
@@ -536,8 +564,7 @@ pub fn service_spec(
         image,
         parts,
         hash,
-        resources_label,
-        resources,
+        settings,
         container,
         uploads,
         mounted_artifacts,
@@ -585,8 +612,9 @@ pub fn task_exprs(kind: &TaskKind) -> Vec<&StrExpr> {
 }
 
 /// The key a task's recorded result is stored under: a hash of what it is, the
-/// resolved values it uses, the container it runs against and the artifacts it
-/// mounts. Unknown when any of those is.
+/// resolved values it uses, the version of the container it runs against, the
+/// artifacts it mounts and the versions of everything it uses (see
+/// [`super::upstream`]). Unknown when any of those is.
 pub fn task_key(
     plan: &Plan,
     artifacts: &BTreeMap<String, ArtifactId>,
@@ -602,10 +630,11 @@ pub fn task_key(
     let container = match t.kind.service_name() {
         Some(name) => match final_services.get(name) {
             Some(sid) => values
-                .service_container
+                .service_version
                 .get(sid)
                 .cloned()
-                .unwrap_or_else(|| Err(format!("runs against '{name}', created during apply")))?,
+                .unwrap_or_else(|| Err(format!("{name}, created during apply")))
+                .map_err(|what| format!("runs against {what}"))?,
             None => String::new(),
         },
         None => String::new(),
@@ -628,12 +657,15 @@ pub fn task_key(
         digests.push((dir.clone(), d.digest));
     }
     let kind = serde_json::to_value(&t.kind).unwrap_or(serde_json::Value::Null);
-    let doc = serde_json::json!({
+    let mut doc = serde_json::json!({
         "kind": kind,
         "resolved": resolved,
         "container": container,
         "files": digests,
     });
+    if let Some(v) = upstream::versions(plan, &upstream::of_task(plan, artifacts, id), values) {
+        doc["upstream"] = serde_json::Value::String(v?);
+    }
     Ok(sha(doc.to_string().as_bytes()))
 }
 

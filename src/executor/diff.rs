@@ -6,9 +6,11 @@
 //! [`decide`] is the per-service decision, shared with apply, which calls it again
 //! once a service's inputs are known.
 
-use super::desired::{self, ArtifactData, ServiceSpec, TaskResult, Val, Values};
+use super::desired::{self, ArtifactData, ServiceSpec, TaskResult, Val, Values, UPSTREAM_PART};
 use super::observe::{Observed, ObservedContainer};
+use super::settings;
 use super::state::Recorded;
+use super::upstream;
 use crate::ir::{ArtifactSource, Plan, PlanInfo, ServiceId, StepKind, TaskId};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -18,7 +20,8 @@ use std::collections::BTreeMap;
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Create,
-    /// In place: CPU/memory limits, or start a stopped container.
+    /// In place: settings `docker update` can change, start a stopped container or
+    /// unpause a paused one.
     Update,
     Replace,
     Keep,
@@ -39,6 +42,9 @@ pub struct ServiceChange {
     /// Whether it only needs a start (stopped by hand).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub start_only: bool,
+    /// Whether it needs an unpause (paused by hand).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unpause: bool,
     /// Environment and command as they will be, `(known after apply)` for unknowns.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub unknown_parts: BTreeMap<String, String>,
@@ -111,6 +117,9 @@ fn part_reason(part: &str, spec: &ServiceSpec) -> String {
         "env" => "env_vars changed".into(),
         "ports" => "ports changed".into(),
         "force_update" => "force_update=True".into(),
+        UPSTREAM_PART => {
+            "a service, task result or files artifact it uses was replaced or re-run".into()
+        }
         p => match p.strip_prefix("files:") {
             Some(dir) => match spec.mounted_artifacts.get(dir) {
                 Some(names) if names.len() == 1 => {
@@ -144,8 +153,7 @@ pub fn stopped_at_end(plan: &Plan) -> std::collections::BTreeSet<String> {
 
 /// The decision for one service given its spec and the containers found for it;
 /// `stays_stopped` when the package stops it at the end.
-/// `recorded` says which containers failed their readiness checks when last applied
-/// and which had their resources updated in place.
+/// `recorded` says which containers failed their readiness checks when last applied.
 pub fn decide(
     spec: &ServiceSpec,
     found: &[&ObservedContainer],
@@ -160,11 +168,18 @@ pub fn decide(
         container: None,
         duplicates: Vec::new(),
         start_only: false,
+        unpause: false,
         unknown_parts: BTreeMap::new(),
     };
+    // What it uses being redone is said once, as a reason, not as a part to show.
+    let mut upstream_unknown = None;
     for (k, v) in &spec.parts {
         if let Err(why) = v {
-            change.unknown_parts.insert(k.clone(), why.clone());
+            if k == UPSTREAM_PART {
+                upstream_unknown = Some(why.clone());
+            } else {
+                change.unknown_parts.insert(k.clone(), why.clone());
+            }
         }
     }
     // Prefer a running container whose hash matches; the rest are duplicates.
@@ -193,7 +208,12 @@ pub fn decide(
         Err(_) => {
             change.action = Action::Replace;
             let mut reasons: Vec<String> = change.unknown_parts.values().cloned().collect();
+            reasons.sort();
             reasons.dedup();
+            let covered = |why: &String| reasons.iter().any(|r| r.starts_with(why.as_str()));
+            if let Some(why) = upstream_unknown.filter(|w| !covered(w)) {
+                reasons.push(why);
+            }
             change.reasons.extend(reasons);
             return change;
         }
@@ -237,7 +257,21 @@ pub fn decide(
             .push("it was not ready when last applied".into());
         return change;
     }
+    // Settings changed by hand (`docker update`): repaired in place when Docker can.
+    let drift = settings::compare(&spec.settings, &current.settings);
+    if drift.iter().any(|d| !d.in_place) {
+        change.action = Action::Replace;
+        change.reasons.extend(drift.into_iter().map(|d| d.reason));
+        return change;
+    }
     match current.state.as_str() {
+        "paused" => {
+            change.action = Action::Update;
+            change.unpause = true;
+            change
+                .reasons
+                .push("container is paused: unpause it".into());
+        }
         "running" if stays_stopped => {
             change.action = Action::Update;
             change.reasons.push("stop_service stops it".into());
@@ -266,18 +300,9 @@ pub fn decide(
                 .push(format!("container is {other}: start it"));
         }
     }
-    let resources = current_resources(current, recorded);
-    if resources != spec.resources_label {
+    if !drift.is_empty() {
         change.action = Action::Update;
-        change.reasons.push(format!(
-            "resources {} -> {}",
-            if resources.is_empty() {
-                "(none)"
-            } else {
-                resources
-            },
-            spec.resources_label
-        ));
+        change.reasons.extend(drift.into_iter().map(|d| d.reason));
     }
     if change.action == Action::Keep && !change.duplicates.is_empty() {
         change.action = Action::Update;
@@ -285,18 +310,10 @@ pub fn decide(
     change
 }
 
-/// The container's resources: as last updated in place, else as created.
-pub fn current_resources<'a>(c: &'a ObservedContainer, recorded: &'a Recorded) -> &'a str {
-    recorded
-        .resources
-        .get(&c.id)
-        .map(String::as_str)
-        .unwrap_or(&c.resources)
-}
-
-/// The key under which a `store_service_files` result is recorded.
-pub fn service_files_key(container: &str, src: &str) -> String {
-    format!("{container}:{src}")
+/// The key under which a `store_service_files` result is recorded: the version of
+/// the container it was copied from (see [`upstream`]) and the path.
+pub fn service_files_key(container_version: &str, src: &str) -> String {
+    format!("{container_version}:{src}")
 }
 
 /// Whether the service with this id is the final holder of its name.
@@ -356,7 +373,9 @@ pub fn diff(
                                 c.ip.clone()
                                     .ok_or_else(|| format!("the address of '{}'", spec.name)),
                             );
-                            values.service_container.insert(id, Ok(c.id.clone()));
+                            values
+                                .service_version
+                                .insert(id, Ok(recorded.container_version(&c.id)));
                         }
                         _ => {
                             let verb = match change.action {
@@ -371,10 +390,9 @@ pub fn diff(
                                     spec.name
                                 )),
                             );
-                            values.service_container.insert(
-                                id,
-                                Err(format!("runs against '{}', which is {verb}", spec.name)),
-                            );
+                            values
+                                .service_version
+                                .insert(id, Err(format!("{}, which is {verb}", spec.name)));
                         }
                     }
                     services.push(change);
@@ -388,17 +406,19 @@ pub fn diff(
                         ArtifactSource::ServiceFiles {
                             service_name, src, ..
                         } => {
-                            let container = info
+                            let version = info
                                 .final_services
                                 .get(service_name)
-                                .and_then(|sid| values.service_container.get(sid).cloned())
+                                .and_then(|sid| values.service_version.get(sid).cloned())
                                 .unwrap_or_else(|| Err(format!("service '{service_name}'")));
-                            match container {
-                                Ok(c) => recorded
+                            match version {
+                                Ok(v) => recorded
                                     .service_files
-                                    .get(&service_files_key(&c, src))
+                                    .get(&service_files_key(&v, src))
+                                    .filter(|d| recorded.blobs.contains(*d))
                                     .map(|d| ArtifactData {
                                         digest: d.clone(),
+                                        version: upstream::artifact_version(d, Some(&v)),
                                         files: None,
                                     })
                                     .ok_or_else(|| {
@@ -505,6 +525,7 @@ pub fn record_task(
                 .get(name)
                 .map(|d| ArtifactData {
                     digest: d.clone(),
+                    version: upstream::artifact_version(d, Some(&upstream::task_version(r))),
                     files: None,
                 })
                 .ok_or_else(|| format!("'{name}' was not stored")),

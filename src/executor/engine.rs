@@ -6,11 +6,13 @@
 //! and blocks on it, so callers (possibly on several threads at once) stay synchronous.
 //! Types here are plain data; no bollard type leaves this file.
 
-use anyhow::{anyhow, Context, Result};
+use super::settings::{Settings, Update};
+use anyhow::{anyhow, bail, Context, Result};
 use bollard::models::{
-    ContainerCreateBody, ContainerSummary, ContainerUpdateBody, DeviceMapping, EndpointIpamConfig,
-    EndpointSettings, ExecConfig, HostConfig, Ipam, IpamConfig, Network, NetworkCreateRequest,
-    NetworkingConfig, PortBinding, VolumeCreateRequest,
+    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, ContainerUpdateBody,
+    DeviceMapping, EndpointIpamConfig, EndpointSettings, ExecConfig, HostConfig, Ipam, IpamConfig,
+    Network, NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum, Volume, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, DownloadFromContainerOptions,
@@ -20,16 +22,20 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A connected engine.
+/// Cloning is cheap and shares the connection and runtime (for a signal handler that
+/// must release a lock while the main thread is busy).
+#[derive(Clone)]
 pub struct Engine {
     docker: Docker,
-    rt: tokio::runtime::Runtime,
+    rt: Arc<tokio::runtime::Runtime>,
 }
 
 /// A container as the engine lists it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContainerInfo {
     pub id: String,
     /// Without the leading `/`.
@@ -40,6 +46,8 @@ pub struct ContainerInfo {
     pub image: String,
     /// Address on each network, by network name.
     pub ips: BTreeMap<String, String>,
+    /// What `docker update` can change; only known from an inspect (not a listing).
+    pub settings: Option<Settings>,
 }
 
 /// A volume as the engine lists it.
@@ -99,18 +107,8 @@ pub struct ContainerSpec {
     pub tty: bool,
     pub init: bool,
     pub pid_host: bool,
-    pub resources: Resources,
-}
-
-/// What `update_container` can change on a live container.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Resources {
-    /// 1e-9 CPUs; 0 = no limit.
-    pub nano_cpus: i64,
-    /// Bytes; 0 = no limit.
-    pub memory: i64,
-    /// Bytes; 0 = none.
-    pub memory_reservation: i64,
+    /// Only the settings that are set (non-zero) are passed.
+    pub settings: Settings,
 }
 
 /// A container with the requested name already exists.
@@ -129,8 +127,114 @@ pub struct ExecOutput {
 fn err_text(e: bollard::errors::Error) -> String {
     match e {
         bollard::errors::Error::DockerResponseServerError { message, .. } => message,
-        other => other.to_string(),
+        other => error_chain(&other),
     }
+}
+
+/// An error with every cause under it (`a: b: c`), skipping causes whose text the
+/// level above already shows: transport errors keep the useful part ("Connection
+/// refused") in their sources, not in their own text.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let t = c.to_string();
+        if !t.is_empty() && !text.contains(&t) {
+            if text.is_empty() {
+                text = t;
+            } else {
+                text = format!("{text}: {t}");
+            }
+        }
+        cause = c.source();
+    }
+    if text.is_empty() {
+        "no reason given".into()
+    } else {
+        text
+    }
+}
+
+/// Where the engine is: `DOCKER_HOST`, else the default socket (as bollard reads it).
+fn engine_address() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".into())
+}
+
+/// How long connecting to a TCP engine may take before it counts as unreachable.
+const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a reachable engine may take to answer the version negotiation.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
+
+const CONNECT_HINT: &str = "is the Docker engine running? check `docker info` and DOCKER_HOST";
+
+/// Runs `f` on `rt`; `None` when it takes longer than [`ANSWER_TIMEOUT`].
+fn within<T>(rt: &tokio::runtime::Runtime, f: impl std::future::Future<Output = T>) -> Option<T> {
+    rt.block_on(async { tokio::time::timeout(ANSWER_TIMEOUT, f).await.ok() })
+}
+
+/// The engine's answer to one of the first requests (`what`), or why there is none.
+fn answered<T>(
+    address: &str,
+    what: &str,
+    reply: Option<Result<T, bollard::errors::Error>>,
+) -> Result<T> {
+    match reply {
+        None => Err(anyhow!(
+            "the Docker engine at {address} accepted the connection but did not answer {what} within {}s; {CONNECT_HINT}",
+            ANSWER_TIMEOUT.as_secs()
+        )),
+        Some(Err(e)) => Err(anyhow!(
+            "cannot reach the Docker engine at {address}: {}; {CONNECT_HINT}",
+            err_text(e)
+        )),
+        Some(Ok(v)) => Ok(v),
+    }
+}
+
+/// For a `tcp://`/`http://` engine: whether a TCP connection can be made at all, and if
+/// not why (refused, timed out, unresolvable), so the error says what failed rather
+/// than what the HTTP client made of it.
+fn probe_tcp(address: &str) -> Result<(), String> {
+    use std::net::{TcpStream, ToSocketAddrs};
+    let Some(rest) = address
+        .strip_prefix("tcp://")
+        .or_else(|| address.strip_prefix("http://"))
+    else {
+        return Ok(());
+    };
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let hostport = if authority
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
+        authority.to_string()
+    } else {
+        format!("{authority}:2375")
+    };
+    let addrs: Vec<std::net::SocketAddr> = hostport
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {hostport}: {e}"))?
+        .collect();
+    let mut last = format!("{hostport} has no address");
+    for a in addrs {
+        match TcpStream::connect_timeout(&a, TCP_CONNECT_TIMEOUT) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                last = format!("connection to {a} refused (nothing listens there)");
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                last = format!(
+                    "connecting to {a} timed out after {}s (no answer: a wrong address, or a firewall?)",
+                    TCP_CONNECT_TIMEOUT.as_secs()
+                );
+            }
+            Err(e) => last = format!("cannot connect to {a}: {e}"),
+        }
+    }
+    Err(last)
 }
 
 fn is_not_found(e: &bollard::errors::Error) -> bool {
@@ -143,13 +247,20 @@ fn is_not_found(e: &bollard::errors::Error) -> bool {
     )
 }
 
+/// A label filter: `(key, value)` pairs, where an empty value matches any value.
 fn label_filter(labels: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
     let mut f = HashMap::new();
     f.insert(
         "label".to_string(),
         labels
             .iter()
-            .map(|(k, v)| format!("{k}={v}"))
+            .map(|(k, v)| {
+                if v.is_empty() {
+                    k.to_string()
+                } else {
+                    format!("{k}={v}")
+                }
+            })
             .collect::<Vec<_>>(),
     );
     f
@@ -170,6 +281,13 @@ fn ips_of(networks: Option<HashMap<String, EndpointSettings>>) -> BTreeMap<Strin
                 .map(|ip| (net, ip))
         })
         .collect()
+}
+
+fn volume_info(v: Volume) -> VolumeInfo {
+    VolumeInfo {
+        name: v.name,
+        labels: v.labels.into_iter().collect(),
+    }
 }
 
 fn network_info(n: Network) -> NetworkInfo {
@@ -201,33 +319,94 @@ fn container_info(c: ContainerSummary) -> ContainerInfo {
         state: c.state.map(|s| s.to_string()).unwrap_or_default(),
         image: c.image.unwrap_or_default(),
         ips,
+        settings: None,
+    }
+}
+
+fn inspected(c: ContainerInspectResponse) -> ContainerInfo {
+    let ips = ips_of(c.network_settings.and_then(|n| n.networks));
+    let config = c.config.unwrap_or_default();
+    ContainerInfo {
+        id: c.id.unwrap_or_default(),
+        name: c
+            .name
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_string(),
+        labels: to_btree(config.labels),
+        state: c
+            .state
+            .and_then(|s| s.status)
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+        image: config.image.unwrap_or_default(),
+        ips,
+        settings: c.host_config.map(settings_of),
+    }
+}
+
+fn settings_of(h: HostConfig) -> Settings {
+    Settings {
+        nano_cpus: h.nano_cpus.unwrap_or(0),
+        memory: h.memory.unwrap_or(0),
+        memory_swap: h.memory_swap.unwrap_or(0),
+        memory_reservation: h.memory_reservation.unwrap_or(0),
+        cpu_shares: h.cpu_shares.unwrap_or(0),
+        cpu_period: h.cpu_period.unwrap_or(0),
+        cpu_quota: h.cpu_quota.unwrap_or(0),
+        cpuset_cpus: h.cpuset_cpus.unwrap_or_default(),
+        cpuset_mems: h.cpuset_mems.unwrap_or_default(),
+        pids_limit: h.pids_limit.unwrap_or(0),
+        blkio_weight: h.blkio_weight.unwrap_or(0),
+        restart_policy: h
+            .restart_policy
+            .and_then(|r| r.name)
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+    }
+    .normalized()
+}
+
+fn restart_policy(name: &str) -> Option<RestartPolicyNameEnum> {
+    match name {
+        "" => Some(RestartPolicyNameEnum::EMPTY),
+        "no" => Some(RestartPolicyNameEnum::NO),
+        "always" => Some(RestartPolicyNameEnum::ALWAYS),
+        "unless-stopped" => Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+        "on-failure" => Some(RestartPolicyNameEnum::ON_FAILURE),
+        _ => None,
     }
 }
 
 impl Engine {
-    /// Connects (honouring `DOCKER_HOST`), negotiates the API version and pings.
+    /// Connects (honouring `DOCKER_HOST`), negotiates the API version and pings. The
+    /// error names the address and what failed (refused, timed out, no answer).
     pub fn connect() -> Result<Engine> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .context("cannot start the async runtime")?;
-        let hint = "is the Docker engine running? check `docker info` and DOCKER_HOST";
+        let address = engine_address();
+        let hint = CONNECT_HINT;
         let docker = Docker::connect_with_defaults().map_err(|e| {
             anyhow!(
-                "cannot connect to the Docker engine: {}; {hint}",
+                "cannot connect to the Docker engine at {address}: {}; {hint}",
                 err_text(e)
             )
         })?;
-        let docker = rt
-            .block_on(async {
-                tokio::time::timeout(Duration::from_secs(20), docker.negotiate_version()).await
-            })
-            .map_err(|_| anyhow!("the Docker engine did not answer within 20s; {hint}"))?
-            .map_err(|e| anyhow!("cannot reach the Docker engine: {}; {hint}", err_text(e)))?;
-        rt.block_on(docker.ping())
-            .map_err(|e| anyhow!("cannot reach the Docker engine: {}; {hint}", err_text(e)))?;
-        Ok(Engine { docker, rt })
+        probe_tcp(&address)
+            .map_err(|why| anyhow!("cannot reach the Docker engine at {address}: {why}; {hint}"))?;
+        let docker = answered(
+            &address,
+            "the API version request",
+            within(&rt, docker.negotiate_version()),
+        )?;
+        answered(&address, "a ping", within(&rt, docker.ping()))?;
+        Ok(Engine {
+            docker,
+            rt: Arc::new(rt),
+        })
     }
 
     fn block<F: std::future::Future>(&self, f: F) -> F::Output {
@@ -334,14 +513,35 @@ impl Engine {
     }
 
     pub fn volume_ensure(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
+        self.volume_create(name, labels).map(|_| ())
+    }
+
+    /// Creates the volume unless one of that name exists, and returns the volume that
+    /// exists now: with `labels` when this call made it, with its own labels when it
+    /// was there already. The engine creates volumes of one name one at a time, so
+    /// when several callers race, exactly one of them sees its own labels.
+    pub fn volume_create(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<VolumeInfo> {
         let req = VolumeCreateRequest {
             name: Some(name.to_string()),
             labels: Some(labels.clone().into_iter().collect()),
             ..Default::default()
         };
         self.block(self.docker.create_volume(req))
-            .map(|_| ())
+            .map(volume_info)
             .map_err(|e| anyhow!("cannot create volume {name}: {}", err_text(e)))
+    }
+
+    /// The volume with this name, if any.
+    pub fn volume_inspect(&self, name: &str) -> Result<Option<VolumeInfo>> {
+        match self.block(self.docker.inspect_volume(name)) {
+            Ok(v) => Ok(Some(volume_info(v))),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(anyhow!("cannot inspect volume {name}: {}", err_text(e))),
+        }
     }
 
     pub fn volumes_by_label(&self, labels: &[(&str, &str)]) -> Result<Vec<VolumeInfo>> {
@@ -354,10 +554,7 @@ impl Engine {
             .volumes
             .unwrap_or_default()
             .into_iter()
-            .map(|v| VolumeInfo {
-                name: v.name,
-                labels: v.labels.into_iter().collect(),
-            })
+            .map(volume_info)
             .collect())
     }
 
@@ -372,7 +569,8 @@ impl Engine {
         }
     }
 
-    /// Every container (running or not) carrying all the given labels.
+    /// Every container (running or not) carrying all the given labels (an empty value
+    /// matches any).
     pub fn containers_by_label(&self, labels: &[(&str, &str)]) -> Result<Vec<ContainerInfo>> {
         let opts = ListContainersOptions {
             all: true,
@@ -446,11 +644,11 @@ impl Engine {
             }),
             init: spec.init.then_some(true),
             pid_mode: spec.pid_host.then(|| "host".to_string()),
-            nano_cpus: (spec.resources.nano_cpus > 0).then_some(spec.resources.nano_cpus),
-            memory: (spec.resources.memory > 0).then_some(spec.resources.memory),
-            memory_swap: (spec.resources.memory > 0).then_some(-1),
-            memory_reservation: (spec.resources.memory_reservation > 0)
-                .then_some(spec.resources.memory_reservation),
+            nano_cpus: (spec.settings.nano_cpus > 0).then_some(spec.settings.nano_cpus),
+            memory: (spec.settings.memory > 0).then_some(spec.settings.memory),
+            memory_swap: (spec.settings.memory_swap != 0).then_some(spec.settings.memory_swap),
+            memory_reservation: (spec.settings.memory_reservation > 0)
+                .then_some(spec.settings.memory_reservation),
             ..Default::default()
         };
         let mut endpoints = HashMap::new();
@@ -540,42 +738,68 @@ impl Engine {
     /// The container's state, image and addresses; `None` when it does not exist.
     pub fn container_inspect(&self, id: &str) -> Result<Option<ContainerInfo>> {
         match self.block(self.docker.inspect_container(id, None)) {
-            Ok(c) => {
-                let ips = ips_of(c.network_settings.and_then(|n| n.networks));
-                let config = c.config.unwrap_or_default();
-                Ok(Some(ContainerInfo {
-                    id: c.id.unwrap_or_default(),
-                    name: c
-                        .name
-                        .unwrap_or_default()
-                        .trim_start_matches('/')
-                        .to_string(),
-                    labels: to_btree(config.labels),
-                    state: c
-                        .state
-                        .and_then(|s| s.status)
-                        .map(|s| s.to_string())
-                        .unwrap_or_default(),
-                    image: config.image.unwrap_or_default(),
-                    ips,
-                }))
-            }
+            Ok(c) => Ok(Some(inspected(c))),
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(anyhow!("cannot inspect container {id}: {}", err_text(e))),
         }
     }
 
-    /// Changes CPU and memory limits of a live container.
-    pub fn container_update_resources(&self, id: &str, r: Resources) -> Result<()> {
+    /// Inspects several containers at once (concurrently), in the order given; those
+    /// that no longer exist are left out.
+    pub fn containers_inspect(&self, ids: &[String]) -> Result<Vec<ContainerInfo>> {
+        let mut set = tokio::task::JoinSet::new();
+        for (i, id) in ids.iter().enumerate() {
+            let docker = self.docker.clone();
+            let id = id.clone();
+            set.spawn_on(
+                async move { (i, docker.inspect_container(&id, None).await) },
+                self.rt.handle(),
+            );
+        }
+        let mut found: Vec<(usize, ContainerInfo)> = Vec::new();
+        self.block(async {
+            while let Some(joined) = set.join_next().await {
+                match joined.map_err(|e| anyhow!("cannot inspect containers: {e}"))? {
+                    (i, Ok(c)) => found.push((i, inspected(c))),
+                    (_, Err(e)) if is_not_found(&e) => {}
+                    (i, Err(e)) => bail!("cannot inspect container {}: {}", ids[i], err_text(e)),
+                }
+            }
+            Ok(())
+        })?;
+        found.sort_by_key(|(i, _)| *i);
+        Ok(found.into_iter().map(|(_, c)| c).collect())
+    }
+
+    /// Sets the given updatable settings of a live container (`docker update`).
+    pub fn container_update(&self, id: &str, u: &Update) -> Result<()> {
+        let policy = match &u.restart_policy {
+            Some(name) => Some(RestartPolicy {
+                name: Some(
+                    restart_policy(name)
+                        .ok_or_else(|| anyhow!("unknown restart policy {name:?}"))?,
+                ),
+                maximum_retry_count: None,
+            }),
+            None => None,
+        };
         let body = ContainerUpdateBody {
-            nano_cpus: Some(r.nano_cpus),
-            memory: Some(r.memory),
-            memory_swap: Some(if r.memory > 0 { -1 } else { 0 }),
-            memory_reservation: Some(r.memory_reservation),
+            nano_cpus: u.nano_cpus,
+            memory: u.memory,
+            memory_swap: u.memory_swap,
+            memory_reservation: u.memory_reservation,
+            pids_limit: u.pids_limit,
+            restart_policy: policy,
             ..Default::default()
         };
         self.block(self.docker.update_container(id, body))
             .map_err(|e| anyhow!("cannot update container {id}: {}", err_text(e)))
+    }
+
+    /// Resumes a paused container.
+    pub fn container_unpause(&self, id: &str) -> Result<()> {
+        self.block(self.docker.unpause_container(id))
+            .map_err(|e| anyhow!("cannot unpause container {id}: {}", err_text(e)))
     }
 
     /// Runs `cmd` in a running container and collects its output and exit code;

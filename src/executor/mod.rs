@@ -5,10 +5,12 @@
 //! per-service specs with content hashes; `diff` is the pure function
 //! (plan, observed, recorded) -> [`diff::ChangeSet`]; `apply` runs the plan's steps as
 //! a DAG with bounded parallelism, deciding each service with the same function as the
-//! diff once its inputs are known; `state` keeps what Docker cannot hold (task outputs,
+//! diff once its inputs are known; `upstream` is the propagation rule both share (what
+//! is redone because something it uses is redone); `state` keeps what Docker cannot hold (task outputs,
 //! artifact contents) and the enclave lock; `ipam` (pure) chooses the enclave network's
 //! subnet and the static addresses of services that use their IP placeholder; `destroy`
-//! removes an enclave; `engine` is the only code that talks to Docker. Labels carried by
+//! removes an enclave; `settings` compares what `docker update` can change with what
+//! the package declares; `engine` is the only code that talks to Docker. Labels carried by
 //! everything kplan creates are defined here.
 
 pub mod apply;
@@ -20,13 +22,16 @@ pub mod extract;
 pub mod http;
 pub mod images;
 pub mod ipam;
+pub mod lock;
 pub mod observe;
 pub mod progress;
 pub mod render;
+pub mod settings;
 pub mod state;
 pub mod tar;
 pub mod tasks;
 pub mod transient;
+pub mod upstream;
 
 /// The enclave a container, network or volume belongs to.
 pub const LABEL_ENCLAVE: &str = "kplan.enclave";

@@ -1,11 +1,13 @@
 //! What kplan finds on the engine for one enclave, as plain data: its network, the
-//! containers it created (with their labels, state and address) and its volumes.
+//! containers it created (with their labels, state, address and the settings
+//! `docker update` can change) and its volumes.
 //! Recorded engine states (fixtures/docker-states/*.json) deserialize into [`Observed`]
 //! so the diff can be tested without Docker.
 
 use super::engine::{ContainerInfo, Engine};
+use super::settings::Settings;
 use super::{network_name, LABEL_SUBNET, LABEL_VOLUME_KEY};
-use super::{LABEL_ENCLAVE, LABEL_HASH, LABEL_KIND, LABEL_PARTS, LABEL_RESOURCES, LABEL_SERVICE};
+use super::{LABEL_ENCLAVE, LABEL_HASH, LABEL_KIND, LABEL_PARTS, LABEL_SERVICE};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -40,9 +42,10 @@ pub struct ObservedContainer {
     /// Part -> short hash, from the parts label.
     #[serde(default)]
     pub parts: BTreeMap<String, String>,
+    /// What `docker update` can change, as the engine reports it (see [`super::settings`]).
     #[serde(default)]
-    pub resources: String,
-    /// `created`, `running`, `exited`, ...
+    pub settings: Settings,
+    /// `created`, `running`, `exited`, `paused`, ...
     pub state: String,
     #[serde(default)]
     pub image: String,
@@ -73,10 +76,35 @@ pub fn container(c: &ContainerInfo, network: &str) -> ObservedContainer {
         parts: l(LABEL_PARTS)
             .and_then(|p| serde_json::from_str(&p).ok())
             .unwrap_or_default(),
-        resources: l(LABEL_RESOURCES).unwrap_or_default(),
+        settings: c.settings.clone().unwrap_or_default(),
         state: c.state.clone(),
         image: c.image.clone(),
         ip: c.ips.get(network).cloned(),
+    }
+}
+
+/// Every enclave on the engine: the names in the enclave label of kplan's networks,
+/// containers and volumes (an enclave destroyed without `--volumes` still has its
+/// volumes), sorted.
+pub fn enclaves(engine: &Engine) -> Result<Vec<String>> {
+    let mut names: std::collections::BTreeSet<String> = engine
+        .networks()?
+        .into_iter()
+        .filter_map(|n| n.labels.get(LABEL_ENCLAVE).cloned())
+        .collect();
+    for c in engine.containers_by_label(&[(LABEL_ENCLAVE, "")])? {
+        names.extend(c.labels.get(LABEL_ENCLAVE).cloned());
+    }
+    for v in engine.volumes_by_label(&[(LABEL_ENCLAVE, "")])? {
+        names.extend(v.labels.get(LABEL_ENCLAVE).cloned());
+    }
+    Ok(names.into_iter().collect())
+}
+
+impl Observed {
+    /// Whether anything of the enclave is on the engine.
+    pub fn exists(&self) -> bool {
+        self.network || !self.containers.is_empty() || !self.volumes.is_empty()
     }
 }
 
@@ -86,10 +114,27 @@ pub fn observe(engine: &Engine, enclave: &str) -> Result<Observed> {
     let found = engine.network_find(&net)?;
     let network = found.is_some();
     let network_subnet = found.and_then(|n| n.labels.get(LABEL_SUBNET).cloned());
-    let mut containers: Vec<ObservedContainer> = engine
-        .containers_by_label(&[(LABEL_ENCLAVE, enclave)])?
+    let listed = engine.containers_by_label(&[(LABEL_ENCLAVE, enclave)])?;
+    // A listing lacks the updatable settings: inspect the service containers for them.
+    let services: Vec<String> = listed
         .iter()
-        .map(|c| container(c, &net))
+        .filter(|c| c.labels.get(LABEL_KIND).map(String::as_str) == Some("service"))
+        .map(|c| c.id.clone())
+        .collect();
+    let inspected: BTreeMap<String, Settings> = engine
+        .containers_inspect(&services)?
+        .into_iter()
+        .filter_map(|c| Some((c.id, c.settings?)))
+        .collect();
+    let mut containers: Vec<ObservedContainer> = listed
+        .iter()
+        .map(|c| {
+            let mut o = container(c, &net);
+            if let Some(s) = inspected.get(&c.id) {
+                o.settings = s.clone();
+            }
+            o
+        })
         .collect();
     containers.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
     let mut volumes: Vec<String> = engine

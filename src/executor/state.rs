@@ -2,8 +2,12 @@
 //! (keyed by the hash of each task's resolved inputs, not its position) and the
 //! contents of artifacts produced during apply (tar files named by digest). Every write
 //! goes to a temporary file that is renamed into place, so a crash leaves the old or
-//! the new state, never half of one. The enclave lock is an OS file lock (flock), which
-//! the kernel releases when the holder dies, even by SIGKILL.
+//! the new state, never half of one. The local half of the enclave lock (see
+//! [`super::lock`]) is an OS file lock (flock) on a file in the enclave's directory,
+//! which the kernel releases when the holder dies, even by SIGKILL; it keeps two
+//! kplans that share one state directory (applying same-named enclaves on two
+//! engines) from writing it at once. The file, and the directories made for it, are
+//! removed again on release, so an apply that changed nothing leaves nothing behind.
 
 use super::desired::{FileEntry, TaskResult};
 use anyhow::{anyhow, Context, Result};
@@ -44,9 +48,10 @@ pub struct Recorded {
     /// Containers whose ports or ready condition failed: replaced by the next apply.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub unready: BTreeSet<String>,
-    /// Container id -> resources label it was updated to in place (labels cannot change).
+    /// Container id -> how often kplan started it again after it had stopped (part of
+    /// its version, see [`super::upstream`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub resources: BTreeMap<String, String>,
+    pub restarts: BTreeMap<String, u32>,
     /// Service -> the static address kplan gave it for its IP placeholder.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ips: BTreeMap<String, String>,
@@ -55,16 +60,45 @@ pub struct Recorded {
     pub blobs: BTreeSet<String>,
 }
 
+impl Recorded {
+    /// The version of a service's container (see [`super::upstream`]).
+    pub fn container_version(&self, id: &str) -> String {
+        super::upstream::container_version(id, self.restarts.get(id).copied().unwrap_or(0))
+    }
+}
+
 /// One enclave's state directory.
 #[derive(Debug, Clone)]
 pub struct EnclaveState {
     pub dir: PathBuf,
 }
 
-/// Holds the enclave lock while alive.
+/// Holds the local lock while alive; removes its file (and the directories made for
+/// it, when empty) on release.
 #[derive(Debug)]
 pub struct Lock {
     _file: File,
+    path: PathBuf,
+    /// Directories made for it, innermost first.
+    created: Vec<PathBuf>,
+}
+
+impl Lock {
+    /// The lock file, for a signal handler that must remove it before exiting.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // Still holding the flock: a waiter that opened this file re-checks that the
+        // path names the file it locked, and starts over when it does not.
+        let _ = fs::remove_file(&self.path);
+        for d in &self.created {
+            let _ = fs::remove_dir(d);
+        }
+    }
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -101,35 +135,66 @@ impl EnclaveState {
         self.dir.join("artifacts").join(format!("{digest}.tar"))
     }
 
-    /// Takes the enclave lock, or fails at once naming the process that holds it.
+    /// Takes the local lock, or fails at once naming the process that holds it.
     pub fn lock(&self) -> Result<Lock> {
+        use std::os::unix::fs::MetadataExt;
+        // The directories made here (innermost first), to remove again on release.
+        let first_existing = self.dir.ancestors().find(|a| a.exists());
+        let created: Vec<PathBuf> = self
+            .dir
+            .ancestors()
+            .take_while(|a| Some(*a) != first_existing)
+            .map(Path::to_path_buf)
+            .collect();
         fs::create_dir_all(&self.dir)
             .with_context(|| format!("cannot create state directory {}", self.dir.display()))?;
         let path = self.dir.join("lock");
-        let mut f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .with_context(|| format!("cannot open lock file {}", path.display()))?;
-        // SAFETY: flock on a file descriptor we own; no memory is involved.
-        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc != 0 {
-            let mut holder = String::new();
-            let _ = f.read_to_string(&mut holder);
-            let holder = holder.trim();
-            return Err(anyhow!(
-                "enclave is locked by another kplan (pid {}): wait for it to finish, or stop it; the lock is {}",
-                if holder.is_empty() { "unknown" } else { holder },
-                path.display()
-            ));
+        let give_up = |e: anyhow::Error| {
+            for d in &created {
+                let _ = fs::remove_dir(d);
+            }
+            e
+        };
+        loop {
+            let mut f = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .with_context(|| format!("cannot open lock file {}", path.display()))
+                .map_err(give_up)?;
+            // SAFETY: flock on a file descriptor we own; no memory is involved.
+            let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if rc != 0 {
+                let mut holder = String::new();
+                let _ = f.read_to_string(&mut holder);
+                let holder = holder.trim();
+                return Err(anyhow!(
+                    "the state directory {} is in use by another kplan (pid {}): wait for it to finish, or stop it",
+                    self.dir.display(),
+                    if holder.is_empty() { "unknown" } else { holder },
+                ));
+            }
+            // The previous holder removes the file when it releases the lock: if the
+            // path no longer names the file locked here, take the lock again.
+            let same = match (fs::metadata(&path), f.metadata()) {
+                (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
+                _ => false,
+            };
+            if !same {
+                continue;
+            }
+            let _ = f.set_len(0);
+            let _ = f.rewind();
+            let _ = writeln!(f, "{}", std::process::id());
+            let _ = f.sync_all();
+            return Ok(Lock {
+                _file: f,
+                path,
+                created,
+            });
         }
-        let _ = f.set_len(0);
-        let _ = f.rewind();
-        let _ = writeln!(f, "{}", std::process::id());
-        let _ = f.sync_all();
-        Ok(Lock { _file: f })
     }
 
     /// The recorded state (empty when there is none yet).
@@ -163,6 +228,11 @@ impl EnclaveState {
     pub fn save_blob(&self, digest: &str, files: &[FileEntry]) -> Result<()> {
         let tar = super::tar::write(files).map_err(|e| anyhow!(e))?;
         write_atomic(&self.blob(digest), &tar)
+    }
+
+    /// Whether the content with this digest is stored.
+    pub fn has_blob(&self, digest: &str) -> bool {
+        self.blob(digest).is_file()
     }
 
     pub fn load_blob(&self, digest: &str) -> Result<Vec<FileEntry>> {
@@ -209,6 +279,28 @@ mod tests {
             err.contains(&format!("pid {}", std::process::id())),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_released_lock_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("new/state");
+        let st = EnclaveState::new(&root, "e");
+        let held = st.lock().unwrap();
+        assert!(held.path().is_file());
+        drop(held);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+        // With state written, only the lock file goes.
+        let held = st.lock().unwrap();
+        st.save(&Recorded::default()).unwrap();
+        drop(held);
+        let left: Vec<_> = fs::read_dir(&st.dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(left, vec!["state.json".to_string()]);
+        // And it can be taken again.
+        drop(st.lock().unwrap());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! reported with the chain), the sources read, and the plan recorder.
 
 use super::dialect::{check_limits, dialect, expand_indent_tabs};
-use super::package::{Packages, ResolvedFile};
+use super::package::{Kind, Packages, Refused, ResolvedFile};
 use super::positions::KeyPositions;
 use super::recorder::Recorder;
 use super::sources::Sources;
@@ -89,31 +89,50 @@ impl Context {
         self.files.borrow().get(&name).cloned()
     }
 
-    pub fn resolve(&self, locator: &str, at: Option<&FileSpan>) -> starlark::Result<ResolvedFile> {
+    /// Resolves a locator given in the current call (see [`Packages::resolve`]); a
+    /// refusal becomes a KP004 error at the call.
+    pub fn resolve(
+        &self,
+        locator: &str,
+        at: Option<&FileSpan>,
+        kind: Kind,
+    ) -> starlark::Result<ResolvedFile> {
         let from = self
             .calling_file(at)
             .ok_or_else(|| other("cannot tell which file this call is in"))?;
-        self.packages.resolve(locator, &from).map_err(other)
+        self.packages.resolve(locator, &from, kind).map_err(refused)
     }
 
-    /// Reads a resolved file as text, checking it really stays inside its repository
-    /// (symlinks included) and is not huge.
+    /// A build context (a directory of the package) and the paths given inside it
+    /// (`(argument, path)`), all checked; returns the context's display path.
+    pub fn build_context(
+        &self,
+        locator: &str,
+        at: Option<&FileSpan>,
+        inside: &[(&str, &str)],
+    ) -> Result<String, Refused> {
+        let named = |arg: &str, e: Refused| Refused {
+            message: format!("{arg}: {}", e.message),
+            hint: e.hint,
+        };
+        let from = self
+            .calling_file(at)
+            .ok_or_else(|| Refused::new("cannot tell which file this call is in"))?;
+        let dir = self
+            .packages
+            .resolve(locator, &from, Kind::Dir)
+            .map_err(|e| named("build_context_dir", e))?;
+        for (arg, rel) in inside {
+            self.packages.inside(&dir, rel).map_err(|e| named(arg, e))?;
+        }
+        Ok(dir.display)
+    }
+
+    /// Reads a resolved file as text (its real path, already checked to be a regular
+    /// file inside its repository), refusing huge files.
     pub fn read_text(&self, file: &ResolvedFile) -> Result<String, String> {
-        let real = file
-            .path
-            .canonicalize()
+        let meta = std::fs::metadata(&file.real)
             .map_err(|e| format!("cannot read '{}': {e}", file.display))?;
-        if !real.starts_with(&file.repo.dir) {
-            return Err(format!(
-                "'{}' resolves outside its package (through a symbolic link)",
-                file.display
-            ));
-        }
-        let meta =
-            std::fs::metadata(&real).map_err(|e| format!("cannot read '{}': {e}", file.display))?;
-        if meta.is_dir() {
-            return Err(format!("'{}' is a directory, not a file", file.display));
-        }
         if meta.len() > MAX_FILE_BYTES {
             return Err(format!(
                 "'{}' is {} bytes; kplan reads files of at most {MAX_FILE_BYTES} bytes",
@@ -121,8 +140,8 @@ impl Context {
                 meta.len()
             ));
         }
-        let bytes =
-            std::fs::read(&real).map_err(|e| format!("cannot read '{}': {e}", file.display))?;
+        let bytes = std::fs::read(&file.real)
+            .map_err(|e| format!("cannot read '{}': {e}", file.display))?;
         String::from_utf8(bytes).map_err(|_| format!("'{}' is not UTF-8 text", file.display))
     }
 
@@ -150,12 +169,12 @@ impl Context {
         self.import_stack.borrow_mut().push(file.display.clone());
         self.modules
             .borrow_mut()
-            .insert(file.path.clone(), Slot::Loading);
+            .insert(file.real.clone(), Slot::Loading);
     }
 
     /// `import_module`: evaluates a module once per run and returns it frozen.
     pub fn import(&self, file: &ResolvedFile) -> starlark::Result<Imported> {
-        match self.modules.borrow().get(&file.path) {
+        match self.modules.borrow().get(&file.real) {
             Some(Slot::Done(m)) => return Ok(m.clone()),
             Some(Slot::Failed(msg)) => {
                 return Err(other(format!(
@@ -177,7 +196,7 @@ impl Context {
         }
         self.modules
             .borrow_mut()
-            .insert(file.path.clone(), Slot::Loading);
+            .insert(file.real.clone(), Slot::Loading);
         self.import_stack.borrow_mut().push(file.display.clone());
         let result = self.eval_module(file);
         self.import_stack.borrow_mut().pop();
@@ -185,7 +204,7 @@ impl Context {
             Ok(m) => Slot::Done(m.clone()),
             Err(e) => Slot::Failed(e.without_diagnostic().to_string()),
         };
-        self.modules.borrow_mut().insert(file.path.clone(), slot);
+        self.modules.borrow_mut().insert(file.real.clone(), slot);
         result
     }
 
@@ -223,6 +242,21 @@ pub enum ParseFailure {
 
 pub fn other(msg: impl std::fmt::Display) -> starlark::Error {
     starlark::Error::new_other(anyhow::anyhow!("{msg}"))
+}
+
+/// A refused locator or path as a starlark error, reported with its own code.
+pub fn refused(e: Refused) -> starlark::Error {
+    starlark::Error::new_other(anyhow::Error::new(e))
+}
+
+/// The code and hint of an error made by [`refused`] (KP004), if `e` is one.
+pub fn refusal(e: &starlark::Error) -> Option<(&'static str, Option<String>)> {
+    match e.kind() {
+        starlark::ErrorKind::Other(a) => a
+            .downcast_ref::<Refused>()
+            .map(|r| ("KP004", r.hint.clone())),
+        _ => None,
+    }
 }
 
 /// `load()` is not part of Kurtosis Starlark.

@@ -2,6 +2,7 @@
 //! string that may hold a future reference into a [`StrExpr`] exactly once, and
 //! refusing future references where Kurtosis would not substitute them.
 
+use super::package::Refused;
 use super::refs::RefTable;
 use super::value::{format_float, KValue, Owned};
 use crate::ir::{
@@ -14,29 +15,33 @@ use std::collections::BTreeMap;
 pub const DEFAULT_PORT_WAIT_SECS: u64 = 120;
 pub const DEFAULT_IP_PLACEHOLDER: &str = "KURTOSIS_IP_ADDR_PLACEHOLDER";
 
+/// Resolves a build context locator and checks the paths given inside it, as
+/// `(argument, path)` pairs (a build file, a flake directory); returns the context's
+/// display path.
+pub type BuildContext<'a> = &'a dyn Fn(&str, &[(&str, &str)]) -> Result<String, Refused>;
+
 /// Conversion context: the placeholder table, where the value came from, and how to
-/// resolve build-context locators. Errors are collected, not returned one by one.
+/// resolve build contexts. Errors are collected, not returned one by one.
 pub struct Conv<'a> {
     pub refs: &'a RefTable,
     pub at: &'a Span,
     pub errors: Vec<String>,
+    /// Whether one of the errors is a refused path (KP004).
+    pub refused: bool,
     /// Deprecated usage, reported as warnings.
     pub warnings: Vec<String>,
-    pub resolve_dir: &'a dyn Fn(&str) -> Result<String, String>,
+    pub build_context: BuildContext<'a>,
 }
 
 impl<'a> Conv<'a> {
-    pub fn new(
-        refs: &'a RefTable,
-        at: &'a Span,
-        resolve_dir: &'a dyn Fn(&str) -> Result<String, String>,
-    ) -> Self {
+    pub fn new(refs: &'a RefTable, at: &'a Span, build_context: BuildContext<'a>) -> Self {
         Conv {
             refs,
             at,
             errors: Vec::new(),
+            refused: false,
             warnings: Vec::new(),
-            resolve_dir,
+            build_context,
         }
     }
 
@@ -114,13 +119,15 @@ impl<'a> Conv<'a> {
         plain_dict_of(self, k.get(name), name)
     }
 
-    /// `build_context_dir` of a build spec, resolved to the package display path.
-    fn context_dir(&mut self, k: &KValue) -> String {
+    /// `build_context_dir` of a build spec, resolved to the package display path, with
+    /// the paths given inside it checked.
+    fn context_dir(&mut self, k: &KValue, inside: &[(&str, &str)]) -> String {
         let ctx = self.str_field(k, "build_context_dir").unwrap_or_default();
-        match (self.resolve_dir)(&ctx) {
+        match (self.build_context)(&ctx, inside) {
             Ok(d) => d,
             Err(e) => {
-                self.fail(format!("build_context_dir: {e}"));
+                self.refused = true;
+                self.fail(e.message);
                 ctx
             }
         }
@@ -137,25 +144,25 @@ impl<'a> Conv<'a> {
                     password: self.str_field(k, "password"),
                 },
                 "ImageBuildSpec" => {
-                    let ctx = self.context_dir(k);
+                    let build_file = self
+                        .str_field(k, "build_file")
+                        .unwrap_or_else(|| "Dockerfile".into());
+                    let ctx = self.context_dir(k, &[("build_file", &build_file)]);
                     Image::Build {
                         image_name: self.str_field(k, "image_name").unwrap_or_default(),
                         build_context_dir: ctx,
-                        build_file: self
-                            .str_field(k, "build_file")
-                            .unwrap_or_else(|| "Dockerfile".into()),
+                        build_file,
                         target_stage: self.str_field(k, "target_stage").filter(|s| !s.is_empty()),
                         build_args: self.plain_dict(k, "build_args"),
                     }
                 }
                 "NixBuildSpec" => {
-                    let ctx = self.context_dir(k);
+                    let flake = self.str_field(k, "flake_location_dir").unwrap_or_default();
+                    let ctx = self.context_dir(k, &[("flake_location_dir", &flake)]);
                     Image::Nix {
                         image_name: self.str_field(k, "image_name").unwrap_or_default(),
                         build_context_dir: ctx,
-                        flake_location_dir: self
-                            .str_field(k, "flake_location_dir")
-                            .unwrap_or_default(),
+                        flake_location_dir: flake,
                         flake_output: self
                             .str_field(k, "flake_output")
                             .filter(|s| !s.is_empty())

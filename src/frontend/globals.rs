@@ -5,6 +5,7 @@
 
 use super::context::{other, Context};
 use super::convert::format_json_float;
+use super::package::Kind;
 use super::value::Owned;
 use starlark::environment::{Globals, GlobalsBuilder, LibraryExtension};
 use starlark::eval::Evaluator;
@@ -167,7 +168,7 @@ fn kurtosis_globals(builder: &mut GlobalsBuilder) {
         let _ = description;
         let ctx = Context::from_eval(eval)?;
         let at = eval.call_stack_top_location();
-        let file = ctx.resolve(module_file, at.as_ref())?;
+        let file = ctx.resolve(module_file, at.as_ref(), Kind::File)?;
         if !file.display.ends_with(".star") {
             return Err(other(format!(
                 "import_module('{module_file}'): only .star files can be imported"
@@ -192,7 +193,7 @@ fn kurtosis_globals(builder: &mut GlobalsBuilder) {
         let _ = description;
         let ctx = Context::from_eval(eval)?;
         let at = eval.call_stack_top_location();
-        let file = ctx.resolve(src, at.as_ref())?;
+        let file = ctx.resolve(src, at.as_ref(), Kind::File)?;
         let text = ctx.read_text(&file).map_err(other)?;
         ctx.sources.borrow_mut().insert(&file.display, &text);
         Ok(text)

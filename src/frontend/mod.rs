@@ -3,27 +3,32 @@
 //! convert their arguments into owned IR data during the call, and future references
 //! are parsed back from placeholder strings here, once.
 
+mod cache;
 mod check;
 mod context;
 mod convert;
 mod dialect;
 mod globals;
+mod locator;
 mod package;
 mod plan_artifacts;
 mod plan_object;
 mod plan_services;
 mod plan_tasks;
 mod positions;
+mod privileges;
 mod recorder;
 mod refs;
+mod root;
 mod run;
 mod sources;
 mod syntax;
 mod templates;
 mod types;
+mod upload;
 mod value;
 
-pub use package::cache_dir;
+pub use cache::cache_dir;
 pub use run::interpret;
 pub use sources::Sources;
 
@@ -52,7 +57,8 @@ pub struct Options {
     pub package_cache: PathBuf,
     pub offline: bool,
     pub cluster_type: ClusterType,
-    /// `--privileged`: allow privileged services, host PID and docker.sock mounts.
+    /// `--privileged`: allow privileged services, host PID, docker.sock mounts, devices
+    /// and capabilities beyond the unprivileged set.
     pub allow_privileged: bool,
 }
 

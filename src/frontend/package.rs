@@ -1,11 +1,34 @@
-//! Packages and locators: the root package, `kurtosis.yml`, the package cache, `replace`,
-//! and resolving `import_module`/`read_file`/`upload_files` locators to files, never
-//! outside the package or the cache.
+//! Packages and locators: the one checked resolver that every path a package controls
+//! goes through (`import_module`, `read_file`, `upload_files` and the entries of the
+//! directories it uploads, build contexts and the files in them, `replace` targets, the
+//! main file and `kurtosis.yml`).
+//!
+//! Resolution is in two steps, and nothing touches the filesystem before the first:
+//!
+//! 1. Lexical: the locator is parsed and every component checked ([`super::locator`]);
+//!    relative paths are normalised and may not climb above their repository. The
+//!    result is a repository ([`Repo`]: the root package, a cached clone, or a local
+//!    `replace` target) and a path below its directory.
+//! 2. Real: [`Repo::contain`] resolves the path through every symbolic link and checks
+//!    that the real path is still inside that repository's directory, and that it is
+//!    a regular file or a directory as the caller needs (never a FIFO, socket or
+//!    device, which would block or make no sense as package content).
+//!
+//! The root package is the directory that holds `kurtosis.yml`, whatever its `name`
+//! says. The name only says where the package sits in its GitHub repository: `/x`
+//! and `../x` that leave the package, and `github.com/...` locators naming it, are
+//! mapped through it (into the package, or to the cached repository), never to a
+//! directory above the package.
+//!
+//! Every refusal is a [`Refused`] error, reported as KP004 at the call that gave the
+//! locator.
 
+use super::cache;
+use super::locator::{join_relative, GithubLocator};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
-use std::process::Command;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
 /// `kurtosis.yml`. Unknown keys are errors, as in Kurtosis.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -21,21 +44,174 @@ pub struct KurtosisYml {
     pub replace: BTreeMap<String, String>,
 }
 
-/// A directory tree that locators resolve in: the root package's repository, a cached
-/// clone, or a local `replace` target.
+/// A locator or path that kplan refuses or cannot resolve (KP004).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Refused {
+    pub fn new(message: impl Into<String>) -> Self {
+        Refused {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl From<String> for Refused {
+    fn from(message: String) -> Self {
+        Refused::new(message)
+    }
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+const OUTSIDE_HINT: &str = "a package may only use its own files and packages from the package cache; copy what it needs into the package";
+
+/// What a resolved path must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Dir,
+    /// A file or a directory (`upload_files`).
+    FileOrDir,
+}
+
+/// A directory tree that locators resolve in: the root package, a cached clone, or a
+/// local `replace` target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Repo {
-    /// Absolute, canonical directory that `/` locators start from.
+    /// Absolute, canonical directory that `/` locators start from; nothing outside it
+    /// is ever read through this repository.
     pub dir: PathBuf,
     /// How files in it are shown: `""` for the root package (paths relative to it),
-    /// `github.com/OWNER/REPO` for others.
+    /// `github.com/OWNER/REPO[@REF]` for others.
     pub display_prefix: String,
+}
+
+impl Repo {
+    /// The file at `parts` below this repository, checked by [`Repo::contain`].
+    pub fn file(&self, parts: &[String], kind: Kind) -> Result<ResolvedFile, Refused> {
+        let path = parts.iter().fold(self.dir.clone(), |p, c| p.join(c));
+        let rel = parts.join("/");
+        let display = if self.display_prefix.is_empty() {
+            rel
+        } else if rel.is_empty() {
+            self.display_prefix.clone()
+        } else {
+            format!("{}/{rel}", self.display_prefix)
+        };
+        let shown = if display.is_empty() { "/" } else { &display };
+        let real = self.contain(&path, shown, kind)?;
+        Ok(ResolvedFile {
+            path,
+            real,
+            display,
+            repo: self.clone(),
+        })
+    }
+
+    /// The one real-path check: `lexical` (a path below `self.dir`) resolved through
+    /// every symbolic link must stay inside `self.dir` and be what `kind` asks for.
+    /// Returns the real path; `shown` names the path in messages.
+    pub fn contain(&self, lexical: &Path, shown: &str, kind: Kind) -> Result<PathBuf, Refused> {
+        let real = lexical.canonicalize().map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Refused::new(format!("'{shown}' does not exist"))
+            } else {
+                Refused::new(format!("cannot open '{shown}': {e}"))
+            }
+        })?;
+        if !real.starts_with(&self.dir) {
+            return Err(Refused::new(format!(
+                "'{shown}' resolves outside its package (through a symbolic link)"
+            ))
+            .with_hint(OUTSIDE_HINT));
+        }
+        let meta = std::fs::metadata(&real).map_err(|e| format!("cannot open '{shown}': {e}"))?;
+        let t = meta.file_type();
+        match kind {
+            Kind::File | Kind::FileOrDir if t.is_file() => Ok(real),
+            Kind::Dir | Kind::FileOrDir if t.is_dir() => Ok(real),
+            Kind::File if t.is_dir() => Err(Refused::new(format!(
+                "'{shown}' is a directory, not a file"
+            ))),
+            Kind::Dir if t.is_file() => Err(Refused::new(format!(
+                "'{shown}' is a file, not a directory"
+            ))),
+            _ => Err(Refused::new(format!(
+                "'{shown}' is {}, not a regular file or directory",
+                special_kind(&t)
+            ))
+            .with_hint(
+                "a package holds only regular files and directories; remove it from the package",
+            )),
+        }
+    }
+
+    /// Like [`Repo::contain`] for a path that need not exist yet (a build file): if it
+    /// does not, its nearest existing ancestor must be inside the repository.
+    pub fn contain_if_present(
+        &self,
+        lexical: &Path,
+        shown: &str,
+        kind: Kind,
+    ) -> Result<(), Refused> {
+        if lexical.symlink_metadata().is_ok() {
+            return self.contain(lexical, shown, kind).map(|_| ());
+        }
+        let mut dir = lexical.parent();
+        while let Some(d) = dir {
+            if d.symlink_metadata().is_ok() {
+                return self.contain(d, shown, Kind::Dir).map(|_| ());
+            }
+            dir = d.parent();
+        }
+        Ok(())
+    }
+}
+
+/// Names a file type that is neither a regular file nor a directory.
+#[cfg(unix)]
+fn special_kind(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
+        "a named pipe (FIFO)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: &std::fs::FileType) -> &'static str {
+    "a special file"
 }
 
 /// A file a locator resolved to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedFile {
+    /// The path as the locator names it (below `repo.dir`, no `..`): relative locators
+    /// in this file start from its directory.
     pub path: PathBuf,
+    /// The checked real path (symbolic links resolved, inside `repo.dir`): what is read.
+    pub real: PathBuf,
     /// Stable display path (no absolute paths), used in spans.
     pub display: String,
     pub repo: Repo,
@@ -47,316 +223,261 @@ pub struct Packages {
     pub root: Repo,
     /// The root package's `name` (`github.com/...`), or a name derived from the path.
     pub root_name: String,
+    /// Where the root package sits in its GitHub repository, when its name is a
+    /// `github.com/OWNER/REPO[/PATH]` locator.
+    pub root_home: Option<GithubLocator>,
     pub root_yml: KurtosisYml,
-    /// The directory holding the root package's `kurtosis.yml` (or the script).
-    pub root_package_dir: PathBuf,
+    /// The root is a standalone `.star` script (no kurtosis.yml): it has no package, so
+    /// relative locators in it are refused, as in Kurtosis.
+    pub standalone: bool,
     pub cache: PathBuf,
     pub offline: bool,
 }
 
-/// A parsed `github.com/OWNER/REPO[@REF]/PATH[@REF]` locator.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GithubLocator {
-    pub owner: String,
-    pub repo: String,
-    pub reference: Option<String>,
-    pub path: String,
-}
-
-impl GithubLocator {
-    pub fn parse(loc: &str) -> Result<GithubLocator, String> {
-        let rest = loc
-            .strip_prefix("github.com/")
-            .ok_or_else(|| format!("'{loc}' is not a github.com/OWNER/REPO/PATH locator"))?;
-        let (rest, trailing_ref) = match rest.rsplit_once('@') {
-            Some((a, r)) if !r.contains('/') && a.matches('/').count() >= 2 => {
-                (a.to_owned(), Some(r.to_owned()))
-            }
-            _ => (rest.to_owned(), None),
-        };
-        let mut parts = rest.splitn(3, '/');
-        let owner = parts.next().unwrap_or_default().to_owned();
-        let repo_part = parts.next().unwrap_or_default();
-        let path = parts.next().unwrap_or_default().to_owned();
-        let (repo, reference) = match repo_part.split_once('@') {
-            Some((r, reference)) => (r.to_owned(), Some(reference.to_owned())),
-            None => (repo_part.to_owned(), trailing_ref),
-        };
-        if owner.is_empty() || repo.is_empty() {
-            return Err(format!(
-                "'{loc}' must look like github.com/OWNER/REPO[@REF]/PATH"
-            ));
-        }
-        Ok(GithubLocator {
-            owner,
-            repo,
-            reference,
-            path,
-        })
-    }
-
-    /// `github.com/OWNER/REPO` (without the ref).
-    pub fn repo_locator(&self) -> String {
-        format!("github.com/{}/{}", self.owner, self.repo)
-    }
-
-    /// The cache directory name: `github.com/OWNER/REPO[@REF]`.
-    pub fn cache_key(&self) -> String {
-        match &self.reference {
-            Some(r) => format!("github.com/{}/{}@{}", self.owner, self.repo, r),
-            None => self.repo_locator(),
-        }
-    }
-}
-
-/// The package cache: `--package-cache` > `$KPLAN_PACKAGE_CACHE` > the user's cache dir.
-pub fn cache_dir(flag: Option<&Path>) -> PathBuf {
-    if let Some(p) = flag {
-        return p.to_path_buf();
-    }
-    if let Some(p) = std::env::var_os("KPLAN_PACKAGE_CACHE").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    if let Some(p) = std::env::var_os("XDG_CACHE_HOME").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p).join("kplan/packages");
-    }
-    match std::env::var_os("HOME") {
-        Some(h) => PathBuf::from(h).join(".cache/kplan/packages"),
-        None => PathBuf::from(".kplan-cache/packages"),
-    }
-}
-
-/// Joins `rel` onto `base` lexically, refusing to climb above `base`'s `floor`.
-fn join_within(floor: &Path, base: &Path, rel: &str) -> Result<PathBuf, String> {
-    let mut out = base.to_path_buf();
-    for c in Path::new(rel).components() {
-        match c {
-            Component::Normal(p) => out.push(p),
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if out == floor || !out.pop() || !out.starts_with(floor) {
-                    return Err(format!(
-                        "'{rel}' points outside its package; a file may only use files of its own package or of packages in the cache"
-                    ));
-                }
-            }
-            Component::RootDir | Component::Prefix(_) => {}
-        }
-    }
-    if !out.starts_with(floor) {
-        return Err(format!("'{rel}' points outside its package"));
-    }
-    Ok(out)
-}
-
 impl Packages {
-    /// The repository a display path belongs to.
-    fn display_for(repo: &Repo, path: &Path) -> String {
-        let rel = path.strip_prefix(&repo.dir).unwrap_or(path);
-        let rel = rel.to_string_lossy().replace('\\', "/");
-        if repo.display_prefix.is_empty() {
-            rel
-        } else if rel.is_empty() {
-            repo.display_prefix.clone()
-        } else {
-            format!("{}/{}", repo.display_prefix, rel)
-        }
+    /// Where `from` lies below its repository's directory, as components.
+    fn components_of(from: &ResolvedFile) -> Vec<String> {
+        from.path
+            .strip_prefix(&from.repo.dir)
+            .map(|rel| {
+                rel.components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
-    pub fn file_in(&self, repo: &Repo, path: PathBuf) -> ResolvedFile {
-        ResolvedFile {
-            display: Self::display_for(repo, &path),
-            path,
-            repo: repo.clone(),
+    /// Checks a path given relative to a resolved directory (a build file or flake
+    /// directory inside its build context): it must be relative and stay inside the
+    /// directory's package, but need not exist yet.
+    pub fn inside(&self, dir: &ResolvedFile, rel: &str) -> Result<(), Refused> {
+        let shown = format!("{}/{rel}", dir.display.trim_end_matches('/'));
+        if rel.starts_with('/') {
+            return Err(Refused::new(format!(
+                "'{rel}' is an absolute path; it must be relative to the build context '{}'",
+                dir.display
+            ))
+            .with_hint(OUTSIDE_HINT));
         }
+        let parts = join_relative(&Self::components_of(dir), rel)
+            .map_err(|e| Refused::new(e).with_hint(OUTSIDE_HINT))?;
+        let path = parts.iter().fold(dir.repo.dir.clone(), |p, c| p.join(c));
+        dir.repo.contain_if_present(&path, &shown, Kind::FileOrDir)
     }
 
-    /// Resolves a locator used in `from` (a file of `from_repo`).
-    pub fn resolve(&self, locator: &str, from: &ResolvedFile) -> Result<ResolvedFile, String> {
+    /// The root package's path inside its GitHub repository (from its name).
+    fn root_subpath(&self) -> &[String] {
+        self.root_home
+            .as_ref()
+            .map(|h| h.path.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// Resolves a locator used in `from`: the one entry point for package-controlled paths.
+    pub fn resolve(
+        &self,
+        locator: &str,
+        from: &ResolvedFile,
+        kind: Kind,
+    ) -> Result<ResolvedFile, Refused> {
         if locator.is_empty() {
-            return Err("the locator is empty".into());
+            return Err(Refused::new("the locator is empty"));
         }
         if locator.starts_with("http://") || locator.starts_with("https://") {
-            return Err(format!(
-                "'{locator}' is a URL; kplan needs every input in the package or the package cache (download the file into the package and use a relative path)"
-            ));
+            return Err(Refused::new(format!(
+                "'{locator}' is a URL; kplan needs every input in the package or the package cache"
+            ))
+            .with_hint("download the file into the package and use a relative path"));
         }
         if locator.starts_with("github.com/") {
-            return self.resolve_github(locator);
+            let loc = GithubLocator::parse(locator).map_err(|e| {
+                Refused::new(e).with_hint("write it as github.com/OWNER/REPO[@REF]/PATH: plain names, no '..', nothing starting with '-'")
+            })?;
+            return self.resolve_github(&loc, kind, from.repo == self.root);
         }
-        let repo = &from.repo;
-        if let Some(abs) = locator.strip_prefix('/') {
-            let path = join_within(&repo.dir, &repo.dir, abs)?;
-            return Ok(self.file_in(repo, path));
+        let is_root = from.repo == self.root;
+        if is_root && self.standalone {
+            return Err(Refused::new(format!(
+                "'{locator}' is a relative locator, but a standalone script has no package to resolve it in"
+            ))
+            .with_hint("make the script a package: put a kurtosis.yml (`name: github.com/OWNER/REPO`) next to it"));
         }
-        if locator.starts_with('.') {
-            let base = from.path.parent().unwrap_or(&repo.dir);
-            let path = join_within(&repo.dir, base, locator)?;
-            return Ok(self.file_in(repo, path));
+        let home: &[String] = if is_root { self.root_subpath() } else { &[] };
+        let (base, rel) = if let Some(rel) = locator.strip_prefix('/') {
+            (Vec::new(), rel)
+        } else if locator.starts_with('.') {
+            let mut base = home.to_vec();
+            base.extend(Self::components_of(from));
+            base.pop(); // the file itself
+            (base, locator)
+        } else {
+            return Err(Refused::new(format!(
+                "'{locator}' is not a locator"
+            ))
+            .with_hint("use a path relative to this file ('./x.star', '../x.star'), to the repository root ('/src/x.star'), or github.com/OWNER/REPO/PATH"));
+        };
+        // Relative to the repository: for the root package that is the repository its
+        // name places it in, of which it may be a subdirectory.
+        let parts =
+            join_relative(&base, rel).map_err(|e| Refused::new(e).with_hint(OUTSIDE_HINT))?;
+        match parts.strip_prefix(home) {
+            Some(inside) => from.repo.file(inside, kind),
+            None => {
+                // Outside the root package but inside its repository: another package
+                // of that repository, from the cache, as Kurtosis fetches it.
+                let home_loc = self.root_home.clone().ok_or_else(|| {
+                    Refused::new(format!("'{locator}' points outside its package"))
+                })?;
+                let loc = GithubLocator {
+                    path: parts,
+                    ..home_loc
+                };
+                self.resolve_github(&loc, kind, false)
+            }
         }
-        Err(format!(
-            "'{locator}' is not a locator: use a path relative to this file ('./x.star', '../x.star'), to the repository root ('/src/x.star'), or github.com/OWNER/REPO/PATH"
-        ))
     }
 
-    fn resolve_github(&self, locator: &str) -> Result<ResolvedFile, String> {
-        let loc = GithubLocator::parse(locator)?;
-        let repo_loc = loc.repo_locator();
-        // `replace` from the root kurtosis.yml: the longest matching prefix wins.
-        let full = if loc.path.is_empty() {
-            repo_loc.clone()
-        } else {
-            format!("{repo_loc}/{}", loc.path)
-        };
-        if !self.root_name.is_empty()
-            && (full == self.root_name || full.starts_with(&format!("{}/", self.root_name)))
-        {
-            return Err(format!(
-                "'{locator}' points into this package ({}); only relative locators ('./x', '/x') are allowed within a package",
-                self.root_name
-            ));
+    /// A `github.com/...` locator: the root package (by its name), a `replace` target,
+    /// or the cache.
+    fn resolve_github(
+        &self,
+        loc: &GithubLocator,
+        kind: Kind,
+        from_root: bool,
+    ) -> Result<ResolvedFile, Refused> {
+        if let Some(home) = &self.root_home {
+            let same_repo = home.owner == loc.owner
+                && home.repo == loc.repo
+                && (loc.reference.is_none() || loc.reference == home.reference);
+            if let Some(rest) = loc
+                .path
+                .strip_prefix(home.path.as_slice())
+                .filter(|_| same_repo)
+            {
+                if from_root {
+                    return Err(Refused::new(format!(
+                        "'{loc}' points into this package ({}); Kurtosis allows only relative locators within a package",
+                        self.root_name
+                    ))
+                    .with_hint(format!("write it relative to the package: '/{}'", rest.join("/"))));
+                }
+                return self.root.file(rest, kind);
+            }
         }
-        let mut best: Option<(&String, &String)> = None;
+        if let Some(r) = self.replacement(loc)? {
+            return r.resolve(self, kind);
+        }
+        let repo = self.cached(loc)?;
+        repo.file(&loc.path, kind)
+    }
+
+    /// The `replace` entry of the root kurtosis.yml for `loc`: the longest matching
+    /// prefix wins.
+    fn replacement(&self, loc: &GithubLocator) -> Result<Option<Replacement>, Refused> {
+        let full = loc.full();
+        let mut best: Option<(&str, &String)> = None;
         for (from, to) in &self.root_yml.replace {
             let from_trim = from.trim_end_matches('/');
-            if (full == *from_trim || full.starts_with(&format!("{from_trim}/")))
+            if (full == from_trim || full.starts_with(&format!("{from_trim}/")))
                 && best.is_none_or(|(b, _)| from_trim.len() > b.len())
             {
-                best = Some((from, to));
+                best = Some((from_trim, to));
             }
         }
-        if let Some((from, to)) = best {
-            let from_trim = from.trim_end_matches('/');
-            let suffix = full[from_trim.len()..].trim_start_matches('/').to_owned();
-            if to.starts_with('.') || to.starts_with('/') {
-                // Local replacement: a directory relative to the root package.
-                let dir = join_local(&self.root_package_dir, to);
-                let dir = dir.canonicalize().map_err(|e| {
-                    format!("replace target '{to}' for '{from}' in kurtosis.yml: {e}")
-                })?;
-                if !dir.join("kurtosis.yml").is_file() {
-                    return Err(format!(
-                        "replace target '{to}' for '{from}' has no kurtosis.yml"
-                    ));
-                }
-                let repo = Repo {
-                    dir: dir.clone(),
-                    display_prefix: from_trim.to_owned(),
-                };
-                let path = join_within(&dir, &dir, &suffix)?;
-                return Ok(self.file_in(&repo, path));
-            }
-            let target = GithubLocator::parse(to)
-                .map_err(|e| format!("replace target for '{from}' in kurtosis.yml: {e}"))?;
-            let new_loc = GithubLocator {
-                path: [target.path.as_str(), suffix.as_str()]
-                    .iter()
-                    .filter(|s| !s.is_empty())
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join("/"),
-                ..target
-            };
-            return self.cached(&new_loc);
+        let Some((from, to)) = best else {
+            return Ok(None);
+        };
+        let suffix: Vec<String> = full[from.len()..]
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let entry = format!("replace target '{to}' for '{from}' in kurtosis.yml");
+        if to.starts_with('.') || to.starts_with('/') {
+            return Ok(Some(Replacement::Local {
+                to: to.clone(),
+                from: from.to_owned(),
+                entry,
+                suffix,
+            }));
         }
-        self.cached(&loc)
+        let target = GithubLocator::parse(to).map_err(|e| format!("{entry}: {e}"))?;
+        let mut path = target.path.clone();
+        path.extend(suffix);
+        Ok(Some(Replacement::Remote(GithubLocator { path, ..target })))
     }
 
-    fn cached(&self, loc: &GithubLocator) -> Result<ResolvedFile, String> {
-        let key = loc.cache_key();
-        let dir = self.cache.join(&key);
-        if !dir.is_dir() {
-            self.clone_into(loc, &dir)?;
+    /// A local `replace` target: a directory with a kurtosis.yml inside the root package.
+    fn local_replacement(&self, to: &str, from: &str, entry: &str) -> Result<Repo, Refused> {
+        let hint = "a local replacement must be a directory inside the package (e.g. ./vendor/NAME); for a checkout elsewhere, link it into the package cache as github.com/OWNER/REPO";
+        if !to.starts_with('.') {
+            return Err(Refused::new(format!("{entry} is an absolute path")).with_hint(hint));
         }
+        let parts = join_relative(&[], to)
+            .map_err(|_| Refused::new(format!("{entry} leaves the package")).with_hint(hint))?;
+        let path = parts.iter().fold(self.root.dir.clone(), |p, c| p.join(c));
+        let dir = self
+            .root
+            .contain(&path, to, Kind::Dir)
+            .map_err(|e| Refused::new(format!("{entry}: {}", e.message)).with_hint(hint))?;
+        let repo = Repo {
+            dir,
+            display_prefix: from.to_owned(),
+        };
+        repo.file(&["kurtosis.yml".to_owned()], Kind::File)
+            .map_err(|_| Refused::new(format!("{entry} has no kurtosis.yml")))?;
+        Ok(repo)
+    }
+
+    /// The cached clone of `loc`'s repository, fetched when missing.
+    fn cached(&self, loc: &GithubLocator) -> Result<Repo, Refused> {
+        let dir = cache::entry(&self.cache, loc);
+        if !dir.is_dir() {
+            cache::fetch(&self.cache, loc, &dir, self.offline)?;
+        }
+        // The cache itself is the user's: an entry may be a link to a checkout.
         let dir = dir
             .canonicalize()
             .map_err(|e| format!("package cache entry {}: {e}", dir.display()))?;
-        let repo = Repo {
-            dir: dir.clone(),
-            display_prefix: key,
-        };
-        let path = join_within(&dir, &dir, &loc.path)?;
-        Ok(self.file_in(&repo, path))
-    }
-
-    fn clone_into(&self, loc: &GithubLocator, dir: &Path) -> Result<(), String> {
-        let key = loc.cache_key();
-        if self.offline {
-            return Err(format!(
-                "package {key} is not in the package cache ({}) and --offline is set; run once without --offline, or put a copy at {}",
-                self.cache.display(),
-                dir.display()
-            ));
-        }
-        let parent = dir.parent().unwrap_or(&self.cache);
-        std::fs::create_dir_all(parent)
-            .map_err(|e| format!("cannot create the package cache {}: {e}", parent.display()))?;
-        let tmp = parent.join(format!(".{}.tmp-{}", loc.repo, std::process::id()));
-        let _ = std::fs::remove_dir_all(&tmp);
-        // KPLAN_GITHUB_URL points clones at a mirror (or, in tests, a local directory).
-        let base =
-            std::env::var("KPLAN_GITHUB_URL").unwrap_or_else(|_| "https://github.com".into());
-        let url = format!(
-            "{}/{}/{}.git",
-            base.trim_end_matches('/'),
-            loc.owner,
-            loc.repo
-        );
-        let mut clone = Command::new("git");
-        clone.args(["clone", "--quiet"]);
-        if loc.reference.is_none() {
-            clone.args(["--depth", "1"]);
-        }
-        let status = clone
-            .arg(&url)
-            .arg(&tmp)
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .output();
-        let ok = match status {
-            Ok(o) if o.status.success() => true,
-            Ok(o) => {
-                let _ = std::fs::remove_dir_all(&tmp);
-                return Err(format!(
-                    "cloning {url} into the package cache failed: {}; put a copy at {} or use --package-cache",
-                    String::from_utf8_lossy(&o.stderr).trim(),
-                    dir.display()
-                ));
-            }
-            Err(e) => {
-                return Err(format!(
-                    "cannot run git to fetch {key}: {e}; put a copy at {}",
-                    dir.display()
-                ))
-            }
-        };
-        if ok {
-            if let Some(r) = &loc.reference {
-                let o = Command::new("git")
-                    .args(["-c", "advice.detachedHead=false", "checkout", "--quiet", r])
-                    .current_dir(&tmp)
-                    .output();
-                if !matches!(&o, Ok(o) if o.status.success()) {
-                    let _ = std::fs::remove_dir_all(&tmp);
-                    return Err(format!("{url} has no ref '{r}'"));
-                }
-            }
-            std::fs::rename(&tmp, dir)
-                .map_err(|e| format!("cannot move the clone into the cache: {e}"))?;
-        }
-        Ok(())
+        Ok(Repo {
+            dir,
+            display_prefix: loc.cache_key(),
+        })
     }
 }
 
-fn join_local(base: &Path, rel: &str) -> PathBuf {
-    if let Some(abs) = rel.strip_prefix('/') {
-        // In kurtosis.yml a local replace path starting with '/' is absolute.
-        PathBuf::from("/").join(abs)
-    } else {
-        base.join(rel)
+/// Where a `replace` entry sends a locator.
+enum Replacement {
+    Local {
+        to: String,
+        from: String,
+        entry: String,
+        suffix: Vec<String>,
+    },
+    Remote(GithubLocator),
+}
+
+impl Replacement {
+    fn resolve(self, packages: &Packages, kind: Kind) -> Result<ResolvedFile, Refused> {
+        match self {
+            Replacement::Local {
+                to,
+                from,
+                entry,
+                suffix,
+            } => {
+                let repo = packages.local_replacement(&to, &from, &entry)?;
+                repo.file(&suffix, kind)
+            }
+            Replacement::Remote(loc) => {
+                let repo = packages.cached(&loc)?;
+                repo.file(&loc.path, kind)
+            }
+        }
     }
 }
 
-/// Reads and parses a `kurtosis.yml`.
+/// Reads and parses a `kurtosis.yml` (already checked to be a regular file of the package).
 pub fn read_kurtosis_yml(path: &Path) -> Result<KurtosisYml, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -366,41 +487,4 @@ pub fn read_kurtosis_yml(path: &Path) -> Result<KurtosisYml, String> {
     serde_yaml::from_str(&text).map_err(|e| {
         format!("kurtosis.yml is not valid: {e} (allowed keys: name, description, replace)")
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_locators() {
-        let l = GithubLocator::parse("github.com/o/r@v1/src/x.star").unwrap();
-        assert_eq!(
-            (
-                l.owner.as_str(),
-                l.repo.as_str(),
-                l.reference.as_deref(),
-                l.path.as_str()
-            ),
-            ("o", "r", Some("v1"), "src/x.star")
-        );
-        let l = GithubLocator::parse("github.com/o/r/src/x.star@v2").unwrap();
-        assert_eq!(
-            (l.reference.as_deref(), l.path.as_str()),
-            (Some("v2"), "src/x.star")
-        );
-        let l = GithubLocator::parse("github.com/o/r").unwrap();
-        assert_eq!((l.reference, l.path.as_str()), (None, ""));
-        assert!(GithubLocator::parse("github.com/o").is_err());
-    }
-
-    #[test]
-    fn refuses_to_climb_out() {
-        let floor = Path::new("/pkg");
-        assert!(join_within(floor, Path::new("/pkg/src"), "../../etc/passwd").is_err());
-        assert_eq!(
-            join_within(floor, Path::new("/pkg/src"), "../a.star").unwrap(),
-            PathBuf::from("/pkg/a.star")
-        );
-    }
 }

@@ -5,24 +5,19 @@
 #![allow(clippy::too_many_arguments)]
 
 use super::check::Args;
-use super::context::{other, Context, MAX_FILE_BYTES};
-use super::package::ResolvedFile;
+use super::context::{other, Context};
+use super::package::Kind;
 use super::plan_object::{call_site, convert, PlanValue};
 use super::recorder::Recorder;
 use super::templates;
+use super::upload::read_upload;
 use super::value::Owned;
 use super::ClusterType;
-use crate::ir::{
-    self, ArtifactFile, ArtifactSource, FileContent, RuntimeRef, Span, Step, StepKind,
-};
+use crate::ir::{self, ArtifactFile, ArtifactSource, RuntimeRef, Span, Step, StepKind};
 use starlark::environment::MethodsBuilder;
 use starlark::eval::Evaluator;
 use starlark::starlark_module;
 use starlark::values::Value;
-use std::path::Path;
-
-/// Total size of one uploaded artifact kplan accepts (256 MiB).
-const MAX_UPLOAD_BYTES: u64 = 256 << 20;
 
 fn record_artifact(
     ctx: &Context,
@@ -58,101 +53,6 @@ fn name_and_description(
     let d = a.owned("description", description);
     let d = a.non_empty_string("description", &d);
     (n, d)
-}
-
-/// Reads an uploaded file or directory tree: a directory's contents become the artifact
-/// root; a file keeps its base name. Paths are sorted, so the artifact is stable.
-fn read_upload(ctx: &Context, file: &ResolvedFile) -> Result<Vec<ArtifactFile>, String> {
-    let real = file
-        .path
-        .canonicalize()
-        .map_err(|e| format!("cannot read '{}': {e}", file.display))?;
-    if !real.starts_with(&file.repo.dir) {
-        return Err(format!(
-            "'{}' resolves outside its package (through a symbolic link)",
-            file.display
-        ));
-    }
-    let mut out = Vec::new();
-    let mut total = 0u64;
-    if real.is_dir() {
-        walk(&real, &real, &file.repo.dir, &mut out, &mut total)?;
-    } else {
-        let name = real
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        out.push(read_one(&real, name, &mut total)?);
-    }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    let _ = ctx;
-    Ok(out)
-}
-
-fn walk(
-    root: &Path,
-    dir: &Path,
-    floor: &Path,
-    out: &mut Vec<ArtifactFile>,
-    total: &mut u64,
-) -> Result<(), String> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot read directory {}: {e}", dir.display()))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| format!("cannot read directory {}: {e}", dir.display()))?;
-        let path = entry.path();
-        let real = path
-            .canonicalize()
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        if !real.starts_with(floor) {
-            return Err(format!("{} links outside the package", path.display()));
-        }
-        if real.is_dir() {
-            if real.starts_with(&path) || path.starts_with(&real) && real != path {
-                // A link back into its own ancestors would loop forever.
-                if path != real {
-                    return Err(format!("{} is a symbolic link loop", path.display()));
-                }
-            }
-            walk(root, &path, floor, out, total)?;
-        } else {
-            let rel = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .to_string_lossy()
-                .replace('\\', "/");
-            out.push(read_one(&real, rel, total)?);
-        }
-    }
-    Ok(())
-}
-
-fn read_one(path: &Path, rel: String, total: &mut u64) -> Result<ArtifactFile, String> {
-    let meta =
-        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    *total += meta.len();
-    if meta.len() > MAX_FILE_BYTES || *total > MAX_UPLOAD_BYTES {
-        return Err(format!(
-            "'{rel}' makes the upload larger than {MAX_UPLOAD_BYTES} bytes"
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    #[cfg(unix)]
-    let mode = {
-        use std::os::unix::fs::PermissionsExt;
-        if meta.permissions().mode() & 0o111 != 0 {
-            0o755
-        } else {
-            0o644
-        }
-    };
-    #[cfg(not(unix))]
-    let mode = 0o644;
-    Ok(ArtifactFile {
-        path: rel,
-        mode,
-        content: FileContent::Static(bytes),
-    })
 }
 
 /// Names a run-time value for people: "the hostname of service 'api'".
@@ -194,8 +94,8 @@ pub fn methods(builder: &mut MethodsBuilder) {
         let src = a.non_empty_string("src", &s).unwrap_or_default();
         let (name, d) = name_and_description(&mut a, name, description);
         a.finish()?;
-        let file = ctx.resolve(&src, from.as_ref())?;
-        let files = read_upload(ctx, &file).map_err(other)?;
+        let file = ctx.resolve(&src, from.as_ref(), Kind::FileOrDir)?;
+        let files = read_upload(&file)?;
         let named = name.is_some();
         let name = name.unwrap_or_else(|| {
             let stem = file

@@ -1,8 +1,9 @@
 //! The `plan` object passed to the main function: its 20 instructions, split by family
 //! (`plan_services`, `plan_tasks`, `plan_artifacts`), and helpers they share.
 
-use super::context::{other, Context};
+use super::context::{other, refused, Context};
 use super::convert::Conv;
+use super::package::Refused;
 use super::value::Owned;
 use crate::ir::Span;
 use allocative::Allocative;
@@ -71,20 +72,14 @@ pub fn convert<T>(
     instruction: &str,
     f: impl FnOnce(&mut Conv) -> T,
 ) -> starlark::Result<T> {
-    let resolve_dir = |loc: &str| -> Result<String, String> {
-        let file = ctx
-            .resolve(loc, from)
-            .map_err(|e| e.without_diagnostic().to_string())?;
-        if !file.path.is_dir() {
-            return Err(format!("'{loc}' is not a directory of the package"));
-        }
-        Ok(file.display)
+    let build_context = |loc: &str, inside: &[(&str, &str)]| -> Result<String, Refused> {
+        ctx.build_context(loc, from, inside)
     };
-    let (out, errors, warnings) = {
+    let (out, errors, refused_path, warnings) = {
         let rec = ctx.rec.borrow();
-        let mut conv = Conv::new(&rec.refs, at, &resolve_dir);
+        let mut conv = Conv::new(&rec.refs, at, &build_context);
         let out = f(&mut conv);
-        (out, conv.errors, conv.warnings)
+        (out, conv.errors, conv.refused, conv.warnings)
     };
     if !warnings.is_empty() {
         let mut rec = ctx.rec.borrow_mut();
@@ -96,12 +91,18 @@ pub fn convert<T>(
         }
     }
     if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(other(format!(
-            "Cannot call '{instruction}':\n  - {}",
-            errors.join("\n  - ")
+        return Ok(out);
+    }
+    let message = format!(
+        "Cannot call '{instruction}':\n  - {}",
+        errors.join("\n  - ")
+    );
+    if refused_path {
+        Err(refused(Refused::new(message).with_hint(
+            "build contexts, build files and flake directories must be inside the package",
         )))
+    } else {
+        Err(other(message))
     }
 }
 

@@ -7,6 +7,7 @@
 use super::check::Args;
 use super::context::{other, Context};
 use super::plan_object::{call_site, convert, PlanValue};
+use super::privileges;
 use super::refs::placeholder;
 use super::value::{KValue, Owned};
 use super::ClusterType;
@@ -68,19 +69,25 @@ fn service_value(uuid: &str, name: &str, config: &ServiceConfig) -> KValue {
     }
 }
 
+/// Refuses what a service asks of the host unless the run opted in (see
+/// [`privileges`]); privileged mode, host PID and bind mounts only exist on Docker.
 fn check_privileged(ctx: &Context, config: &ServiceConfig, name: &str) -> starlark::Result<()> {
-    let wants = config.privileged || config.host_pid_namespace || !config.bind_mounts.is_empty();
-    if !wants {
-        return Ok(());
-    }
-    if ctx.cluster == ClusterType::Kubernetes {
+    let docker_only = privileges::docker_only(
+        config.privileged,
+        config.host_pid_namespace,
+        config.bind_mounts.keys(),
+    );
+    if ctx.cluster == ClusterType::Kubernetes && !docker_only.is_empty() {
         return Err(other(format!(
-            "service '{name}' asks for privileged mode, the host PID namespace or bind mounts, which only work on Docker"
+            "service '{name}' asks for {}, which only work on Docker",
+            privileges::list(&docker_only)
         )));
     }
-    if !ctx.allow_privileged {
+    let asked = privileges::asked(config);
+    if !asked.is_empty() && !ctx.allow_privileged {
         return Err(other(format!(
-            "service '{name}' asks for privileged mode, the host PID namespace or bind mounts, but this run did not opt in; pass --privileged if you trust this package"
+            "service '{name}' asks for {}, but this run did not opt in; pass --privileged if you trust this package",
+            privileges::list(&asked)
         )));
     }
     Ok(())

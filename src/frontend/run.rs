@@ -5,7 +5,7 @@
 use super::context::{Context, NoLoad, ParseFailure};
 use super::convert::Conv;
 use super::globals::{self, from_json};
-use super::package::{read_kurtosis_yml, GithubLocator, KurtosisYml, Packages, Repo, ResolvedFile};
+use super::package::ResolvedFile;
 use super::plan_object::{to_span, PlanValue};
 use super::value::Owned;
 use super::{positions, syntax};
@@ -15,7 +15,6 @@ use crate::ir::{self, PackageInfo, Span};
 use starlark::environment::Module;
 use starlark::eval::Evaluator;
 use starlark::values::Value;
-use std::path::{Path, PathBuf};
 
 fn fail(code: &'static str, msg: impl Into<String>, at: Option<Span>) -> Failure {
     Failure {
@@ -26,7 +25,7 @@ fn fail(code: &'static str, msg: impl Into<String>, at: Option<Span>) -> Failure
 
 /// Interprets the package named in `opts`.
 pub fn interpret(opts: &Options) -> Result<Interpreted, Failure> {
-    let (packages, main) = locate(opts)?;
+    let (packages, main) = super::root::locate(opts)?;
     let args = read_args(opts)?;
     let ctx = Context::new(
         packages,
@@ -67,182 +66,6 @@ pub fn interpret(opts: &Options) -> Result<Interpreted, Failure> {
         sources,
         warnings: rec.warnings,
     })
-}
-
-/// Finds the root package and its main file.
-fn locate(opts: &Options) -> Result<(Packages, ResolvedFile), Failure> {
-    let mut cache = opts.package_cache.clone();
-    if cache.is_relative() {
-        if let Ok(cwd) = std::env::current_dir() {
-            cache = cwd.join(cache);
-        }
-    }
-    let (dir, script, name) = if opts.package.starts_with("github.com/") {
-        let loc = GithubLocator::parse(&opts.package).map_err(|e| fail("KP001", e, None))?;
-        let bootstrap = Packages {
-            root: Repo {
-                dir: cache.clone(),
-                display_prefix: String::new(),
-            },
-            root_name: String::new(),
-            root_yml: KurtosisYml::default(),
-            root_package_dir: cache.clone(),
-            cache: cache.clone(),
-            offline: opts.offline,
-        };
-        let anchor = ResolvedFile {
-            path: cache.clone(),
-            display: String::new(),
-            repo: bootstrap.root.clone(),
-        };
-        let file = bootstrap
-            .resolve(&opts.package, &anchor)
-            .map_err(|e| fail("KP001", e, None))?;
-        let full = if loc.path.is_empty() {
-            loc.repo_locator()
-        } else {
-            format!("{}/{}", loc.repo_locator(), loc.path)
-        };
-        if file.path.is_dir() {
-            (file.path, None, Some(full))
-        } else {
-            (
-                file.path
-                    .parent()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_default(),
-                Some(file.path),
-                None,
-            )
-        }
-    } else {
-        let p = PathBuf::from(&opts.package);
-        let meta = std::fs::metadata(&p).map_err(|e| {
-            fail(
-                "KP001",
-                format!("cannot open package '{}': {e}", opts.package),
-                None,
-            )
-        })?;
-        if meta.is_dir() {
-            (p, None, None)
-        } else {
-            (
-                p.parent()
-                    .map(Path::to_path_buf)
-                    .filter(|d| !d.as_os_str().is_empty())
-                    .unwrap_or_else(|| PathBuf::from(".")),
-                Some(p),
-                None,
-            )
-        }
-    };
-    let dir = dir.canonicalize().map_err(|e| {
-        fail(
-            "KP001",
-            format!("cannot open package '{}': {e}", opts.package),
-            None,
-        )
-    })?;
-    let yml_path = dir.join("kurtosis.yml");
-    // A .star file next to a kurtosis.yml runs as that package's main file, so its
-    // relative imports and `replace` work.
-    let mut main_file = opts.main_file.clone();
-    let (script, name) = match script {
-        Some(s) if yml_path.is_file() => {
-            main_file = s
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or(main_file);
-            let name = GithubLocator::parse(&opts.package)
-                .ok()
-                .map(|l| l.repo_locator())
-                .or(name);
-            (None, name)
-        }
-        other => (other, name),
-    };
-    let (yml, root_name) = if script.is_none() {
-        if !yml_path.is_file() {
-            return Err(fail(
-                "KP001",
-                format!("'{}' is not a Kurtosis package: it has no kurtosis.yml", opts.package),
-                None,
-            )
-            .with_hint("add a kurtosis.yml with `name: github.com/OWNER/REPO`, or pass a single .star file"));
-        }
-        let yml = read_kurtosis_yml(&yml_path)
-            .map_err(|e| fail("KP002", e, Some(Span::new("kurtosis.yml", 1, 1))))?;
-        let name = yml.name.clone().or(name).unwrap_or_else(|| {
-            dir.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "package".into())
-        });
-        (yml, name)
-    } else {
-        let n = script
-            .as_ref()
-            .and_then(|s| s.file_name())
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        (KurtosisYml::default(), n)
-    };
-    // `/` locators start at the repository root: for a package published as
-    // github.com/O/R/sub/dir, that is the directory two levels up, when it exists.
-    let mut repo_dir = dir.clone();
-    if let Ok(loc) = GithubLocator::parse(&root_name) {
-        let depth = loc.path.split('/').filter(|s| !s.is_empty()).count();
-        let mut d = dir.clone();
-        let mut ok = true;
-        for _ in 0..depth {
-            ok &= d.pop();
-        }
-        if ok && depth > 0 && dir.ends_with(&loc.path) {
-            repo_dir = d;
-        }
-    }
-    let root = Repo {
-        dir: repo_dir.clone(),
-        display_prefix: String::new(),
-    };
-    let packages = Packages {
-        root: root.clone(),
-        root_name: if script.is_some() {
-            String::new()
-        } else {
-            root_name.clone()
-        },
-        root_yml: yml,
-        root_package_dir: dir.clone(),
-        cache,
-        offline: opts.offline,
-    };
-    let main_path = match &script {
-        Some(s) => s.canonicalize().unwrap_or_else(|_| s.clone()),
-        None => dir.join(&main_file),
-    };
-    if !main_path.starts_with(&repo_dir) {
-        return Err(fail(
-            "KP001",
-            format!("--main-file '{}' is outside the package", opts.main_file),
-            None,
-        ));
-    }
-    let main = packages.file_in(&root, main_path.clone());
-    if !main_path.is_file() {
-        return Err(fail(
-            "KP001",
-            format!(
-                "package '{}' has no main file '{}'",
-                opts.package, main.display
-            ),
-            None,
-        )
-        .with_hint(
-            "create main.star with `def run(plan, args = {}):`, or name the file with --main-file",
-        ));
-    }
-    Ok((packages, main))
 }
 
 impl Failure {
@@ -378,8 +201,13 @@ pub fn to_diagnostic(code: &'static str, e: &starlark::Error) -> Diagnostic {
     } else {
         None
     };
+    // A refused locator or path keeps its own code and hint.
+    let (code, hint) = match super::context::refusal(e) {
+        Some((code, h)) => (code, h),
+        None => (code, hint.map(str::to_owned)),
+    };
     let mut d = Diagnostic::error(code, message, span.clone());
-    d.hint = hint.map(str::to_owned);
+    d.hint = hint;
     for f in stack
         .frames
         .iter()
@@ -519,8 +347,12 @@ fn evaluate(
             )
         })?;
         let rec = ctx.rec.borrow();
-        let resolve_dir = |_: &str| -> Result<String, String> { Err("not available".into()) };
-        let mut conv = Conv::new(&rec.refs, &main_span, &resolve_dir);
+        let no_build = |_: &str, _: &[(&str, &str)]| -> Result<String, super::package::Refused> {
+            Err(super::package::Refused::new(
+                "a build context is not available in run()'s return value",
+            ))
+        };
+        let mut conv = Conv::new(&rec.refs, &main_span, &no_build);
         let data = conv.data(&owned);
         Ok(Some(data))
     })

@@ -17,7 +17,9 @@
 //! | KP110 | a run-time value is used after its service was removed |
 //! | KP111 | an image reference is empty |
 //! | KP112 | a dependency cycle between steps |
+//! | KP113 | an environment variable or build argument name is empty or holds '=' or NUL, or a value holds NUL |
 
+mod env;
 mod names;
 mod resolve;
 
@@ -28,6 +30,7 @@ use crate::ir::{Plan, PlanInfo};
 pub fn validate(plan: &Plan) -> Result<PlanInfo, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     names::check(plan, &mut diags);
+    env::check(plan, &mut diags);
     let info = resolve::resolve(plan, &mut diags);
     if diags.iter().any(Diagnostic::is_error) {
         diags.sort_by(|a, b| a.at.cmp(&b.at).then(a.code.cmp(b.code)));

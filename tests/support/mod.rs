@@ -71,7 +71,7 @@ extern "C" fn print_skips() {
 }
 
 /// Runs a command with a time limit; `None` if it could not start or ran too long.
-fn output_within(cmd: &mut Command, limit: Duration) -> Option<Output> {
+pub fn output_within(cmd: &mut Command, limit: Duration) -> Option<Output> {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
