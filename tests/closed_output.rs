@@ -9,7 +9,9 @@
 mod support;
 
 use std::process::{Command, Output, Stdio};
-use support::{busybox_image, docker_ok, kplan_bin, repo_root, require_docker, unique_name};
+use support::{
+    busybox_image, enclave_containers, kplan_bin, repo_root, require_docker, unique_name,
+};
 
 /// Which of kplan's streams lead to a closed pipe.
 #[derive(Debug, Clone, Copy)]
@@ -139,29 +141,20 @@ fn docker_commands_finish_their_work_when_their_reader_is_gone() {
 
     expect(Closed::Stdout, &with(&["apply", main, "--yes"]), 141);
     // The apply finished although nobody read what it said.
-    let running = docker_ok([
-        "ps",
-        "--filter",
-        &format!("label=kplan.enclave={enclave}"),
-        "--format",
-        "{{.Names}}",
-    ]);
-    assert_eq!(running.trim(), format!("{enclave}--web"));
+    assert_eq!(
+        enclave_containers(&enclave, false),
+        [format!("{enclave}--web")]
+    );
 
     expect(Closed::Stdout, &with(&["plan", main]), 141);
     expect(Closed::Stdout, &with(&["status"]), 141);
     expect(Closed::Both, &with(&["status"]), 141);
 
     expect(Closed::Stdout, &with(&["destroy"]), 141);
-    let left = docker_ok([
-        "ps",
-        "-a",
-        "--filter",
-        &format!("label=kplan.enclave={enclave}"),
-        "--format",
-        "{{.Names}}",
-    ]);
-    assert_eq!(left.trim(), "", "destroy did not finish");
+    assert!(
+        enclave_containers(&enclave, true).is_empty(),
+        "destroy did not finish"
+    );
     drop(cleanup);
 }
 

@@ -9,7 +9,9 @@
 mod support;
 
 use std::process::{Command, Stdio};
-use support::{busybox_image, docker_ok, kplan_bin, repo_root, require_docker, unique_name};
+use support::{
+    busybox_image, enclave_containers, kplan_bin, repo_root, require_docker, unique_name,
+};
 
 /// Marks the session in README.md: the ```console block after this line.
 const MARKER: &str = "<!-- tests/readme_example.rs runs this session -->";
@@ -132,15 +134,8 @@ fn readme_quickstart_session_runs_as_shown() {
         if step.args[0] == "apply" {
             // Both services keep running (the container of a service without a
             // long-running command would have exited).
-            let running = docker_ok([
-                "ps",
-                "--filter",
-                &format!("label=kplan.enclave={enclave}"),
-                "--format",
-                "{{.Names}}",
-            ]);
             assert_eq!(
-                sorted(running.lines().map(str::to_owned)),
+                enclave_containers(&enclave, false),
                 [format!("{enclave}--db"), format!("{enclave}--web")]
             );
         }

@@ -362,3 +362,15 @@ impl Drop for DockerCleanup {
         }
     }
 }
+
+/// The names of an enclave's containers (`all`: stopped ones too), sorted.
+pub fn enclave_containers(enclave: &str, all: bool) -> Vec<String> {
+    let filter = format!("label=kplan.enclave={enclave}");
+    let mut args = vec!["ps", "--filter", filter.as_str(), "--format", "{{.Names}}"];
+    if all {
+        args.push("-a");
+    }
+    let mut names: Vec<String> = docker_ok(args).lines().map(str::to_owned).collect();
+    names.sort();
+    names
+}
