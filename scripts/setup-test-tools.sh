@@ -8,6 +8,8 @@
 #                                             the real Compose v2 binary as a Docker CLI
 #                                             plugin: DOCKER_CONFIG=.tools/docker-config docker compose
 #   /bin/busybox                              Debian's busybox-static (for the test image)
+#   /usr/bin/jq                               Debian's jq (for the tools image stand-in,
+#                                             scripts/make-tools-image.sh)
 #
 # Idempotent: a second run only checks that every tool still answers (a second or so).
 # Only Debian's package archive and PyPI are used.
@@ -48,6 +50,15 @@ if ! busybox_is_static; then
     busybox_is_static || die "/bin/busybox is still missing or not static after installing busybox-static"
 fi
 /bin/busybox true || die "/bin/busybox does not run"
+
+# --- jq (for scripts/make-tools-image.sh) --------------------------------------------
+if ! command -v jq >/dev/null 2>&1; then
+    log "installing Debian's jq"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -qq >/dev/null
+    as_root apt-get install -y -qq jq >/dev/null
+fi
+echo '{"a":1}' | jq -e '.a == 1' >/dev/null || die "jq does not run"
 
 # --- the Python venv with the pinned oracles -----------------------------------------
 want_stamp="$(sha256sum "$REQS" | cut -d' ' -f1) $("$PY" -c 'import sys;print(sys.version.split()[0])')"
@@ -93,4 +104,4 @@ else
 fi
 
 ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
-log "ok in $((ms / 1000)).$(printf '%03d' $((ms % 1000)))s: compose $compose_version, busybox, oracles in $VENV"
+log "ok in $((ms / 1000)).$(printf '%03d' $((ms % 1000)))s: compose $compose_version, busybox, jq, oracles in $VENV"

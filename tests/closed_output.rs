@@ -10,7 +10,7 @@ mod support;
 
 use std::process::{Command, Output, Stdio};
 use support::{
-    busybox_image, enclave_containers, kplan_bin, repo_root, require_docker, unique_name,
+    busybox_image, enclave_containers, kplan_bin, repo_root, require_docker, ApplyEnclave,
 };
 
 /// Which of kplan's streams lead to a closed pipe.
@@ -127,9 +127,9 @@ fn docker_commands_finish_their_work_when_their_reader_is_gone() {
     .expect("write main.star");
     let main = pkg.path().join("main.star");
     let main = main.to_str().expect("utf-8 path");
-    let state = tempfile::tempdir().expect("tempdir");
-    let state = state.path().to_str().expect("utf-8 path");
-    let enclave = unique_name("kp-closed");
+    let apply_enclave = ApplyEnclave::new("kp-closed");
+    let state = apply_enclave.state_dir().to_str().expect("utf-8 path");
+    let enclave = apply_enclave.name.clone();
     let on = ["--enclave", enclave.as_str(), "--state-dir", state];
     let with = |args: &[&str]| -> Vec<String> {
         args.iter()
@@ -137,7 +137,6 @@ fn docker_commands_finish_their_work_when_their_reader_is_gone() {
             .map(|s| s.to_string())
             .collect()
     };
-    let cleanup = Cleanup(with(&["destroy", "--volumes"]));
 
     expect(Closed::Stdout, &with(&["apply", main, "--yes"]), 141);
     // The apply finished although nobody read what it said.
@@ -155,17 +154,4 @@ fn docker_commands_finish_their_work_when_their_reader_is_gone() {
         enclave_containers(&enclave, true).is_empty(),
         "destroy did not finish"
     );
-    drop(cleanup);
-}
-
-/// Runs `kplan ARGS` when dropped (destroys the enclave also when the test fails).
-struct Cleanup(Vec<String>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let _ = Command::new(kplan_bin())
-            .args(&self.0)
-            .stdin(Stdio::null())
-            .output();
-    }
 }

@@ -136,7 +136,7 @@ fn check_reports_changed_and_stale_files() {
 fn unlowerable_plans_write_nothing() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("deploy");
-    let out = compose("all-instructions", Some(&dir), false);
+    let out = compose("compose-unlowerable", Some(&dir), false);
     assert_eq!(out.status.code(), Some(1));
     assert!(!dir.exists(), "a failed compile created {}", dir.display());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -145,6 +145,6 @@ fn unlowerable_plans_write_nothing() {
         "{err}"
     );
     // With --check as well: an error, not "stale".
-    let out = compose("all-instructions", Some(&dir), true);
+    let out = compose("compose-unlowerable", Some(&dir), true);
     assert_eq!(out.status.code(), Some(1));
 }

@@ -9,35 +9,8 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-struct ComposeDown {
-    file: PathBuf,
-    project: String,
-}
-
-impl Drop for ComposeDown {
-    fn drop(&mut self) {
-        let out = support::docker_compose([
-            "-f".as_ref(),
-            self.file.as_os_str(),
-            "-p".as_ref(),
-            self.project.as_ref(),
-            "down".as_ref(),
-            "-v".as_ref(),
-            "--remove-orphans".as_ref(),
-            "--timeout".as_ref(),
-            "2".as_ref(),
-        ]);
-        if !out.status.success() {
-            eprintln!(
-                "compose down failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-    }
-}
 
 fn compile(case: &str, dir: &Path) {
     let out = Command::new(support::kplan_bin())
@@ -66,29 +39,9 @@ fn compose_project_runs_on_the_real_engine() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("deploy");
     compile("fixtures/valid/compose-e2e", &dir);
-    let file = dir.join("compose.yaml");
-    let project = support::unique_name("kplan-e2e");
-    let _down = ComposeDown {
-        file: file.clone(),
-        project: project.clone(),
-    };
-    let up = support::docker_compose([
-        "-f".as_ref(),
-        file.as_os_str(),
-        "-p".as_ref(),
-        project.as_ref(),
-        "up".as_ref(),
-        "--wait".as_ref(),
-        "--wait-timeout".as_ref(),
-        "120".as_ref(),
-        "--pull".as_ref(),
-        "never".as_ref(),
-    ]);
-    assert!(
-        up.status.success(),
-        "compose up --wait failed:\n{}",
-        String::from_utf8_lossy(&up.stderr)
-    );
+    let compose = support::ComposeProject::new(&dir.join("compose.yaml"), "kplan-e2e");
+    compose.up(120);
+    let project = compose.name.clone();
     let client = format!("{project}-client-1");
     let consumer = format!("{project}-consumer-1");
     // The rendered template is served by httpd, reached by the service's hostname.

@@ -330,7 +330,7 @@ fn own_addresses_are_kept_when_recorded_and_new_ones_take_the_lowest_free() {
     let mut rec = Recorded::default();
     rec.ips.insert("b".into(), "172.30.5.9".into());
     let subnet = ipam::network_subnet(&l.plan, &l.info, &obs);
-    let got = ipam::assign(&l.plan, &l.info, &obs, &rec, subnet);
+    let got = ipam::assign(&l.plan, &l.info, &obs, &rec.ips, subnet);
     let got: Vec<(String, String)> = got
         .into_iter()
         .map(|(k, v)| (k, v.expect("known")))

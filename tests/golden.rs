@@ -2,7 +2,9 @@
 //! `kplan compile --target plan` to exactly tests/out/plan/<case>/plan.yaml, and every
 //! package under fixtures/invalid fails `kplan validate` with exactly the diagnostics in
 //! tests/out/errors/<case>.txt. Set KPLAN_BLESS=1 to rewrite the files after reviewing
-//! the change; `git diff tests/out` then shows what changed.
+//! the change; `git diff tests/out` then shows what changed. A fixture's `args.yaml` or
+//! `args.json` is passed with `--args-file`, its `image-config.json` to `compile` with
+//! `--image-config`.
 
 mod support;
 
@@ -35,6 +37,12 @@ fn kplan(args: &[&str], case: &Path) -> std::process::Output {
             cmd.arg("--args-file")
                 .arg(f.strip_prefix(root()).unwrap_or(&f));
         }
+    }
+    // The entrypoints of images a service that reads run-time values starts with.
+    let images = case.join("image-config.json");
+    if args.first() == Some(&"compile") && images.is_file() {
+        cmd.arg("--image-config")
+            .arg(images.strip_prefix(root()).unwrap_or(&images));
     }
     cmd.output().expect("run kplan")
 }

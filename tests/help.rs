@@ -5,26 +5,33 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Every command (without clap's `help`), built so generated flags are included.
-fn commands() -> Vec<clap::Command> {
+/// Every command, nested ones too (named e.g. `images inspect`), without clap's
+/// `help`; built so generated flags are included.
+fn commands() -> Vec<(String, clap::Command)> {
+    fn walk(cmd: &clap::Command, prefix: &str, out: &mut Vec<(String, clap::Command)>) {
+        for sub in cmd.get_subcommands().filter(|c| c.get_name() != "help") {
+            let name = format!("{prefix}{}", sub.get_name());
+            walk(sub, &format!("{name} "), out);
+            out.push((name, sub.clone()));
+        }
+    }
     let mut cli = kplan::cli::command();
     cli.build();
-    cli.get_subcommands()
-        .filter(|c| c.get_name() != "help")
-        .cloned()
-        .collect()
+    let mut out = Vec::new();
+    walk(&cli, "", &mut out);
+    out
 }
 
 #[test]
 fn every_flag_of_every_command_has_a_help_text() {
     let mut missing = Vec::new();
-    for cmd in commands() {
+    for (name, cmd) in commands() {
         if cmd.get_about().is_none() {
-            missing.push(format!("kplan {}: no description", cmd.get_name()));
+            missing.push(format!("kplan {name}: no description"));
         }
         for arg in cmd.get_arguments() {
             if arg.get_help().is_none() && arg.get_long_help().is_none() {
-                missing.push(format!("kplan {} {}", cmd.get_name(), arg.get_id()));
+                missing.push(format!("kplan {name} {}", arg.get_id()));
             }
         }
     }
@@ -42,9 +49,9 @@ fn top_level_help_names_only_targets_that_exist() {
         .get_about()
         .map(|a| a.to_string().to_lowercase())
         .unwrap_or_default();
-    let compile = commands()
+    let (_, compile) = commands()
         .into_iter()
-        .find(|c| c.get_name() == "compile")
+        .find(|(name, _)| name == "compile")
         .expect("compile command");
     let accepted: BTreeSet<String> = compile
         .get_arguments()
@@ -76,13 +83,18 @@ fn flags_in(cell: &str) -> Vec<String> {
         .collect()
 }
 
-/// Command names outside backticks, e.g. "compile (`--target plan`), status" ->
-/// [compile, status].
+/// Command names outside backticks, separated by commas, e.g. "compile (`--target
+/// plan`), images inspect, status" -> [compile, images inspect, status].
 fn commands_in(cell: &str, names: &BTreeSet<String>) -> BTreeSet<String> {
-    cell.split('`')
-        .step_by(2)
-        .flat_map(|text| text.split(|c: char| !c.is_ascii_alphanumeric()))
-        .filter(|w| names.contains(*w))
+    let text: String = cell.split('`').step_by(2).collect();
+    text.split(',')
+        .map(|part| {
+            part.split('(')
+                .next()
+                .unwrap_or("")
+                .trim_matches([' ', '|'])
+        })
+        .filter(|name| names.contains(*name))
         .map(str::to_owned)
         .collect()
 }
@@ -96,15 +108,15 @@ fn readme_flag_table_matches_the_commands() {
         .nth(1)
         .expect("README has the flag table (| flags | commands |)");
     let mut actual: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let names: BTreeSet<String> = commands().iter().map(|c| c.get_name().to_owned()).collect();
-    for cmd in commands() {
+    let names: BTreeSet<String> = commands().into_iter().map(|(name, _)| name).collect();
+    for (name, cmd) in commands() {
         for arg in cmd.get_arguments() {
             let Some(long) = arg.get_long() else { continue };
             if !["help", "version"].contains(&long) {
                 actual
                     .entry(long.to_owned())
                     .or_default()
-                    .insert(cmd.get_name().to_owned());
+                    .insert(name.clone());
             }
         }
     }

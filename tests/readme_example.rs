@@ -10,7 +10,7 @@ mod support;
 
 use std::process::{Command, Stdio};
 use support::{
-    busybox_image, enclave_containers, kplan_bin, repo_root, require_docker, unique_name,
+    busybox_image, enclave_containers, kplan_bin, repo_root, require_docker, ApplyEnclave,
 };
 
 /// Marks the session in README.md: the ```console block after this line.
@@ -94,9 +94,8 @@ fn readme_quickstart_session_runs_as_shown() {
         return;
     }
     busybox_image();
-    let enclave = unique_name("kp-readme");
-    let state = tempfile::tempdir().expect("tempdir");
-    let _cleanup = Destroy(enclave.clone(), state.path().to_path_buf());
+    let apply_enclave = ApplyEnclave::new("kp-readme");
+    let enclave = apply_enclave.name.clone();
     for step in &steps {
         let mut cmd = Command::new(kplan_bin());
         cmd.current_dir(repo_root())
@@ -104,7 +103,7 @@ fn readme_quickstart_session_runs_as_shown() {
             .stdin(Stdio::null());
         if ["plan", "apply", "status", "destroy"].contains(&step.args[0].as_str()) {
             cmd.args(["--enclave", &enclave, "--state-dir"])
-                .arg(state.path());
+                .arg(apply_enclave.state_dir());
         }
         let out = cmd.output().expect("run kplan");
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -139,18 +138,5 @@ fn readme_quickstart_session_runs_as_shown() {
                 [format!("{enclave}--db"), format!("{enclave}--web")]
             );
         }
-    }
-}
-
-/// Destroys the enclave when dropped, also when the test fails.
-struct Destroy(String, std::path::PathBuf);
-
-impl Drop for Destroy {
-    fn drop(&mut self) {
-        let _ = Command::new(kplan_bin())
-            .args(["destroy", "--volumes", "--enclave", &self.0, "--state-dir"])
-            .arg(&self.1)
-            .stdin(Stdio::null())
-            .output();
     }
 }

@@ -6,8 +6,7 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
-use support::{busybox_image, docker_ok, kplan_bin, repo_root, require_docker, unique_name};
+use support::{busybox_image, docker_ok, repo_root, require_docker, ApplyEnclave};
 
 #[test]
 fn apply_renders_template_numbers_as_kurtosis_and_compile_do() {
@@ -24,33 +23,9 @@ fn apply_renders_template_numbers_as_kurtosis_and_compile_do() {
         return;
     }
     busybox_image();
-    let enclave = unique_name("kp-numbers");
-    let state = tempfile::tempdir().expect("tempdir");
-    let kplan = |args: &[&str]| {
-        Command::new(kplan_bin())
-            .current_dir(repo_root())
-            .args(args)
-            .args(["--enclave", &enclave, "--state-dir"])
-            .arg(state.path())
-            .stdin(Stdio::null())
-            .output()
-            .expect("run kplan")
-    };
-    struct Destroy<'a>(&'a dyn Fn(&[&str]) -> std::process::Output);
-    impl Drop for Destroy<'_> {
-        fn drop(&mut self) {
-            (self.0)(&["destroy", "--volumes"]);
-        }
-    }
-    let _cleanup = Destroy(&kplan);
-    let out = kplan(&["apply", "fixtures/valid/template-numbers", "--yes"]);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let reader = format!("{enclave}--reader");
+    let enclave = ApplyEnclave::new("kp-numbers");
+    enclave.apply("fixtures/valid/template-numbers");
+    let reader = enclave.container("reader");
     let cat = |path: &str| docker_ok(["exec", reader.as_str(), "cat", path]);
     assert_eq!(cat("/known/numbers.txt"), known);
     assert_eq!(cat("/later/numbers.txt"), expected("later"));

@@ -399,6 +399,27 @@ pub fn write(out: &Output, dir: &Path) -> Result<WriteReport, String> {
     Ok(report)
 }
 
+/// `to` relative to `from` (both absolute and normalized), `/`-separated; `None` when
+/// they share no root or a component is not UTF-8.
+pub fn relative_path(from: &std::path::Path, to: &std::path::Path) -> Option<String> {
+    use std::path::Component;
+    let a: Vec<Component> = from.components().collect();
+    let b: Vec<Component> = to.components().collect();
+    if a.first() != b.first() {
+        return None;
+    }
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut parts: Vec<String> = vec!["..".to_owned(); a.len() - common];
+    for c in &b[common..] {
+        parts.push(c.as_os_str().to_str()?.to_owned());
+    }
+    Some(if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,5 +544,14 @@ mod tests {
                 "out2/z.txt/inner/".into()
             ]
         );
+    }
+
+    #[test]
+    fn relative_paths() {
+        let r = |a: &str, b: &str| relative_path(Path::new(a), Path::new(b));
+        assert_eq!(r("/w/r/deploy", "/w/r").as_deref(), Some(".."));
+        assert_eq!(r("/w/r/deploy", "/w/r/pkg").as_deref(), Some("../pkg"));
+        assert_eq!(r("/w/r", "/w/r").as_deref(), Some("."));
+        assert_eq!(r("/a/b/c", "/x").as_deref(), Some("../../../x"));
     }
 }

@@ -55,42 +55,72 @@ pub struct CompileArgs {
     /// Serialization of the plan target.
     #[arg(long, value_enum, default_value_t)]
     pub output: PlanFormat,
+    /// The image kplan's own one-shots run in (run-time values: preparing the value
+    /// store, jq extracts, rendering files that hold run-time values, polling waits,
+    /// verify). Needs sh, cat, cp, mkdir, mv, rm, chmod, sed, tail, wget and jq.
+    /// Default: badouralix/curl-jq.
+    #[arg(long, value_name = "IMAGE")]
+    pub tools_image: Option<String>,
+    /// JSON: image -> {"entrypoint": [...], "cmd": [...]}, for services whose
+    /// entrypoint, cmd or env holds a run-time value and whose package sets no
+    /// entrypoint (make it with `kplan images inspect PKG`).
+    #[arg(long, value_name = "FILE")]
+    pub image_config: Option<PathBuf>,
 }
 
 pub fn run(args: &CompileArgs) -> i32 {
     let cluster = match args.target {
         Target::Plan | Target::Compose => ClusterType::Docker,
     };
+    let images = match &args.image_config {
+        Some(path) => match read_image_config(path) {
+            Ok(m) => m,
+            Err(e) => {
+                errln!("error: --image-config {}: {e}", path.display());
+                return 1;
+            }
+        },
+        None => Default::default(),
+    };
     let loaded = match pipeline::load(&args.package, cluster) {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let output: Output = match args.target {
-        Target::Plan => {
-            let format = match args.output {
-                PlanFormat::Yaml => backend::plan::Format::Yaml,
-                PlanFormat::Json => backend::plan::Format::Json,
-            };
-            backend::plan::compile(&loaded.plan, format)
+    let target = match args.target {
+        Target::Plan => backend::Target::Plan(match args.output {
+            PlanFormat::Yaml => backend::plan::Format::Yaml,
+            PlanFormat::Json => backend::plan::Format::Json,
+        }),
+        Target::Compose => backend::Target::Compose,
+    };
+    let opts = backend::Options {
+        to_stdout: args.out.is_none(),
+        package_dir: package_dir_from_out(args),
+        tools_image: args.tools_image.clone().unwrap_or_default(),
+        images,
+    };
+    let output: Output = match backend::compile(target, &loaded.plan, &loaded.info, &opts) {
+        Ok(c) => {
+            pipeline::print_diagnostics(&c.warnings, &loaded.sources);
+            c.output
         }
-        Target::Compose => {
-            let opts = backend::compose::Options {
-                to_stdout: args.out.is_none(),
-                package_dir: package_dir_from_out(args),
-            };
-            match backend::compose::compile(&loaded.plan, &loaded.info, &opts) {
-                Ok(c) => {
-                    pipeline::print_diagnostics(&c.warnings, &loaded.sources);
-                    c.output
-                }
-                Err(diags) => {
-                    pipeline::print_diagnostics(&diags, &loaded.sources);
-                    return 1;
-                }
-            }
+        Err(diags) => {
+            pipeline::print_diagnostics(&diags, &loaded.sources);
+            return 1;
         }
     };
     emit(&output, args)
+}
+
+/// The `--image-config` file: a JSON object, image reference -> its entrypoint and
+/// cmd (as `kplan images inspect` writes it).
+fn read_image_config(
+    path: &std::path::Path,
+) -> Result<std::collections::BTreeMap<String, backend::ImageConfig>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    serde_json::from_str(&text).map_err(|e| {
+        format!("{e}; expected a JSON object like {{\"IMAGE\": {{\"entrypoint\": [\"...\"], \"cmd\": [\"...\"]}}}}")
+    })
 }
 
 /// The package directory relative to `-o DIR`, when the package is a local directory
@@ -106,7 +136,7 @@ fn package_dir_from_out(args: &CompileArgs) -> Option<String> {
     let out = std::fs::canonicalize(out)
         .or_else(|_| std::path::absolute(out))
         .ok()?;
-    backend::compose::relative_path(&out, &pkg)
+    backend::output::relative_path(&out, &pkg)
 }
 
 fn emit(output: &Output, args: &CompileArgs) -> i32 {

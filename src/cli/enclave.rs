@@ -155,7 +155,10 @@ pub fn preflight_warnings(engine: &Engine, loaded: &Loaded) -> Result<(), i32> {
 
 fn preflight_problems(engine: &Engine, loaded: &Loaded) -> Result<Vec<Diagnostic>, i32> {
     let mut diags = images::unsupported(&loaded.plan);
-    diags.extend(transient::tasks_on_removed_services(&loaded.plan));
+    diags.extend(transient::tasks_on_removed_services(
+        &loaded.plan,
+        &loaded.info,
+    ));
     match images::missing_images(engine, &loaded.plan) {
         Ok(d) => diags.extend(d),
         Err(e) => {

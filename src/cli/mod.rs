@@ -8,6 +8,7 @@ mod apply;
 mod compile;
 mod destroy;
 mod enclave;
+mod images;
 mod pipeline;
 mod plan;
 mod status;
@@ -45,6 +46,8 @@ pub enum Command {
     Destroy(destroy::DestroyArgs),
     /// List an enclave's services with state, image, address and ports.
     Status(status::StatusArgs),
+    /// Read facts about a package's images from the local engine (`images inspect`).
+    Images(images::ImagesArgs),
     /// Remove an enclave's lock left by a kplan that no longer runs (--force: whatever
     /// its holder).
     Unlock(unlock::UnlockArgs),
@@ -106,6 +109,7 @@ fn dispatch(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Apply(a) => apply::run(&a),
         Command::Destroy(a) => destroy::run(&a),
         Command::Status(a) => status::run(&a),
+        Command::Images(a) => images::run(&a),
         Command::Unlock(a) => unlock::run(&a),
     }
 }

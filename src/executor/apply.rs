@@ -19,7 +19,9 @@ use super::state::{EnclaveState, Recorded};
 use super::tasks::{self, Target};
 use super::upstream;
 use super::{network_name, volume_name, LABEL_ENCLAVE, LABEL_KIND, LABEL_SUBNET, LABEL_VOLUME_KEY};
-use crate::ir::{ArtifactSource, Plan, PlanInfo, ServiceId, StepKind, Transport};
+use crate::backend::lower::probe::{Origin, Probe};
+use crate::backend::lower::Model;
+use crate::ir::{ArtifactSource, GoDuration, Plan, PlanInfo, ServiceId, StepKind, Transport};
 use anyhow::{anyhow, bail, Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{SocketAddr, TcpStream};
@@ -61,6 +63,8 @@ struct Ctx<'a> {
     engine: &'a Engine,
     plan: &'a Plan,
     info: &'a PlanInfo,
+    /// The shared deployment model (programs, probes, artifact file sets).
+    model: &'a Model,
     enclave: &'a str,
     state: &'a EnclaveState,
     observed: &'a Observed,
@@ -100,7 +104,7 @@ pub fn apply(
         );
     }
     let mut recorded = recorded;
-    let own_ip = ipam::assign(plan, info, observed, &recorded, Ok(subnet));
+    let own_ip = ipam::assign(plan, info, observed, &recorded.ips, Ok(subnet));
     if let Some((name, Err(why))) = own_ip.iter().find(|(_, ip)| ip.is_err()) {
         bail!("service '{name}': cannot give it an address: {why}");
     }
@@ -114,7 +118,7 @@ pub fn apply(
     }
     let mut outcome = Outcome::default();
     for c in &observed.containers {
-        let orphan = c.kind == "service" && !info.final_services.contains_key(&c.service);
+        let orphan = c.kind == "service" && !info.final_services().contains_key(&c.service);
         if c.kind != "service" || (orphan && opts.prune) {
             progress.line(&format!("{}: removing", c.name));
             engine.container_remove(&c.id)?;
@@ -123,10 +127,12 @@ pub fn apply(
             }
         }
     }
+    let model = super::model(plan, info);
     let ctx = Ctx {
         engine,
         plan,
         info,
+        model: &model,
         enclave,
         state,
         observed,
@@ -254,7 +260,7 @@ fn run_dag(ctx: &Ctx, parallelism: usize) -> Result<()> {
         failed: Vec<String>,
     }
     let sched = Mutex::new(Sched {
-        pending: ctx.info.order.clone(),
+        pending: ctx.info.order().to_vec(),
         done: BTreeSet::new(),
         running: 0,
         failed: Vec::new(),
@@ -262,13 +268,12 @@ fn run_dag(ctx: &Ctx, parallelism: usize) -> Result<()> {
     let cv = Condvar::new();
     let deps = |i: usize| -> &[usize] {
         ctx.info
-            .step_deps
-            .get(i)
+            .step_deps(i)
             .map(|d| d.after.as_slice())
             .unwrap_or(&[])
     };
     std::thread::scope(|s| {
-        for _ in 0..parallelism.min(ctx.info.order.len().max(1)) {
+        for _ in 0..parallelism.min(ctx.info.order().len().max(1)) {
             s.spawn(|| loop {
                 let next = {
                     let mut g = lock(&sched);
@@ -332,7 +337,7 @@ fn run_step(ctx: &Ctx, i: usize) -> Result<()> {
     match &step.kind {
         StepKind::AddServices(ids) => {
             for id in ids {
-                if ctx.info.final_services.get(&ctx.plan.service(*id).name) == Some(id) {
+                if ctx.info.is_final(*id) {
                     service(ctx, *id)?;
                 }
             }
@@ -356,7 +361,7 @@ fn run_step(ctx: &Ctx, i: usize) -> Result<()> {
         }
         StepKind::CreateArtifact(aid) => {
             let values = snapshot(ctx);
-            let data = match desired::static_artifact(ctx.plan, *aid, &values) {
+            let data = match desired::static_artifact(ctx.plan, ctx.model, *aid, &values) {
                 Some(d) => d.map_err(|w| anyhow!(w))?,
                 None => match &ctx.plan.artifact(*aid).source {
                     ArtifactSource::ServiceFiles {
@@ -375,8 +380,8 @@ fn run_step(ctx: &Ctx, i: usize) -> Result<()> {
             let values = snapshot(ctx);
             let key = desired::task_key(
                 ctx.plan,
-                &ctx.info.artifacts,
-                &ctx.info.final_services,
+                ctx.info.artifacts(),
+                ctx.info.final_services(),
                 *tid,
                 &values,
             )
@@ -416,8 +421,8 @@ fn run_step(ctx: &Ctx, i: usize) -> Result<()> {
                             engine: ctx.engine,
                             plan: ctx.plan,
                             enclave: ctx.enclave,
-                            final_services: &ctx.info.final_services,
-                            artifacts: &ctx.info.artifacts,
+                            info: ctx.info,
+                            model: ctx.model,
                             targets: &targets,
                             files: &files_of,
                             print: &print,
@@ -451,7 +456,7 @@ fn run_step(ctx: &Ctx, i: usize) -> Result<()> {
             sh.used_tasks.insert(key);
             diff::record_task(ctx.plan, ctx.info, *tid, Ok(result), &mut sh.values);
             // Fill in contents, so later mounts can upload them.
-            for aid in ctx.info.task_artifacts.get(tid).into_iter().flatten() {
+            for aid in ctx.info.task_artifacts(*tid).iter() {
                 let name = &ctx.plan.artifact(*aid).name;
                 if let (Some(Ok(d)), Some(fs)) =
                     (sh.values.artifacts.get(aid).cloned(), files.get(name))
@@ -485,9 +490,8 @@ fn service_files(
         .ok_or_else(|| anyhow!("service '{service_name}' is not running"))?;
     let version = ctx
         .info
-        .final_services
-        .get(service_name)
-        .and_then(|sid| values.service_version.get(sid).cloned())
+        .final_service(service_name)
+        .and_then(|sid| values.service_version.get(&sid).cloned())
         .ok_or_else(|| anyhow!("service '{service_name}' is not running"))?
         .map_err(|what| anyhow!("service {what}"))?;
     let key = diff::service_files_key(&version, src);
@@ -518,7 +522,7 @@ fn service_files(
 fn artifact_files(ctx: &Ctx, values: &Values, name: &str) -> Result<Arc<Vec<FileEntry>>> {
     let aid = ctx
         .info
-        .artifacts
+        .artifacts()
         .get(name)
         .ok_or_else(|| anyhow!("no files artifact '{name}'"))?;
     let data: Val<ArtifactData> = values
@@ -540,7 +544,7 @@ fn service(ctx: &Ctx, id: ServiceId) -> Result<()> {
     for m in s.config.files.values() {
         if let crate::ir::Mount::Artifacts(names) = m {
             for n in names {
-                if let Some(aid) = ctx.info.artifacts.get(n) {
+                if let Some(aid) = ctx.info.artifacts().get(n) {
                     if let Some(Ok(d)) = values.artifacts.get(aid).cloned() {
                         if d.files.is_none() {
                             let files = ctx.state.load_blob(&d.digest)?;
@@ -557,7 +561,7 @@ fn service(ctx: &Ctx, id: ServiceId) -> Result<()> {
             }
         }
     }
-    let spec = desired::service_spec(ctx.plan, &ctx.info.artifacts, id, &values, ctx.enclave);
+    let spec = desired::service_spec(ctx.plan, ctx.info, id, &values, ctx.enclave);
     ctx.progress.begin(&spec.name);
     let r = converge_service(ctx, id, &spec, &values);
     ctx.progress.end(&spec.name);
@@ -571,7 +575,7 @@ fn converge_service(
     values: &Values,
 ) -> Result<()> {
     let found = ctx.observed.service_containers(&spec.name);
-    let stays_stopped = diff::stopped_at_end(ctx.plan).contains(&spec.name);
+    let stays_stopped = ctx.info.stopped().contains(&id);
     let recorded = lock(&ctx.shared).recorded.clone();
     let change = diff::decide(spec, &found, stays_stopped, &recorded);
     let e = ctx.engine;
@@ -727,68 +731,86 @@ fn converge_service(
     Ok(())
 }
 
-/// Waits for declared TCP ports (from this host to the container's address) and the
-/// ready condition.
+/// Waits for the service's readiness checks of the shared model: its declared TCP
+/// ports (connecting from this host to the container's address) and its ready
+/// condition. `plan.wait`s on it run as tasks of their own.
 fn wait_ready(ctx: &Ctx, id: ServiceId, target: &Target, values: &Values) -> Result<()> {
     let s = ctx.plan.service(id);
-    for (name, p) in &s.config.ports {
-        let (Some(wait), Transport::Tcp) = (p.wait, p.transport_protocol) else {
-            continue;
-        };
-        let addr: SocketAddr = format!("{}:{}", target.ip, p.number)
-            .parse()
-            .map_err(|_| anyhow!("bad address {}:{}", target.ip, p.number))?;
-        let deadline = Instant::now() + wait.as_std();
-        // Whether the container died is asked of the engine at most once a second, so
-        // many services waiting at once do not slow down the engine starting others.
-        let mut next_state_check = Instant::now() + Duration::from_millis(500);
-        loop {
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok() {
-                break;
+    let Some(m) = ctx.model.services.get(&id) else {
+        return Ok(());
+    };
+    for check in &m.readiness.checks {
+        match (check.origin, &check.probe) {
+            (Origin::Ports, Probe::Listening(ports)) => {
+                for (number, wait) in ports {
+                    let name = s
+                        .config
+                        .ports
+                        .iter()
+                        .find(|(_, p)| {
+                            p.number == *number && p.transport_protocol == Transport::Tcp
+                        })
+                        .map(|(n, _)| n.as_str())
+                        .unwrap_or_default();
+                    wait_port(ctx, s, target, name, *number, *wait)?;
+                }
             }
-            if Instant::now() >= deadline {
-                bail!(
-                    "port '{name}' ({}) did not open within {}; check the service's logs with `docker logs {}`",
-                    p.number,
-                    wait,
-                    super::container_name(ctx.enclave, &s.name)
-                );
+            (Origin::ReadyCondition, _) => {
+                let at = s
+                    .config
+                    .ready_conditions
+                    .as_ref()
+                    .map(|rc| rc.at.to_string())
+                    .unwrap_or_default();
+                tasks::wait_probe(ctx.engine, ctx.plan, ctx.model, target, check, values)
+                    .map_err(|e| anyhow!("ready condition ({at}): {e}"))?;
             }
-            if Instant::now() < next_state_check {
-                std::thread::sleep(Duration::from_millis(25));
-                continue;
-            }
-            next_state_check = Instant::now() + Duration::from_secs(1);
-            match ctx.engine.container_inspect(&target.container)? {
-                Some(c) if c.state == "running" => {}
-                Some(c) => bail!(
-                    "the container is {} before port '{name}' opened; see `docker logs {}`",
-                    c.state,
-                    super::container_name(ctx.enclave, &s.name)
-                ),
-                None => bail!("the container disappeared"),
-            }
-            std::thread::sleep(Duration::from_millis(50));
+            (Origin::Ports, _) | (Origin::Wait(_), _) => {}
         }
     }
-    if let Some(rc) = &s.config.ready_conditions {
-        let tv = values
-            .resolve_json(ctx.plan, &rc.target_value)
-            .map_err(|w| anyhow!(w))?;
-        tasks::wait_for(
-            ctx.engine,
-            ctx.plan,
-            Some(id),
-            target,
-            &rc.recipe,
-            &rc.field,
-            rc.assertion,
-            &tv,
-            rc.interval.as_std(),
-            rc.timeout.as_std(),
-            values,
-        )
-        .map_err(|e| anyhow!("ready condition ({}): {e}", rc.at))?;
-    }
     Ok(())
+}
+
+/// Waits until a TCP port accepts connections, for at most `wait`.
+fn wait_port(
+    ctx: &Ctx,
+    s: &crate::ir::Service,
+    target: &Target,
+    name: &str,
+    number: u16,
+    wait: GoDuration,
+) -> Result<()> {
+    let addr: SocketAddr = format!("{}:{}", target.ip, number)
+        .parse()
+        .map_err(|_| anyhow!("bad address {}:{}", target.ip, number))?;
+    let deadline = Instant::now() + wait.as_std();
+    // Whether the container died is asked of the engine at most once a second, so
+    // many services waiting at once do not slow down the engine starting others.
+    let mut next_state_check = Instant::now() + Duration::from_millis(500);
+    loop {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "port '{name}' ({number}) did not open within {wait}; check the service's logs with `docker logs {}`",
+                super::container_name(ctx.enclave, &s.name)
+            );
+        }
+        if Instant::now() < next_state_check {
+            std::thread::sleep(Duration::from_millis(25));
+            continue;
+        }
+        next_state_check = Instant::now() + Duration::from_secs(1);
+        match ctx.engine.container_inspect(&target.container)? {
+            Some(c) if c.state == "running" => {}
+            Some(c) => bail!(
+                "the container is {} before port '{name}' opened; see `docker logs {}`",
+                c.state,
+                super::container_name(ctx.enclave, &s.name)
+            ),
+            None => bail!("the container disappeared"),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

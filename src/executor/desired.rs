@@ -15,56 +15,21 @@ use super::{container_name, network_name, volume_name};
 use super::{
     LABEL_ENCLAVE, LABEL_HASH, LABEL_KIND, LABEL_PARTS, LABEL_PORTS, LABEL_RESOURCES, LABEL_SERVICE,
 };
-use crate::gotemplate::{Number, Piece, Template, Value};
+use crate::backend::lower::artifacts::{render_template, ArtifactModel, FileBody};
+use crate::backend::lower::edges;
+use crate::backend::lower::text::{Seg, Text};
+use crate::backend::lower::Model;
 use crate::ir::{
-    ArtifactId, ArtifactSource, Data, FileContent, Mount, Part, Plan, RuntimeRef, ServiceField,
-    ServiceId, StrExpr, TaskField, TaskId, TaskKind,
+    ArtifactId, Data, Mount, Part, Plan, PlanInfo, RuntimeRef, ServiceField, ServiceId, StrExpr,
+    TaskField, TaskId, TaskKind,
 };
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+
+pub use super::results::{artifact_from_files, files_digest, ArtifactData, FileEntry, TaskResult};
 
 /// A value, or why it is not known yet.
 pub type Val<T> = Result<T, String>;
-
-/// One file of an artifact with its bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileEntry {
-    pub path: String,
-    pub mode: u32,
-    #[serde(skip)]
-    pub content: Vec<u8>,
-}
-
-/// An artifact's files, their digest, and its version (see [`super::upstream`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ArtifactData {
-    pub digest: String,
-    /// The digest combined with the version of what it was made from.
-    pub version: String,
-    /// `None` when only the digest is known (recorded, content not loaded).
-    pub files: Option<Arc<Vec<FileEntry>>>,
-}
-
-/// What a task produced.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TaskResult {
-    pub code: i64,
-    pub output: String,
-    #[serde(default)]
-    pub body: String,
-    #[serde(default)]
-    pub extract: BTreeMap<String, String>,
-    /// Artifact name -> digest, for `store` of run_sh/run_python.
-    #[serde(default)]
-    pub stored: BTreeMap<String, String>,
-    /// A unique id of the run that produced this result: what uses the result is
-    /// redone whenever it changes (see [`super::upstream`]). Empty in results recorded
-    /// by older kplan versions.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub run: String,
-}
 
 /// The run-time values known so far.
 #[derive(Debug, Clone, Default)]
@@ -109,6 +74,15 @@ impl Values {
                         Err(format!("the address of '{}'", plan.service(*service).name))
                     })
                 }
+                // Like Kurtosis' backend, kplan decides the address before the
+                // container exists (see `ipam`), so the strings are final at create.
+                ServiceField::OwnIpAddress => {
+                    let name = &plan.service(*service).name;
+                    self.own_ip
+                        .get(name)
+                        .cloned()
+                        .unwrap_or_else(|| Err(format!("the own address of '{name}'")))
+                }
             },
             RuntimeRef::Task { task, field } => {
                 let res = self.tasks.get(task).cloned().unwrap_or_else(|| {
@@ -133,28 +107,32 @@ impl Values {
         e.resolve(|r| self.resolve_ref(plan, r))
     }
 
-    /// Template data with every run-time value filled in.
-    pub fn resolve_data(&self, plan: &Plan, d: &Data) -> Val<Value> {
-        Ok(match d {
-            Data::Null => Value::Null,
-            Data::Bool(b) => Value::Bool(*b),
-            Data::Number(n) => {
-                Value::Number(Number::from_json(n).map_err(|e| format!("render_templates: {e}"))?)
+    /// The text of one of the shared model's strings.
+    pub fn resolve_text(&self, plan: &Plan, model: &Model, t: &Text) -> Val<String> {
+        let mut s = String::new();
+        for seg in t.segs() {
+            match seg {
+                Seg::Lit(l) => s.push_str(l),
+                Seg::Service(service, field) => s.push_str(&self.resolve_ref(
+                    plan,
+                    &RuntimeRef::Service {
+                        service: *service,
+                        field: *field,
+                    },
+                )?),
+                Seg::Value(v) => {
+                    let flow = model.values.flow(*v);
+                    s.push_str(&self.resolve_ref(
+                        plan,
+                        &RuntimeRef::Task {
+                            task: flow.task,
+                            field: flow.field.clone(),
+                        },
+                    )?)
+                }
             }
-            Data::Str(s) => Value::String(vec![Piece::Text(self.resolve(plan, s)?)]),
-            Data::List(items) => Value::List(
-                items
-                    .iter()
-                    .map(|x| self.resolve_data(plan, x))
-                    .collect::<Val<_>>()?,
-            ),
-            Data::Object(entries) => Value::Map(
-                entries
-                    .iter()
-                    .map(|(k, v)| Ok((k.clone(), self.resolve_data(plan, v)?)))
-                    .collect::<Val<_>>()?,
-            ),
-        })
+        }
+        Ok(s)
     }
 
     /// Data as JSON with every run-time value filled in (for assertions).
@@ -186,62 +164,42 @@ fn sha(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// The digest of a set of files: paths, modes and contents, in path order.
-pub fn files_digest(files: &[FileEntry]) -> String {
-    let mut sorted: Vec<&FileEntry> = files.iter().collect();
-    sorted.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut h = Sha256::new();
-    for f in sorted {
-        h.update(f.path.as_bytes());
-        h.update([0]);
-        h.update(format!("{:o}", f.mode).as_bytes());
-        h.update([0]);
-        h.update((f.content.len() as u64).to_le_bytes());
-        h.update(&f.content);
-    }
-    hex::encode(h.finalize())
-}
-
-/// An artifact made from nothing that is ever redone: its version is its digest.
-pub fn artifact_from_files(files: Vec<FileEntry>) -> ArtifactData {
-    let digest = files_digest(&files);
-    ArtifactData {
-        version: digest.clone(),
-        digest,
-        files: Some(Arc::new(files)),
-    }
-}
-
-/// The content of an `upload_files`/`render_templates` artifact, rendering templates
-/// whose holes are now known. `None` for artifacts produced during apply (service
-/// files, task stores).
-pub fn static_artifact(plan: &Plan, id: ArtifactId, values: &Values) -> Option<Val<ArtifactData>> {
-    let a = plan.artifact(id);
-    let files = match &a.source {
-        ArtifactSource::Upload { files, .. } | ArtifactSource::Templates { files } => files,
-        ArtifactSource::ServiceFiles { .. } | ArtifactSource::TaskStore { .. } => return None,
+/// The content of an `upload_files`/`render_templates` artifact, from the shared
+/// model's file set, rendering text holes and templates with the values known now.
+/// `None` for artifacts produced during apply (service files, task stores).
+pub fn static_artifact(
+    plan: &Plan,
+    model: &Model,
+    id: ArtifactId,
+    values: &Values,
+) -> Option<Val<ArtifactData>> {
+    let files = match model.artifacts.get(&id)? {
+        ArtifactModel::Files(files) => files,
+        // In process, files with run-time holes stay file sets; copies out of a
+        // service are taken from its container, as Kurtosis does.
+        ArtifactModel::Copied(_)
+        | ArtifactModel::Rendered { .. }
+        | ArtifactModel::ServiceCopy { .. }
+        | ArtifactModel::TaskStore { .. } => return None,
     };
-    let source = match upstream::versions(plan, &upstream::of_files(plan, id), values) {
+    let source = match upstream::versions(plan, &edges::files_uses(plan, id), values) {
         Some(Err(why)) => return Some(Err(why)),
         Some(Ok(v)) => Some(v),
         None => None,
     };
     let mut out = Vec::new();
     for f in files {
-        let content = match &f.content {
-            FileContent::Static(b) => b.clone(),
-            FileContent::Text(e) => match values.resolve(plan, e) {
+        let content = match &f.body {
+            FileBody::Bytes(b) => b.clone(),
+            FileBody::Text(t) => match values.resolve_text(plan, model, t) {
                 Ok(t) => t.into_bytes(),
                 Err(why) => return Some(Err(why)),
             },
-            FileContent::Template { template, data, .. } => {
-                let value = match values.resolve_data(plan, data) {
-                    Ok(v) => v,
-                    Err(why) => return Some(Err(why)),
-                };
-                match render_template(&f.path, template, &value) {
-                    Ok(t) => t.into_bytes(),
-                    Err(e) => return Some(Err(e)),
+            FileBody::Template { template, data, .. } => {
+                let resolve = |r: &RuntimeRef| values.resolve_ref(plan, r);
+                match render_template(&f.path, template, data, &resolve) {
+                    Ok(bytes) => bytes,
+                    Err(e) => return Some(Err(format!("render_templates {}: {e}", f.path))),
                 }
             }
         };
@@ -254,20 +212,6 @@ pub fn static_artifact(plan: &Plan, id: ArtifactId, values: &Values) -> Option<V
     let mut data = artifact_from_files(out);
     data.version = upstream::artifact_version(&data.digest, source.as_deref());
     Some(Ok(data))
-}
-
-fn render_template(path: &str, template: &str, data: &Value) -> Result<String, String> {
-    let t = Template::parse(path, template).map_err(|e| format!("render_templates: {e}"))?;
-    let pieces = t
-        .execute(data)
-        .map_err(|e| format!("render_templates {path}: {e}"))?;
-    Ok(pieces
-        .into_iter()
-        .map(|p| match p {
-            Piece::Text(t) => t,
-            Piece::Hole(_) => String::new(),
-        })
-        .collect())
 }
 
 /// A service as it should run.
@@ -302,7 +246,7 @@ fn short(v: &serde_json::Value) -> String {
 /// Builds the spec of service `id` in `enclave` from the values known so far.
 pub fn service_spec(
     plan: &Plan,
-    artifacts: &BTreeMap<String, ArtifactId>,
+    info: &PlanInfo,
     id: ServiceId,
     values: &Values,
     enclave: &str,
@@ -314,24 +258,16 @@ pub fn service_spec(
     let image = c.image.reference().to_string();
     parts.insert("image".into(), Ok(short(&json!(image))));
 
-    // Like Kurtosis' backend, the placeholder is replaced in the final strings, with
-    // the address the service's container will have; the hash covers the result.
-    let own_ip: Option<Val<String>> = super::ipam::uses_placeholder(c).then(|| {
+    // The service's own address (its `private_ip_address_placeholder`), which the
+    // config hash covers.
+    let own_ip: Option<Val<String>> = info.own_address_users().contains(&id).then(|| {
         values
             .own_ip
             .get(&s.name)
             .cloned()
             .unwrap_or_else(|| Err(format!("the own address of '{}'", s.name)))
     });
-    let resolve = |e: &StrExpr| -> Val<String> {
-        let text = values.resolve(plan, e)?;
-        match &own_ip {
-            Some(ip) if text.contains(c.private_ip_address_placeholder.as_str()) => {
-                Ok(text.replace(c.private_ip_address_placeholder.as_str(), ip.as_ref()?))
-            }
-            _ => Ok(text),
-        }
-    };
+    let resolve = |e: &StrExpr| -> Val<String> { values.resolve(plan, e) };
     let list = |xs: &[StrExpr]| -> Val<Vec<String>> { xs.iter().map(&resolve).collect() };
     let entrypoint = list(&c.entrypoint);
     let cmd = list(&c.cmd);
@@ -376,8 +312,9 @@ pub fn service_spec(
                 let mut unknown = None;
                 let mut all_files = true;
                 for n in names {
-                    let data = artifacts
-                        .get(n)
+                    let data = info
+                        .artifact(n)
+                        .as_ref()
                         .and_then(|a| values.artifacts.get(a).cloned())
                         .unwrap_or_else(|| Err(format!("files artifact '{n}', known after apply")));
                     match data {
@@ -443,7 +380,11 @@ pub fn service_spec(
         "binds": c.bind_mounts,
     });
     parts.insert("runtime".into(), Ok(short(&security)));
-    if let Some(v) = upstream::versions(plan, &upstream::of_service(plan, artifacts, id), values) {
+    if let Some(v) = upstream::versions(
+        plan,
+        &edges::service_uses(plan, info.artifacts(), id),
+        values,
+    ) {
         parts.insert(UPSTREAM_PART.into(), v.map(|v| v[..12].to_string()));
     }
     if s.force_update {
@@ -572,45 +513,6 @@ pub fn service_spec(
     }
 }
 
-fn recipe_exprs(r: &crate::ir::Recipe) -> Vec<&StrExpr> {
-    match r {
-        crate::ir::Recipe::Exec(e) => e.command.iter().collect(),
-        crate::ir::Recipe::Http(h) => h.body.iter().collect(),
-    }
-}
-
-/// Every string of a task that may hold run-time values.
-pub fn task_exprs(kind: &TaskKind) -> Vec<&StrExpr> {
-    let mut out: Vec<&StrExpr> = Vec::new();
-    match kind {
-        TaskKind::Exec { recipe, .. } => out.extend(recipe.command.iter()),
-        TaskKind::Request { recipe, .. } => out.extend(recipe.body.iter()),
-        TaskKind::Wait {
-            recipe: r,
-            target_value,
-            ..
-        } => {
-            out.extend(recipe_exprs(r));
-            out.extend(target_value.strings());
-        }
-        TaskKind::Verify {
-            value,
-            target_value,
-            ..
-        } => {
-            out.push(value);
-            out.extend(target_value.strings());
-        }
-        TaskKind::Print { message } => out.push(message),
-        TaskKind::RunSh { run, env_vars, .. } => {
-            out.push(run);
-            out.extend(env_vars.values());
-        }
-        TaskKind::RunPython { args, .. } => out.extend(args.iter()),
-    }
-    out
-}
-
 /// The key a task's recorded result is stored under: a hash of what it is, the
 /// resolved values it uses, the version of the container it runs against, the
 /// artifacts it mounts and the versions of everything it uses (see
@@ -624,7 +526,7 @@ pub fn task_key(
 ) -> Val<String> {
     let t = plan.task(id);
     let mut resolved = Vec::new();
-    for e in task_exprs(&t.kind) {
+    for e in edges::task_strings(&t.kind) {
         resolved.push(values.resolve(plan, e)?);
     }
     let container = match t.kind.service_name() {
@@ -663,7 +565,7 @@ pub fn task_key(
         "container": container,
         "files": digests,
     });
-    if let Some(v) = upstream::versions(plan, &upstream::of_task(plan, artifacts, id), values) {
+    if let Some(v) = upstream::versions(plan, &edges::task_uses(plan, artifacts, id), values) {
         doc["upstream"] = serde_json::Value::String(v?);
     }
     Ok(sha(doc.to_string().as_bytes()))

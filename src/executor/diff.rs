@@ -11,7 +11,7 @@ use super::observe::{Observed, ObservedContainer};
 use super::settings;
 use super::state::Recorded;
 use super::upstream;
-use crate::ir::{ArtifactSource, Plan, PlanInfo, ServiceId, StepKind, TaskId};
+use crate::ir::{ArtifactSource, Plan, PlanInfo, StepKind, TaskId};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -131,24 +131,6 @@ fn part_reason(part: &str, spec: &ServiceSpec) -> String {
             None => format!("{p} changed"),
         },
     }
-}
-
-/// Services that the package leaves stopped (its last `start_service`/`stop_service`
-/// of them is a stop).
-pub fn stopped_at_end(plan: &Plan) -> std::collections::BTreeSet<String> {
-    let mut stopped = std::collections::BTreeSet::new();
-    for step in &plan.steps {
-        match &step.kind {
-            StepKind::StopService(n) => {
-                stopped.insert(n.clone());
-            }
-            StepKind::StartService(n) | StepKind::RemoveService(n) => {
-                stopped.remove(n);
-            }
-            StepKind::AddServices(_) | StepKind::CreateArtifact(_) | StepKind::RunTask(_) => {}
-        }
-    }
-    stopped
 }
 
 /// The decision for one service given its spec and the containers found for it;
@@ -316,11 +298,6 @@ pub fn service_files_key(container_version: &str, src: &str) -> String {
     format!("{container_version}:{src}")
 }
 
-/// Whether the service with this id is the final holder of its name.
-fn is_final(info: &PlanInfo, plan: &Plan, id: ServiceId) -> bool {
-    info.final_services.get(&plan.service(id).name) == Some(&id)
-}
-
 /// The pure diff.
 pub fn diff(
     plan: &Plan,
@@ -329,38 +306,32 @@ pub fn diff(
     recorded: &Recorded,
     prune: bool,
 ) -> ChangeSet {
+    let model = super::model(plan, info);
     let mut values = Values {
         own_ip: super::ipam::assign(
             plan,
             info,
             observed,
-            recorded,
+            &recorded.ips,
             super::ipam::network_subnet(plan, info, observed),
         ),
         ..Values::default()
     };
-    let stopped = stopped_at_end(plan);
     let mut services = Vec::new();
     let mut tasks = Vec::new();
-    for &i in &info.order {
+    for &i in info.order() {
         let Some(step) = plan.steps.get(i) else {
             continue;
         };
         match &step.kind {
             StepKind::AddServices(ids) => {
                 for &id in ids {
-                    if !is_final(info, plan, id) {
+                    if !info.is_final(id) {
                         continue;
                     }
-                    let spec = desired::service_spec(
-                        plan,
-                        &info.artifacts,
-                        id,
-                        &values,
-                        &observed.enclave,
-                    );
+                    let spec = desired::service_spec(plan, info, id, &values, &observed.enclave);
                     let found = observed.service_containers(&spec.name);
-                    let change = decide(&spec, &found, stopped.contains(&spec.name), recorded);
+                    let change = decide(&spec, &found, info.stopped().contains(&id), recorded);
                     let kept = matches!(change.action, Action::Keep | Action::Update)
                         && !change.start_only;
                     let current = found
@@ -400,40 +371,42 @@ pub fn diff(
             }
             StepKind::CreateArtifact(aid) => {
                 let a = plan.artifact(*aid);
-                let data: Val<ArtifactData> = match desired::static_artifact(plan, *aid, &values) {
-                    Some(v) => v,
-                    None => match &a.source {
-                        ArtifactSource::ServiceFiles {
-                            service_name, src, ..
-                        } => {
-                            let version = info
-                                .final_services
-                                .get(service_name)
-                                .and_then(|sid| values.service_version.get(sid).cloned())
-                                .unwrap_or_else(|| Err(format!("service '{service_name}'")));
-                            match version {
-                                Ok(v) => recorded
-                                    .service_files
-                                    .get(&service_files_key(&v, src))
-                                    .filter(|d| recorded.blobs.contains(*d))
-                                    .map(|d| ArtifactData {
-                                        digest: d.clone(),
-                                        version: upstream::artifact_version(d, Some(&v)),
-                                        files: None,
-                                    })
-                                    .ok_or_else(|| {
-                                        format!("copied from '{service_name}' during apply")
-                                    }),
-                                Err(_) => Err(format!("copied from '{service_name}' during apply")),
+                let data: Val<ArtifactData> =
+                    match desired::static_artifact(plan, &model, *aid, &values) {
+                        Some(v) => v,
+                        None => match &a.source {
+                            ArtifactSource::ServiceFiles {
+                                service_name, src, ..
+                            } => {
+                                let version = info
+                                    .final_service(service_name)
+                                    .and_then(|sid| values.service_version.get(&sid).cloned())
+                                    .unwrap_or_else(|| Err(format!("service '{service_name}'")));
+                                match version {
+                                    Ok(v) => recorded
+                                        .service_files
+                                        .get(&service_files_key(&v, src))
+                                        .filter(|d| recorded.blobs.contains(*d))
+                                        .map(|d| ArtifactData {
+                                            digest: d.clone(),
+                                            version: upstream::artifact_version(d, Some(&v)),
+                                            files: None,
+                                        })
+                                        .ok_or_else(|| {
+                                            format!("copied from '{service_name}' during apply")
+                                        }),
+                                    Err(_) => {
+                                        Err(format!("copied from '{service_name}' during apply"))
+                                    }
+                                }
                             }
-                        }
-                        // Produced by its task step.
-                        ArtifactSource::TaskStore { .. } => continue,
-                        ArtifactSource::Upload { .. } | ArtifactSource::Templates { .. } => {
-                            Err("known after apply".into())
-                        }
-                    },
-                };
+                            // Produced by its task step.
+                            ArtifactSource::TaskStore { .. } => continue,
+                            ArtifactSource::Upload { .. } | ArtifactSource::Templates { .. } => {
+                                Err("known after apply".into())
+                            }
+                        },
+                    };
                 values.artifacts.insert(*aid, data);
             }
             StepKind::RunTask(tid) => {
@@ -448,7 +421,7 @@ pub fn diff(
     let mut leftovers = Vec::new();
     for c in &observed.containers {
         if c.kind == "service" {
-            if !info.final_services.contains_key(&c.service) {
+            if !info.final_services().contains_key(&c.service) {
                 orphans.push(Orphan {
                     service: c.service.clone(),
                     container: c.name.clone(),
@@ -478,7 +451,7 @@ pub fn task_decision(
     recorded: &Recorded,
 ) -> (TaskChange, Val<TaskResult>) {
     let label = desired::task_label(plan, tid);
-    let key = desired::task_key(plan, &info.artifacts, &info.final_services, tid, values);
+    let key = desired::task_key(plan, info.artifacts(), info.final_services(), tid, values);
     match key {
         Ok(k) => match recorded.tasks.get(&k) {
             Some(r) if r.stored.values().all(|d| recorded.blobs.contains(d)) => (
@@ -517,7 +490,7 @@ pub fn record_task(
     result: Val<TaskResult>,
     values: &mut Values,
 ) {
-    for aid in info.task_artifacts.get(&tid).into_iter().flatten() {
+    for aid in info.task_artifacts(tid).iter() {
         let name = &plan.artifact(*aid).name;
         let data = match &result {
             Ok(r) => r

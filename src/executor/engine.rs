@@ -422,6 +422,23 @@ impl Engine {
         }
     }
 
+    /// The entrypoint and cmd an image runs by default, as its config says; `None`
+    /// when the image is not in the local engine.
+    #[allow(clippy::type_complexity)]
+    pub fn image_command(
+        &self,
+        reference: &str,
+    ) -> Result<Option<(Option<Vec<String>>, Option<Vec<String>>)>> {
+        match self.block(self.docker.inspect_image(reference)) {
+            Ok(i) => {
+                let c = i.config.unwrap_or_default();
+                Ok(Some((c.entrypoint, c.cmd)))
+            }
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(anyhow!("cannot inspect image {reference}: {}", err_text(e))),
+        }
+    }
+
     /// Imports a root filesystem tar as image `repo:tag` (`docker import`).
     pub fn import_image(&self, rootfs_tar: Vec<u8>, repo: &str, tag: &str) -> Result<()> {
         let opts = CreateImageOptions {

@@ -12,8 +12,7 @@
 //! change; a new service takes the lowest free one. Everything here is pure.
 
 use super::observe::Observed;
-use super::state::Recorded;
-use crate::ir::{Part, Plan, PlanInfo, ServiceConfig, ServiceId};
+use crate::ir::{Plan, PlanInfo};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
@@ -107,34 +106,12 @@ pub fn choose_subnet(existing: &[String], also_taken: &[Subnet]) -> Option<Subne
     None
 }
 
-/// Whether the service's entrypoint, cmd or env values contain its placeholder.
-pub fn uses_placeholder(c: &ServiceConfig) -> bool {
-    let ph = &c.private_ip_address_placeholder;
-    !ph.is_empty()
-        && c.entrypoint
-            .iter()
-            .chain(&c.cmd)
-            .chain(c.env_vars.values())
-            .any(|e| {
-                e.parts().iter().any(|p| match p {
-                    Part::Lit(l) => l.contains(ph.as_str()),
-                    Part::Ref(_) => false,
-                })
-            })
-}
-
-/// The final services that use their placeholder, in plan order.
+/// The final services that use their own address, in plan order.
 pub fn placeholder_services<'a>(plan: &'a Plan, info: &PlanInfo) -> Vec<&'a str> {
-    let mut out = Vec::new();
-    for (i, s) in plan.services.iter().enumerate() {
-        if info.final_services.get(&s.name) == Some(&ServiceId(i as u32))
-            && uses_placeholder(&s.config)
-            && !out.contains(&s.name.as_str())
-        {
-            out.push(s.name.as_str());
-        }
-    }
-    out
+    info.own_address_users()
+        .iter()
+        .map(|id| plan.service(*id).name.as_str())
+        .collect()
 }
 
 /// The error for an enclave whose network predates kplan-chosen subnets.
@@ -162,14 +139,15 @@ pub fn network_subnet(
 }
 
 /// Service name -> its address, for every final service that uses its placeholder:
-/// the recorded one (or, with no record, the static address its container has), else
+/// the recorded one (`recorded_ips`, from the enclave state; or, with no record, the
+/// static address its container has), else
 /// the lowest static address no container of the enclave and no other service holds.
 /// Without a subnet (the network is created during apply) the addresses are unknown.
 pub fn assign(
     plan: &Plan,
     info: &PlanInfo,
     observed: &Observed,
-    recorded: &Recorded,
+    recorded_ips: &BTreeMap<String, String>,
     subnet: Result<Option<Subnet>, String>,
 ) -> BTreeMap<String, Result<String, String>> {
     let users = placeholder_services(plan, info);
@@ -200,8 +178,7 @@ pub fn assign(
         .filter_map(|c| c.ip.as_deref()?.parse().ok())
         .collect();
     for n in &users {
-        let kept = recorded
-            .ips
+        let kept = recorded_ips
             .get(*n)
             .and_then(|ip| ip.parse::<Ipv4Addr>().ok())
             .or_else(|| {

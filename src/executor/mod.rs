@@ -1,17 +1,25 @@
 //! The executor: runs a validated plan on the Docker engine, idempotently.
 //!
+//! It runs the same deployment model the static targets render ([`model`]: the
+//! shared lowering of `backend::lower`, with every run-time value resolved in
+//! process): the programs of `run_sh`/`run_python` (the same command lines as
+//! Compose's, as argv lists without a shell), the readiness probes of services, the
+//! file sets of artifacts, the names of deployments.
+//!
 //! `observe` reads what kplan created (containers, network, volumes, by label) into
 //! plain data; `desired` turns the plan plus the run-time values known so far into
 //! per-service specs with content hashes; `diff` is the pure function
 //! (plan, observed, recorded) -> [`diff::ChangeSet`]; `apply` runs the plan's steps as
-//! a DAG with bounded parallelism, deciding each service with the same function as the
-//! diff once its inputs are known; `upstream` is the propagation rule both share (what
-//! is redone because something it uses is redone); `state` keeps what Docker cannot hold (task outputs,
-//! artifact contents) and the enclave lock; `ipam` (pure) chooses the enclave network's
-//! subnet and the static addresses of services that use their IP placeholder; `destroy`
-//! removes an enclave; `settings` compares what `docker update` can change with what
-//! the package declares; `engine` is the only code that talks to Docker. Labels carried by
-//! everything kplan creates are defined here.
+//! a DAG (the validator's step dependencies) with bounded parallelism, deciding each
+//! service with the same function as the diff once its inputs are known; `upstream`
+//! is the propagation rule both share (what is redone because something it uses is
+//! redone); `results` holds what a run produces (files, task results); `state` keeps
+//! what Docker cannot hold (task outputs, artifact contents) and the enclave lock;
+//! `ipam` (pure) chooses the enclave network's subnet and the static addresses of
+//! services that use their own address; `destroy` removes an enclave; `settings`
+//! compares what `docker update` can change with what the package declares; `engine`
+//! is the only code that talks to Docker. Labels carried by everything kplan creates
+//! are defined here.
 
 pub mod apply;
 pub mod desired;
@@ -26,12 +34,37 @@ pub mod lock;
 pub mod observe;
 pub mod progress;
 pub mod render;
+pub mod results;
 pub mod settings;
 pub mod state;
 pub mod tar;
 pub mod tasks;
 pub mod transient;
 pub mod upstream;
+
+/// The shared deployment model of a plan as the executor runs it: every run-time
+/// value is resolved in process (see `backend::lower::Carry::InProcess`), so the
+/// model keeps every reference and adds no job for values. Its diagnostics are for
+/// static targets and are not shown: apply has its own pre-flight checks.
+pub fn model(plan: &crate::ir::Plan, info: &crate::ir::PlanInfo) -> crate::backend::lower::Model {
+    use crate::backend::lower::{self, Carry, Rules, Vocabulary};
+    const WORDS: Vocabulary = Vocabulary {
+        target: "kplan apply",
+        project: "an enclave",
+        the_project: "the enclave",
+        file: "an enclave",
+    };
+    let images = std::collections::BTreeMap::new();
+    lower::lower(
+        plan,
+        info,
+        &Rules {
+            words: WORDS,
+            values: Carry::InProcess,
+            images: &images,
+        },
+    )
+}
 
 /// The enclave a container, network or volume belongs to.
 pub const LABEL_ENCLAVE: &str = "kplan.enclave";
@@ -95,12 +128,7 @@ pub fn valid_enclave_name(name: &str) -> bool {
 
 /// An enclave name made from a package name: `github.com/org/my-pkg` -> `my-pkg`.
 pub fn enclave_from_package(package: &str) -> String {
-    let last = package
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or(package)
-        .trim_end_matches(".star");
+    let last = crate::backend::lower::names::package_base(package);
     let mut s: String = last
         .chars()
         .map(|c| {

@@ -9,7 +9,7 @@
 //! engines) from writing it at once. The file, and the directories made for it, are
 //! removed again on release, so an apply that changed nothing leaves nothing behind.
 
-use super::desired::{FileEntry, TaskResult};
+use super::results::{FileEntry, TaskResult};
 use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};

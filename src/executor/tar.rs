@@ -2,7 +2,7 @@
 //! archives (`put_archive`) and come out of them the same way (`get_archive`).
 //! Only regular files and directories are written; reading skips everything else.
 
-use super::desired::FileEntry;
+use super::results::FileEntry;
 
 const BLOCK: usize = 512;
 

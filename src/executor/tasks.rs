@@ -1,13 +1,18 @@
 //! Running tasks during apply: `exec` (docker exec), `request` (HTTP from this host to
 //! the service's address), `wait` (a recipe retried until its assertion holds),
 //! `verify`, `print`, and `run_sh`/`run_python` as one-shot containers on the enclave
-//! network with their files uploaded and their `store` paths copied out. Also the
-//! assertion comparison shared with ready conditions.
+//! network with their files uploaded and their `store` paths copied out: the shared
+//! programs of [`crate::backend::lower::program`] (the same command lines as Compose's,
+//! run as argv lists without a shell). Also the ready conditions of the shared model's
+//! readiness probes, and the assertion comparison they share with `wait`/`verify`.
 
 use super::desired::{self, artifact_from_files, FileEntry, TaskResult, Values};
 use super::engine::{ContainerSpec, Engine};
 use super::{extract, http, network_name, LABEL_ENCLAVE, LABEL_KIND};
-use crate::ir::{Assertion, HttpMethod, Plan, Recipe, ServiceId, TaskId, TaskKind};
+use crate::backend::lower::probe::{Check, Expect, Probe};
+use crate::backend::lower::program::Program;
+use crate::backend::lower::{JobKind, Model};
+use crate::ir::{Assertion, HttpMethod, Plan, PlanInfo, Recipe, ServiceId, TaskId, TaskKind};
 use anyhow::{anyhow, bail, Result};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -17,6 +22,83 @@ use std::time::{Duration, Instant};
 pub struct Target {
     pub container: String,
     pub ip: String,
+}
+
+/// A recipe ready to run against a service: its argv, or its HTTP request, with the
+/// jq extracts to compute from the result.
+enum Call<'a> {
+    Exec(Vec<String>),
+    Http {
+        port: u16,
+        method: HttpMethod,
+        endpoint: &'a str,
+        headers: &'a BTreeMap<String, String>,
+        content_type: Option<&'a str>,
+        body: Option<String>,
+    },
+}
+
+/// The result of one run of a call; extracts as Kurtosis computes them (an exec's
+/// output as one JSON string, an HTTP body parsed as JSON).
+fn call_once(
+    engine: &Engine,
+    target: &Target,
+    call: &Call,
+    extracts: &[(&String, &String)],
+) -> Result<TaskResult> {
+    let mut res = match call {
+        Call::Exec(cmd) => {
+            let out = engine.exec(&target.container, cmd, &[], Some(Duration::from_secs(300)))?;
+            TaskResult {
+                code: out.code,
+                output: out.output,
+                ..Default::default()
+            }
+        }
+        Call::Http {
+            port,
+            method,
+            endpoint,
+            headers,
+            content_type,
+            body,
+        } => {
+            let headers: Vec<(String, String)> = headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let method = match method {
+                HttpMethod::Get => "GET",
+                HttpMethod::Post => "POST",
+            };
+            let ct = content_type.unwrap_or("application/json");
+            let resp = http::request(
+                &target.ip,
+                *port,
+                method,
+                endpoint,
+                &headers,
+                body.as_deref().map(|b| (ct, b)),
+                Duration::from_secs(30),
+            )
+            .map_err(|e| anyhow!(e))?;
+            TaskResult {
+                code: resp.code,
+                output: resp.body.clone(),
+                body: resp.body,
+                ..Default::default()
+            }
+        }
+    };
+    for (k, filter) in extracts {
+        let input = match call {
+            Call::Exec(_) => extract::Input::Text(&res.output),
+            Call::Http { .. } => extract::Input::Json(&res.body),
+        };
+        let v = extract::extract(input, filter).map_err(|e| anyhow!(e))?;
+        res.extract.insert((*k).clone(), v);
+    }
+    Ok(res)
 }
 
 /// The result of one recipe run.
@@ -35,20 +117,8 @@ fn recipe_once(
                 .iter()
                 .map(|c| values.resolve(plan, c).map_err(|w| anyhow!(w)))
                 .collect::<Result<_>>()?;
-            let out = engine.exec(&target.container, &cmd, &[], Some(Duration::from_secs(300)))?;
-            let mut res = TaskResult {
-                code: out.code,
-                output: out.output,
-                ..Default::default()
-            };
-            for (k, path) in &e.extract {
-                res.extract.insert(
-                    k.clone(),
-                    extract::extract(extract::Input::Text(&res.output), path)
-                        .map_err(|e| anyhow!(e))?,
-                );
-            }
-            Ok(res)
+            let extracts: Vec<_> = e.extract.iter().collect();
+            call_once(engine, target, &Call::Exec(cmd), &extracts)
         }
         Recipe::Http(h) => {
             let port = sid
@@ -59,42 +129,102 @@ fn recipe_once(
                 Some(b) => Some(values.resolve(plan, b).map_err(|w| anyhow!(w))?),
                 None => None,
             };
-            let headers: Vec<(String, String)> = h
-                .headers
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let method = match h.method {
-                HttpMethod::Get => "GET",
-                HttpMethod::Post => "POST",
-            };
-            let ct = h.content_type.as_deref().unwrap_or("application/json");
-            let resp = http::request(
-                &target.ip,
+            let call = Call::Http {
                 port,
-                method,
-                &h.endpoint,
-                &headers,
-                body.as_deref().map(|b| (ct, b)),
-                Duration::from_secs(30),
-            )
-            .map_err(|e| anyhow!(e))?;
-            let mut res = TaskResult {
-                code: resp.code,
-                output: resp.body.clone(),
-                body: resp.body,
-                ..Default::default()
+                method: h.method,
+                endpoint: &h.endpoint,
+                headers: &h.headers,
+                content_type: h.content_type.as_deref(),
+                body,
             };
-            for (k, path) in &h.extract {
-                res.extract.insert(
-                    k.clone(),
-                    extract::extract(extract::Input::Json(&res.body), path)
-                        .map_err(|e| anyhow!(e))?,
-                );
-            }
-            Ok(res)
+            let extracts: Vec<_> = h.extract.iter().collect();
+            call_once(engine, target, &call, &extracts)
         }
     }
+}
+
+/// One run of a readiness probe of the shared model (an exec or HTTP check; ports are
+/// waited for by connecting), with the field it compares: its name and assertion.
+fn probe_once(
+    engine: &Engine,
+    plan: &Plan,
+    model: &Model,
+    target: &Target,
+    probe: &Probe,
+    values: &Values,
+) -> Result<TaskResult> {
+    let text = |t| values.resolve_text(plan, model, t).map_err(|w| anyhow!(w));
+    let (call, expect) = match probe {
+        Probe::Exec { argv, expect } => (
+            Call::Exec(argv.iter().map(text).collect::<Result<_>>()?),
+            expect,
+        ),
+        Probe::Http { call, expect } => (
+            Call::Http {
+                port: call.port,
+                method: call.method,
+                endpoint: &call.endpoint,
+                headers: &call.headers,
+                content_type: call.content_type.as_deref(),
+                body: call.body.as_ref().map(text).transpose()?,
+            },
+            expect,
+        ),
+        Probe::Listening(_) => bail!("internal error: a port check is not a recipe"),
+    };
+    let extracts: Vec<(&String, &String)> = match expect {
+        Expect::Extract { key, filter, .. } => vec![(key, filter)],
+        Expect::Code { .. } | Expect::Output { .. } | Expect::Unknown(_) => Vec::new(),
+    };
+    call_once(engine, target, &call, &extracts)
+}
+
+/// The field, assertion and target a probe compares.
+fn expected(probe: &Probe) -> Option<(String, Assertion, &crate::ir::Data)> {
+    let (expect, http) = match probe {
+        Probe::Exec { expect, .. } => (expect, false),
+        Probe::Http { expect, .. } => (expect, true),
+        Probe::Listening(_) => return None,
+    };
+    Some(match expect {
+        Expect::Code { assertion, target } => ("code".to_owned(), *assertion, target),
+        Expect::Output { assertion, target } => (
+            if http { "body" } else { "output" }.to_owned(),
+            *assertion,
+            target,
+        ),
+        Expect::Extract {
+            key,
+            assertion,
+            target,
+            ..
+        } => (format!("extract.{key}"), *assertion, target),
+        Expect::Unknown(field) => (field.clone(), Assertion::Eq, &crate::ir::Data::Null),
+    })
+}
+
+/// Polls a ready condition of the shared model until it holds or its time is up.
+pub fn wait_probe(
+    engine: &Engine,
+    plan: &Plan,
+    model: &Model,
+    target: &Target,
+    check: &Check,
+    values: &Values,
+) -> Result<TaskResult> {
+    let (field_name, assertion, target_value) =
+        expected(&check.probe).ok_or_else(|| anyhow!("internal error: not a recipe check"))?;
+    let tv = values
+        .resolve_json(plan, target_value)
+        .map_err(|w| anyhow!(w))?;
+    poll(
+        || probe_once(engine, plan, model, target, &check.probe, values),
+        &field_name,
+        assertion,
+        &tv,
+        check.interval.as_std(),
+        check.total.as_std(),
+    )
 }
 
 /// The named field of a recipe result (`code`, `output`, `body`, `extract.x`).
@@ -162,10 +292,30 @@ pub fn wait_for(
     timeout: Duration,
     values: &Values,
 ) -> Result<TaskResult> {
+    poll(
+        || recipe_once(engine, plan, sid, target, recipe, values),
+        field_name,
+        assertion,
+        target_value,
+        interval,
+        timeout,
+    )
+}
+
+/// Runs `once` until `field assertion target` holds on its result or `timeout`
+/// passes, `interval` apart (at least 100 ms, at most 5 s).
+fn poll(
+    mut once: impl FnMut() -> Result<TaskResult>,
+    field_name: &str,
+    assertion: Assertion,
+    target_value: &serde_json::Value,
+    interval: Duration,
+    timeout: Duration,
+) -> Result<TaskResult> {
     let start = Instant::now();
     let mut last;
     loop {
-        match recipe_once(engine, plan, sid, target, recipe, values) {
+        match once() {
             Ok(res) => match field(&res, field_name) {
                 Some(v) if assert_holds(&v, assertion, target_value) => return Ok(res),
                 Some(v) => {
@@ -205,8 +355,9 @@ pub struct TaskEnv<'a> {
     pub engine: &'a Engine,
     pub plan: &'a Plan,
     pub enclave: &'a str,
-    pub final_services: &'a BTreeMap<String, ServiceId>,
-    pub artifacts: &'a BTreeMap<String, crate::ir::ArtifactId>,
+    pub info: &'a PlanInfo,
+    /// The shared deployment model (the programs of run_sh/run_python).
+    pub model: &'a Model,
     /// Service name -> where it runs.
     pub targets: &'a BTreeMap<String, Target>,
     /// Mounted artifacts' files, by artifact name.
@@ -224,7 +375,7 @@ pub fn run(
     let t = plan.task(tid);
     let resolve = |e| values.resolve(plan, e).map_err(|w| anyhow!(w));
     let target = |name: &str| -> Result<(Option<ServiceId>, Target)> {
-        let sid = env.final_services.get(name).copied();
+        let sid = env.info.final_service(name);
         let tg = env.targets.get(name).cloned().ok_or_else(|| {
             anyhow!("service '{name}' is not running in this enclave (kplan apply does not run services that the package removes later)")
         })?;
@@ -320,95 +471,52 @@ pub fn run(
                 none,
             ))
         }
-        TaskKind::RunSh {
-            name,
-            run,
-            image,
-            files,
-            store,
-            env_vars,
-            wait,
-            acceptable_codes,
-            skip_code_check,
-            privileged,
-            bind_mounts,
-            ..
-        } => {
-            let script = resolve(run)?;
-            let envs: Vec<String> = env_vars
+        TaskKind::RunSh { .. } | TaskKind::RunPython { .. } => {
+            // The shared program: the same command lines Compose runs, as argv lists
+            // run without a shell (each package and argument exactly one word).
+            let program = env
+                .model
+                .task_jobs
+                .get(&tid)
+                .map(|j| &env.model.job(*j).kind)
+                .and_then(|k| match k {
+                    JobKind::Task(p) => Some(p),
+                    JobKind::Request(_)
+                    | JobKind::Copy { .. }
+                    | JobKind::StoreInit
+                    | JobKind::Extract { .. }
+                    | JobKind::Render { .. }
+                    | JobKind::Wait { .. }
+                    | JobKind::Verify { .. } => None,
+                })
+                .ok_or_else(|| {
+                    anyhow!("internal error: no program for {}", t.kind.instruction())
+                })?;
+            let text = |t| {
+                values
+                    .resolve_text(plan, env.model, t)
+                    .map_err(|w| anyhow!(w))
+            };
+            let argv: Vec<String> = program.argv.iter().map(text).collect::<Result<_>>()?;
+            let envs: Vec<String> = program
+                .env
                 .iter()
-                .map(|(k, v)| Ok(format!("{k}={}", resolve(v)?)))
+                .map(|(k, v)| Ok(format!("{k}={}", text(v)?)))
                 .collect::<Result<_>>()?;
-            one_shot(
-                env,
-                tid,
-                name,
-                image.reference(),
-                vec!["sh".into(), "-c".into(), script],
-                envs,
-                files,
-                store,
-                wait.map(|w| w.as_std()),
-                (acceptable_codes, *skip_code_check),
-                *privileged,
-                bind_mounts,
-            )
-        }
-        TaskKind::RunPython {
-            name,
-            run,
-            args,
-            packages,
-            image,
-            files,
-            store,
-            wait,
-            acceptable_codes,
-            skip_code_check,
-            ..
-        } => {
-            let mut script = String::new();
-            if !packages.is_empty() {
-                script.push_str(&format!("pip install -q {} >&2 && ", packages.join(" ")));
-            }
-            script.push_str("python -c \"$KPLAN_PY\"");
-            for a in args {
-                let a = resolve(a)?;
-                script.push_str(&format!(" '{}'", a.replace('\'', "'\\''")));
-            }
-            one_shot(
-                env,
-                tid,
-                name,
-                image.reference(),
-                vec!["sh".into(), "-c".into(), script],
-                vec![format!("KPLAN_PY={run}")],
-                files,
-                store,
-                wait.map(|w| w.as_std()),
-                (acceptable_codes, *skip_code_check),
-                false,
-                &BTreeMap::new(),
-            )
+            one_shot(env, tid, program, argv, envs)
         }
     }
 }
 
-/// A container that idles on the enclave network while the command runs in it by exec.
-#[allow(clippy::too_many_arguments)]
+/// A container that idles on the enclave network while the program runs in it by
+/// exec: the setup (`pip install`) first, whose output is not part of the result,
+/// then the command; the `store` paths are copied out afterwards.
 fn one_shot(
     env: &TaskEnv,
     tid: TaskId,
-    name: &str,
-    image: &str,
-    cmd: Vec<String>,
+    program: &Program,
+    argv: Vec<String>,
     envs: Vec<String>,
-    files: &BTreeMap<String, String>,
-    store: &[crate::ir::StoreSpec],
-    wait: Option<Duration>,
-    codes: (&[i64], bool),
-    privileged: bool,
-    bind_mounts: &BTreeMap<String, String>,
 ) -> Result<(TaskResult, BTreeMap<String, Vec<FileEntry>>)> {
     let mut labels = BTreeMap::new();
     labels.insert(LABEL_ENCLAVE.to_string(), env.enclave.to_string());
@@ -416,7 +524,7 @@ fn one_shot(
     let cname = format!("{}--task-{}-{}", env.enclave, tid.0, std::process::id());
     let spec = ContainerSpec {
         name: cname.clone(),
-        image: image.to_string(),
+        image: program.image.reference().to_string(),
         entrypoint: Some(vec![
             "sh".into(),
             "-c".into(),
@@ -426,8 +534,10 @@ fn one_shot(
         env: envs.clone(),
         labels,
         network: network_name(env.enclave),
-        privileged,
-        binds: bind_mounts
+        privileged: program.privileged,
+        pid_host: program.host_pid,
+        binds: program
+            .binds
             .iter()
             .map(|(h, c)| format!("{h}:{c}"))
             .collect(),
@@ -437,28 +547,45 @@ fn one_shot(
         env.engine.container_remove(&old.id)?;
     }
     let id = env.engine.container_create(&spec)?;
+    let wait = program.timeout.map(|w| w.as_std());
+    let stored: Vec<String> = env
+        .info
+        .task_artifacts(tid)
+        .iter()
+        .map(|a| env.plan.artifact(*a).name.clone())
+        .collect();
     let result = (|| {
-        for (dir, art) in files {
+        for (dir, art) in &program.files {
             let fs = (env.files)(art)?;
             upload(env.engine, &id, dir, &fs)?;
         }
         env.engine.container_start(&id)?;
-        let out = env.engine.exec(&id, &cmd, &envs, wait)?;
-        check_code(out.code, codes.0, codes.1, name, &out.output)?;
-        let mut stored = BTreeMap::new();
+        if let Some(setup) = &program.setup {
+            let out = env.engine.exec(&id, setup, &envs, wait)?;
+            check_code(out.code, &[0], false, &setup.join(" "), &out.output)?;
+        }
+        let out = env.engine.exec(&id, &argv, &envs, wait)?;
+        check_code(
+            out.code,
+            &program.codes.acceptable,
+            program.codes.skip,
+            &program.name,
+            &out.output,
+        )?;
+        let mut stored_digests = BTreeMap::new();
         let mut contents = BTreeMap::new();
-        for s in store {
-            let tar = env.engine.get_archive(&id, &s.src)?;
-            let files = super::tar::read(&tar).map_err(|e| anyhow!("store {}: {e}", s.src))?;
+        for (src, name) in program.store.iter().zip(&stored) {
+            let tar = env.engine.get_archive(&id, src)?;
+            let files = super::tar::read(&tar).map_err(|e| anyhow!("store {src}: {e}"))?;
             let data = artifact_from_files(files.clone());
-            stored.insert(s.name.clone(), data.digest);
-            contents.insert(s.name.clone(), files);
+            stored_digests.insert(name.clone(), data.digest);
+            contents.insert(name.clone(), files);
         }
         Ok((
             TaskResult {
                 code: out.code,
                 output: out.output,
-                stored,
+                stored: stored_digests,
                 ..Default::default()
             },
             contents,

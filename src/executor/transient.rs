@@ -4,51 +4,20 @@
 //! (KP504), instead of failing midway through an apply.
 
 use crate::diagnostic::Diagnostic;
-use crate::ir::{Plan, ServiceId, Span, StepKind, TaskKind};
-use std::collections::BTreeMap;
+use crate::ir::{Plan, PlanInfo, ServiceId, Span, StepKind};
 
 /// One error per `exec`/`request`/`wait` that targets a service the package removes
-/// (or replaces under the same name) later.
-pub fn tasks_on_removed_services(plan: &Plan) -> Vec<Diagnostic> {
-    let mut current: BTreeMap<&str, ServiceId> = BTreeMap::new();
-    let mut removed_at: BTreeMap<ServiceId, &Span> = BTreeMap::new();
-    // (task index, target name, the service the name meant at that point)
-    let mut uses = Vec::new();
-    for step in &plan.steps {
-        match &step.kind {
-            StepKind::AddServices(ids) => {
-                for id in ids {
-                    current.insert(plan.service(*id).name.as_str(), *id);
-                }
-            }
-            StepKind::RemoveService(name) => {
-                if let Some(id) = current.remove(name.as_str()) {
-                    removed_at.insert(id, &step.at);
-                }
-            }
-            StepKind::RunTask(tid) => {
-                let task = plan.task(*tid);
-                match &task.kind {
-                    TaskKind::Exec { service_name, .. }
-                    | TaskKind::Request { service_name, .. }
-                    | TaskKind::Wait { service_name, .. } => {
-                        if let Some(id) = current.get(service_name.as_str()) {
-                            uses.push((*tid, service_name.as_str(), *id));
-                        }
-                    }
-                    TaskKind::Verify { .. }
-                    | TaskKind::Print { .. }
-                    | TaskKind::RunSh { .. }
-                    | TaskKind::RunPython { .. } => {}
-                }
-            }
-            StepKind::StartService(_) | StepKind::StopService(_) | StepKind::CreateArtifact(_) => {}
-        }
-    }
-    uses.into_iter()
-        .filter(|(_, name, id)| current.get(name) != Some(id))
-        .map(|(tid, name, id)| {
+/// (or replaces under the same name) later: the validator's proof says which service
+/// each task runs against and which services exist at the end.
+pub fn tasks_on_removed_services(plan: &Plan, info: &PlanInfo) -> Vec<Diagnostic> {
+    plan.task_ids()
+        .filter_map(|tid| {
+            let id = info.task_service(tid)?;
+            (!info.is_final(id)).then_some((tid, id))
+        })
+        .map(|(tid, id)| {
             let task = plan.task(tid);
+            let name = &plan.service(id).name;
             let mut d = Diagnostic::error(
                 "KP504",
                 format!(
@@ -61,10 +30,26 @@ pub fn tasks_on_removed_services(plan: &Plan) -> Vec<Diagnostic> {
                 "keep '{name}' in the plan (drop the plan.remove_service call), or do this work in a plan.run_sh task, which kplan runs as a one-shot container"
             ));
             d = d.with_related(plan.service(id).at.clone(), format!("'{name}' is added here"));
-            if let Some(at) = removed_at.get(&id) {
-                d = d.with_related((*at).clone(), "and removed here");
+            if let Some(at) = removed_at(plan, info, id) {
+                d = d.with_related(at.clone(), "and removed here");
             }
             d
         })
         .collect()
+}
+
+/// Where the package removes service `id`: the first `remove_service` of its name
+/// after the step that adds it.
+fn removed_at<'p>(plan: &'p Plan, info: &PlanInfo, id: ServiceId) -> Option<&'p Span> {
+    let name = &plan.service(id).name;
+    let added = info.service_step(id)?;
+    plan.steps[added..].iter().find_map(|s| match &s.kind {
+        StepKind::RemoveService(n) if n == name => Some(&s.at),
+        StepKind::RemoveService(_)
+        | StepKind::AddServices(_)
+        | StepKind::StartService(_)
+        | StepKind::StopService(_)
+        | StepKind::CreateArtifact(_)
+        | StepKind::RunTask(_) => None,
+    })
 }

@@ -20,123 +20,14 @@
 //! the users of what it had already redone.
 //!
 //! Both `diff` and `apply` compute service specs and task keys through this module:
-//! it is the one place the rule is decided.
+//! it is the one place the rule is decided. What each node uses (its data
+//! dependencies) is the shared lowering's ([`crate::backend::lower::edges`]), the same
+//! definition the static targets order their containers by.
 
 use super::desired::{TaskResult, Val, Values};
-use crate::ir::{
-    ArtifactId, Data, FileContent, Plan, Recipe, RuntimeRef, ServiceId, StrExpr, TaskId, TaskKind,
-};
-use crate::ir::{ArtifactSource, Mount};
+use crate::backend::lower::edges::Uses;
+use crate::ir::Plan;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet};
-
-/// What one service, task or template uses.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Inputs {
-    pub services: BTreeSet<ServiceId>,
-    pub tasks: BTreeSet<TaskId>,
-    pub artifacts: BTreeSet<ArtifactId>,
-}
-
-impl Inputs {
-    fn expr(&mut self, e: &StrExpr) {
-        for r in e.refs() {
-            match r {
-                RuntimeRef::Service { service, .. } => {
-                    self.services.insert(*service);
-                }
-                RuntimeRef::Task { task, .. } => {
-                    self.tasks.insert(*task);
-                }
-            }
-        }
-    }
-
-    fn data(&mut self, d: &Data) {
-        for e in d.strings() {
-            self.expr(e);
-        }
-    }
-
-    fn recipe(&mut self, r: &Recipe) {
-        match r {
-            Recipe::Exec(e) => e.command.iter().for_each(|c| self.expr(c)),
-            Recipe::Http(h) => h.body.iter().for_each(|b| self.expr(b)),
-        }
-    }
-
-    fn artifact(&mut self, artifacts: &BTreeMap<String, ArtifactId>, name: &str) {
-        if let Some(a) = artifacts.get(name) {
-            self.artifacts.insert(*a);
-        }
-    }
-}
-
-/// What service `id`'s config uses: services and task results its strings refer to
-/// (entrypoint, cmd, env, ready condition) and the artifacts it mounts.
-pub fn of_service(plan: &Plan, artifacts: &BTreeMap<String, ArtifactId>, id: ServiceId) -> Inputs {
-    let c = &plan.service(id).config;
-    let mut i = Inputs::default();
-    c.entrypoint
-        .iter()
-        .chain(&c.cmd)
-        .chain(c.env_vars.values())
-        .for_each(|e| i.expr(e));
-    if let Some(rc) = &c.ready_conditions {
-        i.recipe(&rc.recipe);
-        i.data(&rc.target_value);
-    }
-    for m in c.files.values() {
-        match m {
-            Mount::Artifacts(names) => names.iter().for_each(|n| i.artifact(artifacts, n)),
-            Mount::Persistent { .. } => {}
-        }
-    }
-    i.services.remove(&id);
-    i
-}
-
-/// What task `id` uses besides the service it runs against (whose container is part
-/// of its key already): services and task results its strings refer to, and the
-/// artifacts it mounts.
-pub fn of_task(plan: &Plan, artifacts: &BTreeMap<String, ArtifactId>, id: TaskId) -> Inputs {
-    let t = plan.task(id);
-    let mut i = Inputs::default();
-    super::desired::task_exprs(&t.kind)
-        .into_iter()
-        .for_each(|e| i.expr(e));
-    match &t.kind {
-        TaskKind::RunSh { files, .. } | TaskKind::RunPython { files, .. } => {
-            files.values().for_each(|n| i.artifact(artifacts, n))
-        }
-        TaskKind::Exec { .. }
-        | TaskKind::Request { .. }
-        | TaskKind::Wait { .. }
-        | TaskKind::Verify { .. }
-        | TaskKind::Print { .. } => {}
-    }
-    i.tasks.remove(&id);
-    i
-}
-
-/// What the contents of an `upload_files`/`render_templates` artifact are made from:
-/// the services and task results its template data and texts refer to.
-pub fn of_files(plan: &Plan, id: ArtifactId) -> Inputs {
-    let mut i = Inputs::default();
-    match &plan.artifact(id).source {
-        ArtifactSource::Upload { files, .. } | ArtifactSource::Templates { files } => {
-            for f in files {
-                match &f.content {
-                    FileContent::Static(_) => {}
-                    FileContent::Text(e) => i.expr(e),
-                    FileContent::Template { data, .. } => i.data(data),
-                }
-            }
-        }
-        ArtifactSource::ServiceFiles { .. } | ArtifactSource::TaskStore { .. } => {}
-    }
-    i
-}
 
 fn sha(parts: &[&str]) -> String {
     let mut h = Sha256::new();
@@ -192,7 +83,7 @@ pub fn task_version(r: &TaskResult) -> String {
 /// The combined version of everything in `inputs`, or why it is not known yet (the
 /// first unknown one, in plan order). `None` when nothing in it is ever redone (no
 /// service or task, and only artifacts whose version is their content).
-pub fn versions(plan: &Plan, inputs: &Inputs, values: &Values) -> Option<Val<String>> {
+pub fn versions(plan: &Plan, inputs: &Uses, values: &Values) -> Option<Val<String>> {
     let mut all: Vec<String> = Vec::new();
     let mut first_unknown: Option<String> = None;
     let mut unknown = |why: String| {

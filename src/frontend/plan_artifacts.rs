@@ -6,8 +6,8 @@
 
 use super::check::Args;
 use super::context::{other, Context};
+use super::instruction::{call_site, convert};
 use super::package::Kind;
-use super::plan_object::{call_site, convert, PlanValue};
 use super::recorder::Recorder;
 use super::templates;
 use super::upload::read_upload;
@@ -80,7 +80,7 @@ fn describe_ref(rec: &Recorder, r: &RuntimeRef) -> String {
 #[starlark_module]
 pub fn methods(builder: &mut MethodsBuilder) {
     fn upload_files<'v>(
-        #[starlark(this)] _this: &PlanValue,
+        #[starlark(this)] _this: Value<'v>,
         src: Option<Value<'v>>,
         name: Option<Value<'v>>,
         description: Option<Value<'v>>,
@@ -121,7 +121,7 @@ pub fn methods(builder: &mut MethodsBuilder) {
     }
 
     fn render_templates<'v>(
-        #[starlark(this)] _this: &PlanValue,
+        #[starlark(this)] _this: Value<'v>,
         config: Option<Value<'v>>,
         name: Option<Value<'v>>,
         description: Option<Value<'v>>,
@@ -207,7 +207,7 @@ pub fn methods(builder: &mut MethodsBuilder) {
     }
 
     fn store_service_files<'v>(
-        #[starlark(this)] _this: &PlanValue,
+        #[starlark(this)] _this: Value<'v>,
         service_name: Option<Value<'v>>,
         src: Option<Value<'v>>,
         name: Option<Value<'v>>,
@@ -255,7 +255,7 @@ pub fn methods(builder: &mut MethodsBuilder) {
     }
 
     fn get_files_artifact<'v>(
-        #[starlark(this)] _this: &PlanValue,
+        #[starlark(this)] _this: Value<'v>,
         name: Option<Value<'v>>,
         description: Option<Value<'v>>,
         eval: &mut Evaluator<'v, '_, '_>,
@@ -277,7 +277,7 @@ pub fn methods(builder: &mut MethodsBuilder) {
     }
 
     fn get_cluster_type<'v>(
-        #[starlark(this)] _this: &PlanValue,
+        #[starlark(this)] _this: Value<'v>,
         description: Option<Value<'v>>,
         eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<Value<'v>> {

@@ -1,22 +1,17 @@
 //! The `plan` object passed to the main function: its 20 instructions, split by family
-//! (`plan_services`, `plan_tasks`, `plan_artifacts`), and helpers they share.
+//! (`plan_services`, `plan_tasks`, `plan_artifacts`), registered here. What the
+//! instructions share lives in [`super::instruction`], so the families do not import
+//! this module (no import loop).
 
-use super::context::{other, refused, Context};
-use super::convert::Conv;
-use super::package::Refused;
-use super::value::Owned;
-use crate::ir::Span;
 use allocative::Allocative;
 use starlark::any::ProvidesStaticType;
-use starlark::codemap::FileSpan;
 use starlark::environment::{Methods, MethodsBuilder};
-use starlark::eval::Evaluator;
 use starlark::starlark_simple_value;
 use starlark::values::{starlark_value, NoSerialize, StarlarkValue};
 use std::fmt;
 
-/// The `plan` value. It carries no state: instructions record into the [`Context`]
-/// reached through the evaluator, so a `plan` smuggled out of `run` records nothing
+/// The `plan` value. It carries no state: instructions record into the context
+/// (`super::context::Context`) reached through the evaluator, so a `plan` smuggled out of `run` records nothing
 /// after interpretation ends.
 #[derive(Debug, ProvidesStaticType, NoSerialize, Allocative)]
 pub struct PlanValue;
@@ -40,73 +35,4 @@ impl<'v> StarlarkValue<'v> for PlanValue {
     fn get_methods() -> Option<&'static Methods> {
         Some(PLAN_METHODS.methods())
     }
-}
-
-/// Turns a starlark location into an IR span (1-based line and column).
-pub fn to_span(at: Option<&FileSpan>) -> Span {
-    match at {
-        Some(fs) => {
-            let r = fs.resolve_span();
-            Span::new(
-                fs.filename(),
-                r.begin.line as u32 + 1,
-                r.begin.column as u32 + 1,
-            )
-        }
-        None => Span::new("<unknown>", 0, 0),
-    }
-}
-
-/// Where the current builtin was called from.
-pub fn call_site(eval: &Evaluator) -> (Option<FileSpan>, Span) {
-    let at = eval.call_stack_top_location();
-    let span = to_span(at.as_ref());
-    (at, span)
-}
-
-/// Runs a conversion with a fresh [`Conv`] and turns collected errors into one error.
-pub fn convert<T>(
-    ctx: &Context,
-    at: &Span,
-    from: Option<&FileSpan>,
-    instruction: &str,
-    f: impl FnOnce(&mut Conv) -> T,
-) -> starlark::Result<T> {
-    let build_context = |loc: &str, inside: &[(&str, &str)]| -> Result<String, Refused> {
-        ctx.build_context(loc, from, inside)
-    };
-    let (out, errors, refused_path, warnings) = {
-        let rec = ctx.rec.borrow();
-        let mut conv = Conv::new(&rec.refs, at, &build_context);
-        let out = f(&mut conv);
-        (out, conv.errors, conv.refused, conv.warnings)
-    };
-    if !warnings.is_empty() {
-        let mut rec = ctx.rec.borrow_mut();
-        for w in warnings {
-            let d = crate::diagnostic::Diagnostic::warning("KP020", w, Some(at.clone()));
-            if !rec.warnings.contains(&d) {
-                rec.warnings.push(d);
-            }
-        }
-    }
-    if errors.is_empty() {
-        return Ok(out);
-    }
-    let message = format!(
-        "Cannot call '{instruction}':\n  - {}",
-        errors.join("\n  - ")
-    );
-    if refused_path {
-        Err(refused(Refused::new(message).with_hint(
-            "build contexts, build files and flake directories must be inside the package",
-        )))
-    } else {
-        Err(other(message))
-    }
-}
-
-/// The optional `description` of an instruction.
-pub fn description(d: &Option<Owned>) -> Option<String> {
-    d.as_ref().and_then(Owned::as_str).map(str::to_owned)
 }

@@ -6,12 +6,14 @@
 
 use super::check::Args;
 use super::context::{other, Context};
-use super::plan_object::{call_site, convert, PlanValue};
+use super::instruction::{call_site, convert};
 use super::privileges;
 use super::refs::placeholder;
 use super::value::{KValue, Owned};
 use super::ClusterType;
-use crate::ir::{self, ServiceConfig, ServiceId, Span, Step, StepKind};
+use crate::ir::{
+    self, Part, RuntimeRef, ServiceConfig, ServiceField, ServiceId, Span, Step, StepKind, StrExpr,
+};
 use starlark::environment::MethodsBuilder;
 use starlark::eval::Evaluator;
 use starlark::starlark_module;
@@ -118,6 +120,7 @@ fn record_service(
     check_privileged(ctx, &config, &name)?;
     let mut rec = ctx.rec.borrow_mut();
     let id = rec.next_service_id();
+    own_address_refs(&mut config, id);
     let uuid = rec.refs.service(&name, id);
     let value = service_value(&uuid, &name, &config);
     rec.live.insert(name.clone(), (id, value.clone()));
@@ -130,6 +133,45 @@ fn record_service(
         at: at.clone(),
     });
     Ok((id, value))
+}
+
+/// Kurtosis replaces a service's `private_ip_address_placeholder` in its entrypoint,
+/// cmd and env values with the address of its own container. Each occurrence becomes
+/// a typed reference here, once, so nothing after the frontend scans text for it.
+fn own_address_refs(config: &mut ServiceConfig, id: ServiceId) {
+    let placeholder = config.private_ip_address_placeholder.clone();
+    if placeholder.is_empty() {
+        return;
+    }
+    let own = Part::Ref(RuntimeRef::Service {
+        service: id,
+        field: ServiceField::OwnIpAddress,
+    });
+    let split = |e: &StrExpr| -> StrExpr {
+        let mut parts = Vec::new();
+        for p in e.parts() {
+            match p {
+                Part::Lit(l) => {
+                    for (i, piece) in l.split(placeholder.as_str()).enumerate() {
+                        if i > 0 {
+                            parts.push(own.clone());
+                        }
+                        parts.push(Part::Lit(piece.to_owned()));
+                    }
+                }
+                Part::Ref(_) => parts.push(p.clone()),
+            }
+        }
+        StrExpr::from_parts(parts)
+    };
+    for e in config
+        .entrypoint
+        .iter_mut()
+        .chain(config.cmd.iter_mut())
+        .chain(config.env_vars.values_mut())
+    {
+        *e = split(e);
+    }
 }
 
 /// `set_service` merge rules (Kurtosis `upsert`).
@@ -197,7 +239,7 @@ fn name_step(ctx: &Context, kind: StepKind, at: Span) {
 #[starlark_module]
 pub fn methods(builder: &mut MethodsBuilder) {
     fn add_service<'v>(
-        #[starlark(this)] _this: &PlanValue,
+        #[starlark(this)] _this: Value<'v>,
         name: Option<Value<'v>>,
         config: Option<Value<'v>>,
         force_update: Option<Value<'v>>,
@@ -229,7 +271,7 @@ pub fn methods(builder: &mut MethodsBuilder) {
             plain_name,
             &config,
             force,
-            super::plan_object::description(&d),
+            super::instruction::description(&d),
             &at,
             from.as_ref(),
         )?;
@@ -238,7 +280,7 @@ pub fn methods(builder: &mut MethodsBuilder) {
     }
 
     fn add_services<'v>(
-        #[starlark(this)] _this: &PlanValue,
+        #[starlark(this)] _this: Value<'v>,
         configs: Option<Value<'v>>,
         force_update: Option<Value<'v>>,
         description: Option<Value<'v>>,
@@ -288,7 +330,7 @@ pub fn methods(builder: &mut MethodsBuilder) {
                 name.clone(),
                 &config,
                 force,
-                super::plan_object::description(&d),
+                super::instruction::description(&d),
                 &at,
                 from.as_ref(),
             )?;
@@ -305,7 +347,7 @@ pub fn methods(builder: &mut MethodsBuilder) {
     }
 
     fn get_service<'v>(
-        #[starlark(this)] _this: &PlanValue,
+        #[starlark(this)] _this: Value<'v>,
         name: Option<Value<'v>>,
         description: Option<Value<'v>>,
         eval: &mut Evaluator<'v, '_, '_>,
@@ -323,7 +365,7 @@ pub fn methods(builder: &mut MethodsBuilder) {
     }
 
     fn get_services<'v>(
-        #[starlark(this)] _this: &PlanValue,
+        #[starlark(this)] _this: Value<'v>,
         description: Option<Value<'v>>,
         eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<Value<'v>> {
@@ -344,7 +386,7 @@ pub fn methods(builder: &mut MethodsBuilder) {
     }
 
     fn set_service<'v>(
-        #[starlark(this)] _this: &PlanValue,
+        #[starlark(this)] _this: Value<'v>,
         name: Option<Value<'v>>,
         config: Option<Value<'v>>,
         description: Option<Value<'v>>,
@@ -380,7 +422,7 @@ pub fn methods(builder: &mut MethodsBuilder) {
     }
 
     fn remove_service<'v>(
-        #[starlark(this)] _this: &PlanValue,
+        #[starlark(this)] _this: Value<'v>,
         name: Option<Value<'v>>,
         description: Option<Value<'v>>,
         eval: &mut Evaluator<'v, '_, '_>,
@@ -395,7 +437,7 @@ pub fn methods(builder: &mut MethodsBuilder) {
     }
 
     fn start_service<'v>(
-        #[starlark(this)] _this: &PlanValue,
+        #[starlark(this)] _this: Value<'v>,
         name: Option<Value<'v>>,
         description: Option<Value<'v>>,
         eval: &mut Evaluator<'v, '_, '_>,
@@ -410,7 +452,7 @@ pub fn methods(builder: &mut MethodsBuilder) {
     }
 
     fn stop_service<'v>(
-        #[starlark(this)] _this: &PlanValue,
+        #[starlark(this)] _this: Value<'v>,
         name: Option<Value<'v>>,
         description: Option<Value<'v>>,
         eval: &mut Evaluator<'v, '_, '_>,

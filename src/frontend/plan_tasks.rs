@@ -6,7 +6,7 @@
 
 use super::check::Args;
 use super::context::{other, Context};
-use super::plan_object::{call_site, convert, description, PlanValue};
+use super::instruction::{call_site, convert, description};
 use super::refs::placeholder;
 use super::value::{KValue, Owned};
 use crate::ir::{
@@ -298,7 +298,7 @@ fn assertion_arg(a: &mut Args, v: Option<Value>, target: &Option<Owned>) -> Asse
 #[starlark_module]
 pub fn methods(builder: &mut MethodsBuilder) {
     fn exec<'v>(
-        #[starlark(this)] _this: &PlanValue,
+        #[starlark(this)] _this: Value<'v>,
         service_name: Option<Value<'v>>,
         recipe: Option<Value<'v>>,
         acceptable_codes: Option<Value<'v>>,
@@ -334,7 +334,7 @@ pub fn methods(builder: &mut MethodsBuilder) {
     }
 
     fn request<'v>(
-        #[starlark(this)] _this: &PlanValue,
+        #[starlark(this)] _this: Value<'v>,
         service_name: Option<Value<'v>>,
         recipe: Option<Value<'v>>,
         acceptable_codes: Option<Value<'v>>,
@@ -376,7 +376,7 @@ pub fn methods(builder: &mut MethodsBuilder) {
     }
 
     fn wait<'v>(
-        #[starlark(this)] _this: &PlanValue,
+        #[starlark(this)] _this: Value<'v>,
         service_name: Option<Value<'v>>,
         recipe: Option<Value<'v>>,
         field: Option<Value<'v>>,
@@ -439,7 +439,7 @@ pub fn methods(builder: &mut MethodsBuilder) {
     }
 
     fn verify<'v>(
-        #[starlark(this)] _this: &PlanValue,
+        #[starlark(this)] _this: Value<'v>,
         value: Option<Value<'v>>,
         assertion: Option<Value<'v>>,
         target_value: Option<Value<'v>>,
@@ -475,7 +475,7 @@ pub fn methods(builder: &mut MethodsBuilder) {
     }
 
     fn print<'v>(
-        #[starlark(this)] _this: &PlanValue,
+        #[starlark(this)] _this: Value<'v>,
         msg: Option<Value<'v>>,
         description: Option<Value<'v>>,
         eval: &mut Evaluator<'v, '_, '_>,
@@ -501,7 +501,7 @@ pub fn methods(builder: &mut MethodsBuilder) {
     }
 
     fn run_sh<'v>(
-        #[starlark(this)] _this: &PlanValue,
+        #[starlark(this)] _this: Value<'v>,
         name: Option<Value<'v>>,
         run: Option<Value<'v>>,
         image: Option<Value<'v>>,
@@ -590,7 +590,7 @@ pub fn methods(builder: &mut MethodsBuilder) {
     }
 
     fn run_python<'v>(
-        #[starlark(this)] _this: &PlanValue,
+        #[starlark(this)] _this: Value<'v>,
         name: Option<Value<'v>>,
         run: Option<Value<'v>>,
         args: Option<Value<'v>>,

@@ -7,7 +7,7 @@
 //! - where a top-level `def` is, and its parameters (so a wrong `run` signature is
 //!   reported at the `def run(...)` line).
 
-use super::plan_object::to_span;
+use super::instruction::to_span;
 use crate::ir::Span;
 use starlark::syntax::ast::{AssignTargetP, AstExpr, AstNoPayload, AstStmt, ExprP, StmtP};
 use starlark::syntax::AstModule;

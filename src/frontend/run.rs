@@ -5,8 +5,9 @@
 use super::context::{Context, NoLoad, ParseFailure};
 use super::convert::Conv;
 use super::globals::{self, from_json};
+use super::instruction::to_span;
 use super::package::ResolvedFile;
-use super::plan_object::{to_span, PlanValue};
+use super::plan_object::PlanValue;
 use super::value::Owned;
 use super::{positions, syntax};
 use super::{Failure, Interpreted, Options, Sources};

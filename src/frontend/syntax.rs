@@ -7,7 +7,7 @@
 //! expanded), so strings, comments and f-strings are skipped exactly as it skips them.
 
 use super::dialect::{dialect, expand_indent_tabs};
-use super::plan_object::to_span;
+use super::instruction::to_span;
 use super::run::to_diagnostic;
 use crate::diagnostic::{Diagnostic, SourceLookup};
 use crate::ir::Span;

@@ -7,7 +7,7 @@
 #![allow(clippy::too_many_arguments)]
 
 use super::check::Args;
-use super::plan_object::to_span;
+use super::instruction::to_span;
 use super::value::{KValue, Owned};
 use crate::ir::Assertion;
 use regex::Regex;

@@ -21,6 +21,10 @@ pub enum RuntimeRef {
 pub enum ServiceField {
     IpAddress,
     Hostname,
+    /// The address of the service's own container, where its
+    /// `private_ip_address_placeholder` stood in its entrypoint, cmd or env (the
+    /// frontend records it; the `service` of the reference is that service itself).
+    OwnIpAddress,
 }
 
 /// A field of a task's result (`exec`, `request`, `wait`, `run_sh`, `run_python`).
@@ -38,6 +42,7 @@ impl ServiceField {
         match self {
             ServiceField::IpAddress => "ip_address",
             ServiceField::Hostname => "hostname",
+            ServiceField::OwnIpAddress => "own_ip_address",
         }
     }
 }

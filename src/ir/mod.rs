@@ -28,6 +28,7 @@ pub use artifact::{Artifact, ArtifactFile, ArtifactSource, FileContent};
 pub use data::Data;
 pub use duration::GoDuration;
 pub use expr::{Part, RuntimeRef, ServiceField, StrExpr, TaskField};
+pub(crate) use info::Facts;
 pub use info::{PlanInfo, StepDeps};
 pub use service::{
     GpuConfig, Image, Mount, Port, ReadyCondition, Service, ServiceConfig, Toleration, Transport,

@@ -37,7 +37,10 @@ pub struct ServiceConfig {
     pub cmd: Vec<StrExpr>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub env_vars: BTreeMap<String, StrExpr>,
-    /// Replaced by the container's own IP in entrypoint, cmd and env values.
+    /// The text the package chose to stand for the container's own address. The
+    /// frontend has already turned each occurrence in `entrypoint`, `cmd` and
+    /// `env_vars` into a typed `ServiceField::OwnIpAddress` reference; kept for display
+    /// only, nothing after the frontend reads it.
     pub private_ip_address_placeholder: String,
     /// Millicores; 0 = no limit.
     #[serde(skip_serializing_if = "is_zero")]

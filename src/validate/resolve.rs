@@ -4,8 +4,8 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::ir::{
-    ArtifactId, ArtifactSource, Data, FileContent, Mount, Plan, PlanInfo, Recipe, RuntimeRef,
-    ServiceId, Span, StepDeps, StepKind, StrExpr, TaskId, TaskKind,
+    ArtifactId, ArtifactSource, Data, Facts, FileContent, Mount, Plan, PlanInfo, Recipe,
+    RuntimeRef, ServiceField, ServiceId, Span, StepDeps, StepKind, StrExpr, TaskId, TaskKind,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -25,6 +25,10 @@ struct Env<'p> {
     service_writer: HashMap<ServiceId, usize>,
     /// The latest `wait` step: everything after it waits for it.
     barrier: Option<usize>,
+    /// The service each exec/request/wait runs against.
+    task_service: BTreeMap<TaskId, ServiceId>,
+    /// Service name -> whether it runs after the steps so far (stop/start).
+    running: BTreeMap<String, bool>,
     diags: &'p mut Vec<Diagnostic>,
 }
 
@@ -111,6 +115,11 @@ impl Env<'_> {
     fn expr(&mut self, e: &StrExpr, at: &Span, uses: &mut Uses) {
         for r in e.refs() {
             match r {
+                // The address of the container holding the string: no dependency.
+                RuntimeRef::Service {
+                    field: ServiceField::OwnIpAddress,
+                    ..
+                } => {}
                 RuntimeRef::Service { service, field } => {
                     if self.removed.contains(service) {
                         let s = self.plan.service(*service);
@@ -209,6 +218,8 @@ pub fn resolve(plan: &Plan, diags: &mut Vec<Diagnostic>) -> PlanInfo {
         task_step: HashMap::new(),
         service_writer: HashMap::new(),
         barrier: None,
+        task_service: BTreeMap::new(),
+        running: BTreeMap::new(),
         diags,
     };
     let mut step_deps = Vec::with_capacity(plan.steps.len());
@@ -263,6 +274,7 @@ pub fn resolve(plan: &Plan, diags: &mut Vec<Diagnostic>) -> PlanInfo {
                         );
                     }
                     env.live.insert(s.name.clone(), *id);
+                    env.running.insert(s.name.clone(), true);
                     env.service_step.insert(*id, i);
                     writes.push(*id);
                     // A ready condition's HTTP port must exist on the service itself.
@@ -278,16 +290,19 @@ pub fn resolve(plan: &Plan, diags: &mut Vec<Diagnostic>) -> PlanInfo {
             StepKind::RemoveService(name) => {
                 if let Some(id) = env.service(name, "remove_service", &step.at, &mut uses) {
                     env.live.remove(name);
+                    env.running.remove(name);
                     env.removed.insert(id);
                 }
             }
             StepKind::StartService(name) => {
                 if let Some(id) = env.service(name, "start_service", &step.at, &mut uses) {
+                    env.running.insert(name.clone(), true);
                     writes.push(id);
                 }
             }
             StepKind::StopService(name) => {
                 if let Some(id) = env.service(name, "stop_service", &step.at, &mut uses) {
+                    env.running.insert(name.clone(), false);
                     writes.push(id);
                 }
             }
@@ -326,6 +341,7 @@ pub fn resolve(plan: &Plan, diags: &mut Vec<Diagnostic>) -> PlanInfo {
                         for c in &recipe.command {
                             env.expr(c, at, &mut uses);
                         }
+                        env.task_service.extend(sid.map(|s| (*tid, s)));
                         writes.extend(sid);
                     }
                     TaskKind::Request {
@@ -334,6 +350,7 @@ pub fn resolve(plan: &Plan, diags: &mut Vec<Diagnostic>) -> PlanInfo {
                         ..
                     } => {
                         let sid = env.service(service_name, "request", at, &mut uses);
+                        env.task_service.extend(sid.map(|s| (*tid, s)));
                         env.recipe(&Recipe::Http(recipe.clone()), sid, "request", at, &mut uses);
                     }
                     TaskKind::Wait {
@@ -343,6 +360,7 @@ pub fn resolve(plan: &Plan, diags: &mut Vec<Diagnostic>) -> PlanInfo {
                         ..
                     } => {
                         let sid = env.service(service_name, "wait", at, &mut uses);
+                        env.task_service.extend(sid.map(|s| (*tid, s)));
                         env.recipe(recipe, sid, "wait", at, &mut uses);
                         env.data(target_value, at, &mut uses);
                         is_wait = true;
@@ -425,11 +443,48 @@ pub fn resolve(plan: &Plan, diags: &mut Vec<Diagnostic>) -> PlanInfo {
             after: after.into_iter().collect(),
         });
     }
-    PlanInfo {
+    let stopped = env
+        .running
+        .iter()
+        .filter(|(_, running)| !**running)
+        .filter_map(|(name, _)| env.live.get(name).copied())
+        .collect();
+    let own_address_users = env
+        .live
+        .values()
+        .copied()
+        .filter(|id| uses_own_address(plan, *id))
+        .collect();
+    PlanInfo::proven(Facts {
         final_services: env.live,
+        stopped,
+        own_address_users,
         artifacts: env.artifacts,
         task_artifacts,
+        task_service: env.task_service,
+        service_step: env.service_step.into_iter().collect(),
+        task_step: env.task_step.into_iter().collect(),
+        artifact_step: env.artifact_step.into_iter().collect(),
         order: (0..plan.steps.len()).collect(),
         step_deps,
-    }
+    })
+}
+
+/// Whether the service's entrypoint, cmd or env holds its own address.
+fn uses_own_address(plan: &Plan, id: ServiceId) -> bool {
+    let c = &plan.service(id).config;
+    c.entrypoint
+        .iter()
+        .chain(&c.cmd)
+        .chain(c.env_vars.values())
+        .flat_map(StrExpr::refs)
+        .any(|r| {
+            matches!(
+                r,
+                RuntimeRef::Service {
+                    field: ServiceField::OwnIpAddress,
+                    ..
+                }
+            )
+        })
 }

@@ -22,6 +22,9 @@ use std::time::{Duration, Instant, SystemTime};
 /// The tag `scripts/make-busybox-image.sh` builds by default.
 pub const BUSYBOX_IMAGE: &str = "kplan-test/busybox:local";
 
+/// The tag `scripts/make-tools-image.sh` builds by default (kplan's tools image).
+pub const TOOLS_IMAGE: &str = "kplan-test/tools:local";
+
 /// The crate's root directory (where Cargo.toml is).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -288,6 +291,30 @@ pub fn busybox_image() -> String {
     .clone()
 }
 
+/// Makes sure the stand-in for kplan's tools image exists (busybox and Debian's jq,
+/// `scripts/make-tools-image.sh`, once per process under a machine-wide lock) and
+/// returns its tag. Call `require_docker()` first.
+pub fn tools_image() -> String {
+    static TAG: OnceLock<String> = OnceLock::new();
+    TAG.get_or_init(|| {
+        let _lock = FileLock::acquire("kplan-test-tools-image", Duration::from_secs(120));
+        let out = Command::new("bash")
+            .arg(repo_root().join("scripts/make-tools-image.sh"))
+            .arg(TOOLS_IMAGE)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run scripts/make-tools-image.sh");
+        assert!(
+            out.status.success(),
+            "scripts/make-tools-image.sh failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        TOOLS_IMAGE.to_string()
+    })
+    .clone()
+}
+
 /// A name no other test (in this or another process) uses: `PREFIX-PID-N`.
 pub fn unique_name(prefix: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
@@ -360,6 +387,137 @@ impl Drop for DockerCleanup {
         for n in self.networks.iter().rev() {
             let _ = docker(["network", "rm", n.as_str()]);
         }
+    }
+}
+
+/// A Compose project run by the real Compose binary, taken down (`down -v`) when
+/// dropped, also when the test panics.
+pub struct ComposeProject {
+    pub file: PathBuf,
+    pub name: String,
+}
+
+impl ComposeProject {
+    /// The project in `file`, under a name no other test uses.
+    pub fn new(file: &Path, prefix: &str) -> ComposeProject {
+        ComposeProject {
+            file: file.to_path_buf(),
+            name: unique_name(prefix),
+        }
+    }
+
+    /// `up --wait` (no pulls); panics with Compose's output when it fails.
+    pub fn up(&self, wait_secs: u32) {
+        let wait = wait_secs.to_string();
+        let up = docker_compose([
+            "-f".as_ref(),
+            self.file.as_os_str(),
+            "-p".as_ref(),
+            self.name.as_ref(),
+            "up".as_ref(),
+            "--wait".as_ref(),
+            "--wait-timeout".as_ref(),
+            OsStr::new(&wait),
+            "--pull".as_ref(),
+            "never".as_ref(),
+        ]);
+        assert!(
+            up.status.success(),
+            "compose up --wait failed:\n{}",
+            String::from_utf8_lossy(&up.stderr)
+        );
+    }
+
+    /// The container of a service.
+    pub fn container(&self, service: &str) -> String {
+        format!("{}-{service}-1", self.name)
+    }
+}
+
+impl Drop for ComposeProject {
+    fn drop(&mut self) {
+        let out = docker_compose([
+            "-f".as_ref(),
+            self.file.as_os_str(),
+            "-p".as_ref(),
+            self.name.as_ref(),
+            "down".as_ref(),
+            "-v".as_ref(),
+            "--remove-orphans".as_ref(),
+            "--timeout".as_ref(),
+            "2".as_ref(),
+        ]);
+        if !out.status.success() {
+            eprintln!(
+                "compose down failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+/// An enclave `kplan apply` makes, with its own state directory, destroyed (volumes
+/// too) when dropped.
+pub struct ApplyEnclave {
+    pub name: String,
+    state: tempfile::TempDir,
+}
+
+impl ApplyEnclave {
+    pub fn new(prefix: &str) -> ApplyEnclave {
+        ApplyEnclave {
+            name: unique_name(prefix),
+            state: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    /// The enclave's state directory (for `--state-dir`).
+    pub fn state_dir(&self) -> &Path {
+        self.state.path()
+    }
+
+    /// `kplan apply PKG --yes` into this enclave; panics with kplan's output on failure.
+    pub fn apply(&self, package: &str) {
+        let out = Command::new(kplan_bin())
+            .args([
+                "apply",
+                package,
+                "--yes",
+                "--enclave",
+                &self.name,
+                "--state-dir",
+            ])
+            .arg(self.state.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run kplan apply");
+        assert!(
+            out.status.success(),
+            "kplan apply failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The container of a service.
+    pub fn container(&self, service: &str) -> String {
+        format!("{}--{service}", self.name)
+    }
+}
+
+impl Drop for ApplyEnclave {
+    fn drop(&mut self) {
+        let _ = Command::new(kplan_bin())
+            .args([
+                "destroy",
+                "--volumes",
+                "--enclave",
+                &self.name,
+                "--state-dir",
+            ])
+            .arg(self.state.path())
+            .stdin(Stdio::null())
+            .output();
     }
 }
 

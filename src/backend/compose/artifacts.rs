@@ -1,41 +1,44 @@
-//! Files artifacts in Compose: uploads and rendered templates become files written
+//! Files artifacts in Compose: file sets known at compile time become files written
 //! beside `compose.yaml` (`artifacts/<name>/<path>`) and bind-mounted read-only with
-//! relative paths; files produced at run time (`run_sh`/`run_python` `store`,
-//! `store_service_files`) become named volumes filled by one-shot services.
+//! relative paths; artifacts produced at run time (a task's `store`, a copy out of a
+//! service, files holding run-time values) become named volumes filled by one-shots.
+//! A file holding run-time values is written as its literal pieces
+//! (`parts/<name>/<path>/<n>`), which its render job concatenates with the value
+//! files into the artifact's volume, beside the artifact's static files.
 
-use super::model::{ComposeService, Condition, NamedVolume};
+use super::model::{ComposeService, NamedVolume};
 use super::{Ctx, Placement};
+use crate::backend::lower::artifacts::{render_template, ArtifactModel, FileBody, FileModel};
+use crate::backend::lower::script::COPY_SCRIPT;
+use crate::backend::lower::store::{render_script, Piece, RenderedFile, Source};
+use crate::backend::lower::{JobKind, NodeId};
 use crate::diagnostic::Diagnostic;
-use crate::gotemplate::{Number, Piece, Template, Value};
-use crate::ir::{ArtifactId, ArtifactSource, Data, FileContent, Mount, Span};
+use crate::ir::{ArtifactId, Mount, RuntimeRef, Span};
 use std::collections::BTreeMap;
 
 /// Decides where every artifact lives, writing compile-time files into the output.
 pub fn place(cx: &mut Ctx) {
-    let ids: Vec<ArtifactId> = cx.plan.artifact_ids().collect();
-    for id in ids {
-        let a = cx.plan.artifact(id);
-        if cx.info.artifacts.get(&a.name) != Some(&id) {
-            continue;
-        }
-        let placement = match &a.source {
-            ArtifactSource::Upload { files, .. } | ArtifactSource::Templates { files } => {
-                let dir = cx.artifact_dir(&a.name);
+    let model = cx.model;
+    for (id, a_model) in &model.artifacts {
+        let a = cx.plan.artifact(*id);
+        let placement = match a_model {
+            ArtifactModel::Rendered { files, .. } => {
+                let tok = cx.artifact_dir(&a.name);
+                let render = rendered(cx, *id, &tok, files);
+                cx.renders.insert(*id, render);
+                Placement::Volume {
+                    volume: artifact_volume(cx, &a.name),
+                }
+            }
+            ArtifactModel::Files(files) | ArtifactModel::Copied(files) => {
+                let dir = format!("artifacts/{}", cx.artifact_dir(&a.name));
                 let mut paths = Vec::new();
                 for f in files {
-                    if !safe_rel(&f.path) {
-                        cx.diags.push(
-                            Diagnostic::error(
-                                "KP204",
-                                format!("artifact '{}' has a file at '{}', which is not a plain relative path and cannot be written beside compose.yaml", a.name, f.path),
-                                Some(a.at.clone()),
-                            )
-                            .with_hint("use relative file names without '..'"),
-                        );
+                    if matches!(a_model, ArtifactModel::Files(_)) && !placeable(cx, *id, &f.path) {
                         continue;
                     }
                     let place = format!("file '{}' of artifact '{}'", f.path, a.name);
-                    if let Some(bytes) = content(cx, &f.path, &f.content, &a.at, &place) {
+                    if let Some(bytes) = content(cx, f, &a.at, &place) {
                         cx.out
                             .add_with_mode(format!("{dir}/{}", f.path), bytes, f.mode);
                         paths.push(f.path.clone());
@@ -43,33 +46,144 @@ pub fn place(cx: &mut Ctx) {
                 }
                 Placement::Files { dir, files: paths }
             }
-            ArtifactSource::ServiceFiles {
-                service_name, src, ..
-            } => match service_files(cx, id, service_name, src, &a.at) {
-                Some(p) => p,
-                None => continue,
-            },
-            ArtifactSource::TaskStore { task, .. } => {
-                let Some(producer) = cx.task_names.get(task).cloned() else {
-                    continue;
-                };
-                let volume = artifact_volume(cx, &a.name);
-                Placement::Volume { volume, producer }
+            ArtifactModel::ServiceCopy { .. } | ArtifactModel::TaskStore { .. } => {
+                Placement::Volume {
+                    volume: artifact_volume(cx, &a.name),
+                }
             }
         };
-        cx.placements.insert(id, placement);
+        cx.placements.insert(*id, placement);
     }
+}
+
+/// How the render job of an artifact with run-time holes fills its volume.
+#[derive(Debug, Clone)]
+pub struct Render {
+    /// The directory (relative to the output) of its static files, if any.
+    pub src: Option<String>,
+    /// The directory (relative to the output) of the literal pieces, if any.
+    pub parts: Option<String>,
+    /// The files with run-time holes, with their sources in the render container.
+    pub files: Vec<RenderedFile>,
+}
+
+/// Where the render container sees the static files, the pieces and its output.
+pub const RENDER_SRC: &str = "/kplan/src";
+pub const RENDER_PARTS: &str = "/kplan/parts";
+pub const RENDER_OUT: &str = "/kplan/out";
+
+/// Writes the static files and the literal pieces of an artifact with run-time
+/// holes, and says how its render job assembles it.
+fn rendered(cx: &mut Ctx, id: ArtifactId, tok: &str, files: &[FileModel]) -> Render {
+    let a = cx.plan.artifact(id);
+    let dir = format!("artifacts/{tok}");
+    let parts_dir = format!("parts/{tok}");
+    let mut render = Render {
+        src: None,
+        parts: None,
+        files: Vec::new(),
+    };
+    for f in files {
+        if !placeable(cx, id, &f.path) {
+            continue;
+        }
+        match &f.body {
+            FileBody::Text(t) if t.has_values() => {
+                let word = cx.word(t);
+                let mut sources = Vec::new();
+                let mut n = 0;
+                for p in &word.0 {
+                    match p {
+                        Piece::Lit(l) if l.is_empty() => {}
+                        Piece::Lit(l) => {
+                            cx.out.add(
+                                format!("{parts_dir}/{}/{n}", f.path),
+                                l.clone().into_bytes(),
+                            );
+                            sources.push(Source::Part(format!("{RENDER_PARTS}/{}/{n}", f.path)));
+                            n += 1;
+                            render.parts = Some(parts_dir.clone());
+                        }
+                        Piece::File(v) => sources.push(Source::Value(v.clone())),
+                    }
+                }
+                render.files.push(RenderedFile {
+                    path: f.path.clone(),
+                    mode: f.mode,
+                    sources,
+                });
+            }
+            FileBody::Text(_) | FileBody::Bytes(_) | FileBody::Template { .. } => {
+                let place = format!("file '{}' of artifact '{}'", f.path, a.name);
+                if let Some(bytes) = content(cx, f, &a.at, &place) {
+                    cx.out
+                        .add_with_mode(format!("{dir}/{}", f.path), bytes, f.mode);
+                    render.src = Some(dir.clone());
+                }
+            }
+        }
+    }
+    render
+}
+
+/// The one-shot that writes an artifact with run-time holes into its volume (in the
+/// tools image).
+pub fn renderer(cx: &mut Ctx, job: NodeId, artifact: ArtifactId) -> Option<ComposeService> {
+    let render = cx.renders.get(&artifact)?.clone();
+    let Some(Placement::Volume { volume }) = cx.placements.get(&artifact).cloned() else {
+        return None;
+    };
+    let mut volumes = Vec::new();
+    if let Some(src) = &render.src {
+        volumes.push(format!("./{src}:{RENDER_SRC}:ro"));
+    }
+    if let Some(parts) = &render.parts {
+        volumes.push(format!("./{parts}:{RENDER_PARTS}:ro"));
+    }
+    volumes.extend(cx.store_mount(job));
+    volumes.push(format!("{volume}:{RENDER_OUT}"));
+    Some(ComposeService {
+        image: cx.tools_image.clone(),
+        entrypoint: Some(vec!["/bin/sh".into(), "-c".into()]),
+        command: Some(vec![render_script(
+            RENDER_OUT,
+            render.src.as_ref().map(|_| RENDER_SRC),
+            &render.files,
+        )]),
+        volumes,
+        restart: Some("no".into()),
+        ..ComposeService::default()
+    })
 }
 
 /// Declares a named volume for an artifact and returns its name.
 pub fn artifact_volume(cx: &mut Ctx, artifact: &str) -> String {
-    let volume = cx
-        .volume_names
-        .claim(&format!("artifact-{}", super::names::token(artifact)));
+    let volume = cx.volume_names.claim(&format!(
+        "artifact-{}",
+        crate::backend::lower::names::token(artifact)
+    ));
     cx.project
         .volumes
         .insert(volume.clone(), NamedVolume::default());
     volume
+}
+
+/// Whether a file of an artifact can be written beside `compose.yaml` (KP204 when
+/// its path is not a plain relative one).
+fn placeable(cx: &mut Ctx, id: ArtifactId, path: &str) -> bool {
+    if safe_rel(path) {
+        return true;
+    }
+    let a = cx.plan.artifact(id);
+    cx.diags.push(
+        Diagnostic::error(
+            "KP204",
+            format!("artifact '{}' has a file at '{path}', which is not a plain relative path and cannot be written beside compose.yaml", a.name),
+            Some(a.at.clone()),
+        )
+        .with_hint("use relative file names without '..'"),
+    );
+    false
 }
 
 fn safe_rel(p: &str) -> bool {
@@ -79,33 +193,25 @@ fn safe_rel(p: &str) -> bool {
         && !p.contains(['\\', ':', '\n'])
 }
 
-/// The bytes of one artifact file; run-time values in rendered text resolve to DNS
-/// names, and templates whose logic needed a run-time value are rendered now with
-/// those names.
-fn content(cx: &mut Ctx, path: &str, c: &FileContent, at: &Span, place: &str) -> Option<Vec<u8>> {
-    match c {
-        FileContent::Static(b) => Some(b.clone()),
-        FileContent::Text(e) => cx.text(e, at, place).map(String::into_bytes),
-        FileContent::Template {
+/// The bytes of one compile-time file: service references become DNS names;
+/// templates whose logic waited for an address are rendered now with those names.
+fn content(cx: &mut Ctx, f: &FileModel, at: &Span, place: &str) -> Option<Vec<u8>> {
+    match &f.body {
+        FileBody::Bytes(b) => Some(b.clone()),
+        FileBody::Text(t) => Some(cx.text(t).into_bytes()),
+        FileBody::Template {
             template,
             data,
             reason,
         } => {
-            let value = data_value(cx, data, at, place)?;
-            let rendered = Template::parse(path, template)
-                .map_err(|e| e.to_string())
-                .and_then(|t| t.execute(&value).map_err(|e| e.to_string()));
-            match rendered {
-                Ok(pieces) => {
-                    let mut s = String::new();
-                    for p in pieces {
-                        match p {
-                            Piece::Text(t) => s.push_str(&t),
-                            Piece::Hole(_) => {}
-                        }
-                    }
-                    Some(s.into_bytes())
+            let resolve = |r: &RuntimeRef| -> Result<String, String> {
+                match r {
+                    RuntimeRef::Service { service, field } => Ok(cx.service_text(*service, *field)),
+                    RuntimeRef::Task { .. } => Err("a run-time value".into()),
                 }
+            };
+            match render_template(&f.path, template, data, &resolve) {
+                Ok(bytes) => Some(bytes),
                 Err(e) => {
                     cx.diags.push(
                         Diagnostic::error(
@@ -122,171 +228,40 @@ fn content(cx: &mut Ctx, path: &str, c: &FileContent, at: &Span, place: &str) ->
     }
 }
 
-/// Template data with every run-time value resolved to its Compose text.
-fn data_value(cx: &mut Ctx, d: &Data, at: &Span, place: &str) -> Option<Value> {
-    Some(match d {
-        Data::Null => Value::Null,
-        Data::Bool(b) => Value::Bool(*b),
-        Data::Number(n) => match Number::from_json(n) {
-            Ok(n) => Value::Number(n),
-            Err(e) => {
-                cx.diags.push(Diagnostic::error(
-                    "KP205",
-                    format!("{place} cannot be rendered: {e}"),
-                    Some(at.clone()),
-                ));
-                return None;
-            }
-        },
-        Data::Str(s) => Value::String(vec![Piece::Text(cx.text(s, at, place)?)]),
-        Data::List(items) => {
-            let mut out = Vec::new();
-            let mut ok = true;
-            for i in items {
-                match data_value(cx, i, at, place) {
-                    Some(v) => out.push(v),
-                    None => ok = false,
-                }
-            }
-            if !ok {
-                return None;
-            }
-            Value::List(out)
-        }
-        Data::Object(entries) => {
-            let mut out = BTreeMap::new();
-            let mut ok = true;
-            for (k, v) in entries {
-                match data_value(cx, v, at, place) {
-                    Some(v) => {
-                        out.insert(k.clone(), v);
-                    }
-                    None => ok = false,
-                }
-            }
-            if !ok {
-                return None;
-            }
-            Value::Map(out)
-        }
-    })
-}
-
-/// A compile-time file's content and permission bits.
-type FileBytes = (Vec<u8>, Option<u32>);
-
-/// `store_service_files`: a static copy when the path lies in files the service has
-/// mounted from compile-time artifacts; otherwise a one-shot service from the source
-/// service's image (with its volumes) copies the path into a named volume.
-fn service_files(
-    cx: &mut Ctx,
-    id: ArtifactId,
-    service_name: &str,
-    src: &str,
-    at: &Span,
-) -> Option<Placement> {
-    let a_name = cx.plan.artifact(id).name.clone();
-    let Some(&sid) = cx.info.final_services.get(service_name) else {
-        cx.diags.push(
-            Diagnostic::error(
-                "KP202",
-                format!("store_service_files copies from service '{service_name}', which the package removes later; a Compose project holds only the services that exist at the end"),
-                Some(at.clone()),
-            )
-            .with_hint("copy the files before removing the service is not expressible in Compose; keep the service"),
-        );
+/// The one-shot that copies a `store_service_files` path into its volume: from the
+/// source service's image, with its volumes.
+pub fn copier(cx: &mut Ctx, job: NodeId) -> Option<ComposeService> {
+    let NodeId::Job(j) = job else { return None };
+    let JobKind::Copy {
+        artifact,
+        service,
+        src,
+    } = &cx.model.job(j).kind
+    else {
         return None;
     };
-    let svc = cx.plan.service(sid);
-    let src_trim = src.trim_end_matches('/');
-    // Static: the path is inside an artifact mount whose files are known now.
-    for (dir, m) in svc.config.files.iter().rev() {
-        let Mount::Artifacts(names) = m else { continue };
-        let dir_t = dir.trim_end_matches('/');
-        let rel = if src_trim == dir_t {
-            ""
-        } else if let Some(r) = src_trim.strip_prefix(&format!("{dir_t}/")) {
-            r
-        } else {
-            continue;
-        };
-        let mut merged: BTreeMap<String, FileBytes> = BTreeMap::new();
-        let mut all_static = true;
-        for n in names {
-            match cx.info.artifacts.get(n).and_then(|i| cx.placements.get(i)) {
-                Some(Placement::Files { dir: host, files }) => {
-                    for f in files {
-                        let key = format!("{host}/{f}");
-                        if let Some(bytes) = cx.out.files.get(&key) {
-                            let mode = cx.out.modes.get(&key).copied();
-                            merged.insert(f.clone(), (bytes.clone(), mode));
-                        }
-                    }
-                }
-                Some(Placement::Volume { .. }) | None => all_static = false,
-            }
-        }
-        if !all_static {
-            break;
-        }
-        let base = src_trim.rsplit('/').next().unwrap_or(src_trim);
-        let mut picked: Vec<(String, FileBytes)> = Vec::new();
-        for (f, bytes) in merged {
-            if rel.is_empty() {
-                picked.push((format!("{base}/{f}"), bytes));
-            } else if f == rel {
-                picked.push((base.to_owned(), bytes));
-            } else if let Some(rest) = f.strip_prefix(&format!("{rel}/")) {
-                picked.push((format!("{base}/{rest}"), bytes));
-            }
-        }
-        let host = cx.artifact_dir(&a_name);
-        let mut files = Vec::new();
-        for (f, (bytes, mode)) in picked {
-            match mode {
-                Some(m) => cx.out.add_with_mode(format!("{host}/{f}"), bytes, m),
-                None => cx.out.add(format!("{host}/{f}"), bytes),
-            }
-            files.push(f);
-        }
-        return Some(Placement::Files { dir: host, files });
-    }
-    // At run time: copy out of a container of the same image, with the same volumes.
-    let copier = cx.claim_service(&format!("store-{a_name}"));
-    cx.copier_names.insert(id, copier.clone());
-    let volume = artifact_volume(cx, &a_name);
-    let source = cx.svc_names[&sid].clone();
-    let mut volumes = mount_volumes(cx, &copier, &svc.config.files, &svc.at, true);
+    let Some(Placement::Volume { volume }) = cx.placements.get(artifact).cloned() else {
+        return None;
+    };
+    let svc = cx.plan.service(*service);
+    let mut volumes = mount_volumes(cx, &svc.config.files, &svc.at, true);
     volumes.push(format!("{volume}:/kplan/out"));
-    let service = ComposeService {
+    Some(ComposeService {
         image: svc.config.image.reference().to_owned(),
         entrypoint: Some(vec!["/bin/sh".into(), "-c".into()]),
-        command: Some(vec![
-            "mkdir -p /kplan/out && cp -a \"$0\" /kplan/out/".into(),
-            src.to_owned(),
-        ]),
+        command: Some(vec![COPY_SCRIPT.into(), src.clone()]),
         volumes,
         restart: Some("no".into()),
         ..ComposeService::default()
-    };
-    cx.project.services.insert(copier.clone(), service);
-    cx.need(&copier, &source, Condition::Started);
-    if let Some(step) = cx.artifact_step.get(&id).copied() {
-        cx.owners.push((copier.clone(), step));
-    }
-    Some(Placement::Volume {
-        volume,
-        producer: copier,
     })
 }
 
 /// The `volumes:` entries for a service's or task's files: compile-time artifacts as
 /// read-only relative bind mounts (one per file when several artifacts share a
-/// directory), run-time artifacts as their named volumes (and a dependency on the
-/// one-shot that fills them), persistent directories as named volumes.
+/// directory), run-time artifacts as their named volumes, persistent directories as
+/// named volumes.
 pub fn mount_volumes(
     cx: &mut Ctx,
-    who: &str,
     files: &BTreeMap<String, Mount>,
     at: &Span,
     read_only: bool,
@@ -313,7 +288,7 @@ pub fn mount_volumes(
             Mount::Artifacts(names) => {
                 let mut placements = Vec::new();
                 for n in names {
-                    if let Some(p) = cx.info.artifacts.get(n).and_then(|i| cx.placements.get(i)) {
+                    if let Some(p) = cx.info.artifact(n).and_then(|i| cx.placements.get(&i)) {
                         placements.push((n.clone(), p.clone()));
                     }
                 }
@@ -323,10 +298,8 @@ pub fn mount_volumes(
                     [(_, Placement::Files { dir: host, .. })] => {
                         out.push(format!("./{host}:{dir}{ro}"));
                     }
-                    [(_, Placement::Volume { volume, producer })] => {
+                    [(_, Placement::Volume { volume })] => {
                         out.push(format!("{volume}:{dir}{ro}"));
-                        let producer = producer.clone();
-                        cx.need(who, &producer, Condition::CompletedSuccessfully);
                     }
                     many => {
                         let mut merged: BTreeMap<String, String> = BTreeMap::new();
@@ -361,15 +334,10 @@ pub fn mount_volumes(
 }
 
 /// The `volumes:` entries for a task's `files` (mount path -> artifact name).
-pub fn task_mounts(
-    cx: &mut Ctx,
-    who: &str,
-    files: &BTreeMap<String, String>,
-    at: &Span,
-) -> Vec<String> {
+pub fn task_mounts(cx: &mut Ctx, files: &BTreeMap<String, String>, at: &Span) -> Vec<String> {
     let as_mounts: BTreeMap<String, Mount> = files
         .iter()
         .map(|(d, n)| (d.clone(), Mount::Artifacts(vec![n.clone()])))
         .collect();
-    mount_volumes(cx, who, &as_mounts, at, true)
+    mount_volumes(cx, &as_mounts, at, true)
 }

@@ -1,18 +1,20 @@
-//! `--target compose`: lowers a validated plan to a Docker Compose project, a
-//! `compose.yaml` plus the files it mounts (`artifacts/<name>/...`), runnable from the
-//! output directory on any machine with `docker compose up --wait`.
+//! `--target compose`: renders the deployment model ([`super::lower`]) as a Docker
+//! Compose project, a `compose.yaml` plus the files it mounts
+//! (`artifacts/<name>/...`), runnable from the output directory on any machine with
+//! `docker compose up --wait`.
 //!
-//! This module owns the lowering context (names, run-time value resolution,
-//! dependencies between Compose services) and the entry point; the lowering of each
-//! kind of IR node lives in its own file: [`services`], [`artifacts`], [`health`],
-//! [`tasks`]. The lowering table, and what cannot be lowered and why, is in
+//! The shared lowering decides what runs (services, one-shot jobs, hooks, probes,
+//! artifacts, dependency edges, run-time values); this module decides how Compose
+//! holds it: names, where files live ([`artifacts`]), healthchecks ([`health`]),
+//! services ([`services`]), one-shots and hooks ([`tasks`]), `depends_on`, and the
+//! YAML ([`yaml`]). The lowering table, and what cannot be lowered and why, is in
 //! `targets/compose/README.md`.
 //!
 //! Diagnostics (KP2xx), all collected before anything is written:
 //!
 //! | code  | severity | meaning |
 //! |-------|----------|---------|
-//! | KP201 | error    | a value known only at run time (a task's output, code, body or extract) is used where Compose needs a static value |
+//! | KP201 | error    | a value known only at run time that cannot be carried to where it is used (a `wait`'s result, a value a template's logic inspects, a readiness check) |
 //! | KP202 | error    | a service that is removed later in the package is used (Compose holds only the final services) |
 //! | KP203 | error    | an image that Compose cannot build faithfully (`ImageBuildSpec`, `NixBuildSpec`) |
 //! | KP204 | error    | files that cannot be placed: a task- or service-produced artifact merged with other artifacts in one directory, an unsafe path, or `files_to_be_moved` |
@@ -23,73 +25,62 @@
 //! | KP211 | warning  | a ready condition, `wait` or `request` check is approximated |
 //! | KP212 | warning  | registry credentials of an `ImageSpec` are not written into the file |
 //! | KP213 | warning  | a one-shot that no later service waits for (`up --wait` reports it as exited) |
+//! | KP214 | error    | a service reading a run-time value cannot start through kplan's wrapper (unknown image entrypoint, or an env var name that is not a shell name) |
+//!
+//! Run-time values travel through the value store, the named volume `kplan-values`
+//! mounted at [`VALUES_DIR`]: see `backend::lower::values` and the README.
 
 mod artifacts;
 mod health;
 mod model;
-mod names;
 mod services;
-mod shell;
 mod tasks;
 mod yaml;
 
-use super::Output;
+use super::lower::names::{self, Namer};
+use super::lower::store::{Piece, Word, Writes, VALUES_DIR};
+use super::lower::text::Seg;
+use super::lower::{self, Access, Condition, Model, NodeId, Vocabulary};
+use super::{Compiled, Options, Output};
 use crate::diagnostic::Diagnostic;
-use crate::ir::{
-    ArtifactId, Part, Plan, PlanInfo, RuntimeRef, ServiceId, Span, StepKind, StrExpr, TaskId,
-    TaskKind,
-};
-use model::{Condition, Dependency, Project};
+use crate::ir::{ArtifactId, Plan, PlanInfo, ServiceField, ServiceId};
+use model::{Dependency, Project};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The name of the Compose file in the output directory.
 pub const FILE_NAME: &str = "compose.yaml";
 
-/// How the project is going to be written.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    /// The project goes to stdout (no `-o DIR`): it must consist of `compose.yaml` alone.
-    pub to_stdout: bool,
-    /// The root package's directory relative to the output directory (`/`-separated),
-    /// when the package is a local directory; `build:` contexts are written relative
-    /// to it. `None`: images built from the package cannot be lowered (KP203).
-    pub package_dir: Option<String>,
-}
-
-/// `to` relative to `from` (both absolute and normalized), `/`-separated; `None` when
-/// they share no root or a component is not UTF-8.
-pub fn relative_path(from: &std::path::Path, to: &std::path::Path) -> Option<String> {
-    use std::path::Component;
-    let a: Vec<Component> = from.components().collect();
-    let b: Vec<Component> = to.components().collect();
-    if a.first() != b.first() {
-        return None;
-    }
-    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let mut parts: Vec<String> = vec!["..".to_owned(); a.len() - common];
-    for c in &b[common..] {
-        parts.push(c.as_os_str().to_str()?.to_owned());
-    }
-    Some(if parts.is_empty() {
-        ".".to_owned()
-    } else {
-        parts.join("/")
-    })
-}
-
-/// A lowered project and the warnings found on the way.
-#[derive(Debug)]
-pub struct Compiled {
-    pub output: Output,
-    pub warnings: Vec<Diagnostic>,
-}
+/// How Compose names itself in diagnostics.
+pub const WORDS: Vocabulary = Vocabulary {
+    target: "Compose",
+    project: "a Compose project",
+    the_project: "the Compose project",
+    file: "a Compose file",
+};
 
 /// Lowers the plan; `Err` holds every error (and the warnings), sorted by position.
+/// Without `-o DIR` (`to_stdout`) the project must consist of `compose.yaml` alone;
+/// `package_dir` makes `build:` contexts relative to the output directory (without
+/// it, images built from the package cannot be lowered: KP203).
 pub fn compile(plan: &Plan, info: &PlanInfo, opts: &Options) -> Result<Compiled, Vec<Diagnostic>> {
-    let mut cx = Ctx::new(plan, info);
+    let rules = lower::Rules {
+        words: WORDS,
+        values: lower::Carry::Files,
+        images: &opts.images,
+    };
+    let model = lower::lower(plan, info, &rules);
+    let mut cx = Ctx::new(plan, info, &model);
+    cx.diags = model.diagnostics.clone();
     cx.package_dir = opts.package_dir.clone();
-    cx.name_everything();
+    cx.tools_image = opts.tools_image().to_owned();
     artifacts::place(&mut cx);
+    if !model.values.is_empty() {
+        let v = cx.volume_names.claim("kplan-values");
+        cx.project
+            .volumes
+            .insert(v.clone(), model::NamedVolume::default());
+        cx.store_volume = Some(v);
+    }
     health::collect(&mut cx);
     services::lower(&mut cx);
     tasks::lower(&mut cx);
@@ -144,379 +135,185 @@ fn one_line(s: &str) -> String {
     s.replace(['\n', '\r'], " ")
 }
 
+/// Compose's name rule: `[a-zA-Z0-9_.-]`, lower-cased, starting with an alphanumeric.
+fn compose_name(base: &str) -> String {
+    names::token(base).to_ascii_lowercase()
+}
+
 /// Where the files of an artifact live in the project.
 #[derive(Debug, Clone)]
 pub(crate) enum Placement {
     /// Written at compile time under `dir` (relative to the output directory); the
     /// artifact's file paths, relative to `dir`.
     Files { dir: String, files: Vec<String> },
-    /// A named volume filled by the one-shot service `producer`.
-    Volume { volume: String, producer: String },
+    /// A named volume filled by a one-shot.
+    Volume { volume: String },
 }
 
-/// The lowering context shared by the per-node lowerings.
+/// The rendering context shared by the per-node renderers.
 pub(crate) struct Ctx<'a> {
     pub plan: &'a Plan,
     pub info: &'a PlanInfo,
+    pub model: &'a Model,
     pub diags: Vec<Diagnostic>,
     pub project: Project,
     pub out: Output,
-    /// Compose service name of each service in the final project.
-    pub svc_names: BTreeMap<ServiceId, String>,
-    /// Final services a `stop_service` leaves stopped.
-    pub stopped: BTreeSet<ServiceId>,
-    /// One-shot service name of each task that becomes one.
-    pub task_names: BTreeMap<TaskId, String>,
-    /// One-shot service name of each `store_service_files` that needs a copy at run time.
-    pub copier_names: BTreeMap<ArtifactId, String>,
+    /// The Compose service name of each node.
+    pub names: BTreeMap<NodeId, String>,
     pub placements: BTreeMap<ArtifactId, Placement>,
     /// The healthcheck of each final service that has one.
     pub healthchecks: BTreeMap<ServiceId, model::Healthcheck>,
-    /// Step index of each service's add, task and artifact.
-    pub service_step: BTreeMap<ServiceId, usize>,
-    pub task_step: BTreeMap<TaskId, usize>,
-    pub artifact_step: BTreeMap<ArtifactId, usize>,
-    /// Compose service -> the step it comes from (its order dependencies).
-    pub owners: Vec<(String, usize)>,
-    /// Compose service -> dependencies it needs besides step order.
-    pub needs: BTreeMap<String, BTreeMap<String, Condition>>,
-    pub volume_names: names::Namer,
+    pub volume_names: Namer,
     /// See [`Options::package_dir`].
     pub package_dir: Option<String>,
-    service_namer: names::Namer,
-    dir_namer: names::Namer,
+    /// The image of kplan's own one-shots.
+    pub tools_image: String,
+    /// The value store's volume, when run-time values are carried.
+    pub store_volume: Option<String>,
+    /// How each artifact with run-time holes is rendered (see [`artifacts`]).
+    pub renders: BTreeMap<ArtifactId, artifacts::Render>,
+    dir_namer: Namer,
 }
 
 impl<'a> Ctx<'a> {
-    fn new(plan: &'a Plan, info: &'a PlanInfo) -> Self {
-        let mut cx = Ctx {
+    fn new(plan: &'a Plan, info: &'a PlanInfo, model: &'a Model) -> Self {
+        let names = names::assign(plan, model, &compose_name);
+        let mut volume_names = Namer::default();
+        for id in model.services.keys() {
+            for m in plan.service(*id).config.files.values() {
+                if let crate::ir::Mount::Persistent { key, .. } = m {
+                    volume_names.claim(key);
+                }
+            }
+        }
+        Ctx {
             plan,
             info,
+            model,
             diags: Vec::new(),
             project: Project {
                 name: names::project_name(&plan.package.name),
                 ..Project::default()
             },
             out: Output::default(),
-            svc_names: BTreeMap::new(),
-            stopped: BTreeSet::new(),
-            task_names: BTreeMap::new(),
-            copier_names: BTreeMap::new(),
+            names,
             placements: BTreeMap::new(),
             healthchecks: BTreeMap::new(),
-            service_step: BTreeMap::new(),
-            task_step: BTreeMap::new(),
-            artifact_step: BTreeMap::new(),
-            owners: Vec::new(),
-            needs: BTreeMap::new(),
-            volume_names: names::Namer::default(),
+            volume_names,
             package_dir: None,
-            service_namer: names::Namer::default(),
-            dir_namer: names::Namer::default(),
-        };
-        for (i, step) in plan.steps.iter().enumerate() {
-            match &step.kind {
-                StepKind::AddServices(ids) => {
-                    for id in ids {
-                        cx.service_step.insert(*id, i);
-                    }
-                }
-                StepKind::RunTask(t) => {
-                    cx.task_step.insert(*t, i);
-                }
-                StepKind::CreateArtifact(a) => {
-                    cx.artifact_step.insert(*a, i);
-                }
-                StepKind::RemoveService(_)
-                | StepKind::StartService(_)
-                | StepKind::StopService(_) => {}
-            }
-        }
-        for id in info.artifacts.values() {
-            if let Some(a) = plan.artifacts.get(id.0 as usize) {
-                if let crate::ir::ArtifactSource::TaskStore { task, .. } = &a.source {
-                    cx.artifact_step
-                        .entry(*id)
-                        .or_insert_with(|| cx.task_step.get(task).copied().unwrap_or(0));
-                }
-            }
-        }
-        cx
-    }
-
-    /// Claims every name up front, in plan order, so names never depend on what
-    /// fails later: final services keep their names, persistent keys their volume
-    /// names; one-shots and artifact directories get unique derived names.
-    fn name_everything(&mut self) {
-        let plan = self.plan;
-        for id in self.info.final_services.values() {
-            let name = plan.service(*id).name.clone();
-            self.service_namer.claim(&name);
-            self.svc_names.insert(*id, name);
-        }
-        for s in self.svc_names.keys().map(|id| plan.service(*id)) {
-            for m in s.config.files.values() {
-                if let crate::ir::Mount::Persistent { key, .. } = m {
-                    self.volume_names.claim(key);
-                }
-            }
-        }
-        // A stop_service with no later start_service leaves the service stopped.
-        let mut state: BTreeMap<&str, bool> = BTreeMap::new();
-        for step in &plan.steps {
-            match &step.kind {
-                StepKind::StopService(n) => {
-                    state.insert(n, false);
-                }
-                StepKind::StartService(n) | StepKind::RemoveService(n) => {
-                    state.insert(n, true);
-                }
-                StepKind::AddServices(ids) => {
-                    for id in ids {
-                        state.insert(&plan.service(*id).name, true);
-                    }
-                }
-                StepKind::CreateArtifact(_) | StepKind::RunTask(_) => {}
-            }
-        }
-        for (name, running) in state {
-            if let (false, Some(id)) = (running, self.info.final_services.get(name)) {
-                self.stopped.insert(*id);
-            }
-        }
-        for t in plan.task_ids() {
-            let base = match &plan.task(t).kind {
-                TaskKind::RunSh { name, .. } | TaskKind::RunPython { name, .. } => {
-                    names::token(name).to_ascii_lowercase()
-                }
-                TaskKind::Request { service_name, .. } => {
-                    format!(
-                        "request-{}",
-                        names::token(service_name).to_ascii_lowercase()
-                    )
-                }
-                TaskKind::Exec { .. }
-                | TaskKind::Wait { .. }
-                | TaskKind::Verify { .. }
-                | TaskKind::Print { .. } => continue,
-            };
-            let name = self.service_namer.claim(&base);
-            self.task_names.insert(t, name);
+            tools_image: String::new(),
+            store_volume: None,
+            renders: BTreeMap::new(),
+            dir_namer: Namer::default(),
         }
     }
 
-    /// A unique directory under `artifacts/` for an artifact name.
+    /// A unique directory name (under `artifacts/`) for an artifact name.
     pub fn artifact_dir(&mut self, name: &str) -> String {
-        format!("artifacts/{}", self.dir_namer.claim(&names::token(name)))
+        self.dir_namer.claim(&names::token(name))
     }
 
-    /// A unique one-shot service name.
-    pub fn claim_service(&mut self, base: &str) -> String {
-        self.service_namer
-            .claim(&names::token(base).to_ascii_lowercase())
-    }
-
-    /// Records that Compose service `who` needs `target` in state `cond`.
-    pub fn need(&mut self, who: &str, target: &str, cond: Condition) {
-        if who == target {
-            return;
-        }
-        let e = self
-            .needs
-            .entry(who.to_owned())
-            .or_default()
-            .entry(target.to_owned())
-            .or_insert(cond);
-        *e = (*e).max(cond);
-    }
-
-    /// The text of a string in the Compose file: service addresses become the
-    /// service's DNS name on the project network; a task's run-time value is a KP201
-    /// error. `place` says where the string is used, for the message. `None` on error.
-    pub fn text(&mut self, e: &StrExpr, at: &Span, place: &str) -> Option<String> {
-        let mut ok = true;
-        let mut s = String::new();
-        for p in e.parts() {
-            match p {
-                Part::Lit(l) => s.push_str(l),
-                Part::Ref(r) => match self.ref_text(r, at, place) {
-                    Some(t) => s.push_str(&t),
-                    None => ok = false,
-                },
-            }
-        }
-        ok.then_some(s)
-    }
-
-    fn ref_text(&mut self, r: &RuntimeRef, at: &Span, place: &str) -> Option<String> {
-        match r {
-            RuntimeRef::Service { service, field } => {
-                if let Some(n) = self.svc_names.get(service) {
-                    return Some(n.clone());
-                }
-                let s = self.plan.service(*service);
-                self.diags.push(
-                    Diagnostic::error(
-                        "KP202",
-                        format!(
-                            "{place} uses the {} of service '{}', which the package removes later; a Compose project holds only the services that exist at the end",
-                            field.as_str(),
-                            s.name
-                        ),
-                        Some(at.clone()),
-                    )
-                    .with_related(s.at.clone(), "the service is added here")
-                    .with_hint("keep the service (drop the remove_service), or stop using its address"),
-                );
-                None
-            }
-            RuntimeRef::Task { task, field } => {
-                let t = self.plan.task(*task);
-                self.diags.push(
-                    Diagnostic::error(
-                        "KP201",
-                        format!(
-                            "{place} uses the {} of `plan.{}`, a value known only when the plan runs; a Compose file can only hold values known before it starts",
-                            field.name(),
-                            t.kind.instruction()
-                        ),
-                        Some(at.clone()),
-                    )
-                    .with_related(t.at.clone(), format!("the {} is produced here", field.name()))
-                    .with_hint("use a value known when the package is interpreted (a literal, a package argument, or a service's hostname), or deploy with `kplan apply`, which resolves run-time values"),
-                );
-                None
-            }
+    /// The `volumes:` entry of the value store for a node that uses it.
+    pub fn store_mount(&self, node: NodeId) -> Option<String> {
+        let v = self.store_volume.as_ref()?;
+        match self.model.store_access(node)? {
+            Access::Read => Some(format!("{v}:{VALUES_DIR}:ro")),
+            Access::Write => Some(format!("{v}:{VALUES_DIR}")),
         }
     }
 
-    /// Like [`Ctx::text`] for a list of strings; `None` if any failed.
-    pub fn texts(&mut self, es: &[StrExpr], at: &Span, place: &str) -> Option<Vec<String>> {
-        let mut out = Some(Vec::with_capacity(es.len()));
-        for e in es {
-            match (self.text(e, at, place), out.as_mut()) {
-                (Some(t), Some(v)) => v.push(t),
-                _ => out = None,
-            }
-        }
-        out
-    }
-
-    /// What depending on step `i` means in Compose (memoised by the caller's walk).
-    fn step_targets(
-        &self,
-        i: usize,
-        seen: &mut BTreeSet<usize>,
-        out: &mut Vec<(String, Condition)>,
-    ) {
-        if !seen.insert(i) {
-            return;
-        }
-        let recurse = |seen: &mut BTreeSet<usize>, out: &mut Vec<(String, Condition)>| {
-            if let Some(d) = self.info.step_deps.get(i) {
-                for a in &d.after {
-                    self.step_targets(*a, seen, out);
-                }
-            }
-        };
-        let Some(step) = self.plan.steps.get(i) else {
-            return;
-        };
-        match &step.kind {
-            StepKind::AddServices(ids) => {
-                for id in ids {
-                    if let Some(n) = self.svc_names.get(id) {
-                        out.push((n.clone(), Condition::Started));
+    /// A text as a shell word: run-time values read from their files in the store.
+    pub fn word(&self, t: &lower::text::Text) -> Word {
+        let mut w = Word::default();
+        let mut lit = String::new();
+        for s in t.segs() {
+            match s {
+                Seg::Lit(l) => lit.push_str(l),
+                Seg::Service(id, f) => lit.push_str(&self.service_text(*id, *f)),
+                Seg::Value(v) => {
+                    if !lit.is_empty() {
+                        w.0.push(Piece::Lit(std::mem::take(&mut lit)));
                     }
+                    w.0.push(Piece::File(self.value_file(*v)));
                 }
             }
-            StepKind::RunTask(t) => match &self.plan.task(*t).kind {
-                TaskKind::RunSh { .. } | TaskKind::RunPython { .. } | TaskKind::Request { .. } => {
-                    if let Some(n) = self.task_names.get(t) {
-                        out.push((n.clone(), Condition::CompletedSuccessfully));
-                    }
-                }
-                TaskKind::Exec { service_name, .. } => {
-                    if let Some(id) = self.info.final_services.get(service_name) {
-                        out.push((self.svc_names[id].clone(), Condition::Started));
-                    }
-                }
-                TaskKind::Wait { service_name, .. } => {
-                    if let Some(id) = self.info.final_services.get(service_name) {
-                        out.push((self.svc_names[id].clone(), Condition::Healthy));
-                    }
-                }
-                TaskKind::Verify { .. } | TaskKind::Print { .. } => recurse(seen, out),
-            },
-            StepKind::CreateArtifact(a) => match self.placements.get(a) {
-                Some(Placement::Volume { producer, .. }) => {
-                    out.push((producer.clone(), Condition::CompletedSuccessfully));
-                }
-                // A rendered template that names a service is a use of that service.
-                Some(Placement::Files { .. }) => recurse(seen, out),
-                None => {}
-            },
-            StepKind::RemoveService(_) | StepKind::StartService(_) | StepKind::StopService(_) => {
-                recurse(seen, out)
-            }
+        }
+        if !lit.is_empty() || w.0.is_empty() {
+            w.0.push(Piece::Lit(lit));
+        }
+        w
+    }
+
+    pub fn words(&self, ts: &[lower::text::Text]) -> Vec<Word> {
+        ts.iter().map(|t| self.word(t)).collect()
+    }
+
+    /// The file of a run-time value in the containers.
+    pub fn value_file(&self, v: lower::ValueId) -> String {
+        format!("{VALUES_DIR}/{}", self.model.values.flow(v).path)
+    }
+
+    /// A task's results as the files it writes in the containers.
+    pub fn writes(&self, r: &lower::program::Results) -> Writes {
+        Writes {
+            output: r.output.as_ref().map(|p| format!("{VALUES_DIR}/{p}")),
+            code: r.code.as_ref().map(|p| format!("{VALUES_DIR}/{p}")),
         }
     }
 
-    /// Turns step order and explicit needs into `depends_on`. A service with a
-    /// healthcheck is depended on as `service_healthy` (Kurtosis returns from
-    /// `add_service` once it is ready); a stopped (`scale: 0`) service is not
-    /// depended on at all.
+    /// The Compose name of a node.
+    pub fn name(&self, n: NodeId) -> &str {
+        self.names.get(&n).map(String::as_str).unwrap_or_default()
+    }
+
+    /// How a service reference is written: the service's DNS name on the project
+    /// network (also for addresses: the name resolves to the IP).
+    pub fn service_text(&self, id: ServiceId, _field: ServiceField) -> String {
+        self.names
+            .get(&NodeId::Service(id))
+            .cloned()
+            .unwrap_or_else(|| self.plan.service(id).name.clone())
+    }
+
+    /// A text of the model as Compose writes it (it holds no run-time value).
+    pub fn text(&self, t: &lower::text::Text) -> String {
+        t.render_static(|id, f| self.service_text(id, f))
+            .unwrap_or_default()
+    }
+
+    pub fn texts(&self, ts: &[lower::text::Text]) -> Vec<String> {
+        ts.iter().map(|t| self.text(t)).collect()
+    }
+
+    /// Turns the model's edges into `depends_on`, then makes `up --wait` wait for
+    /// one-shots nothing waits for.
     fn link_dependencies(&mut self) {
-        let owners = std::mem::take(&mut self.owners);
-        for (who, step) in &owners {
-            let mut targets = Vec::new();
-            let mut seen = BTreeSet::new();
-            if let Some(d) = self.info.step_deps.get(*step) {
-                for a in &d.after {
-                    self.step_targets(*a, &mut seen, &mut targets);
-                }
-            }
-            for (t, c) in targets {
-                self.need(who, &t, c);
-            }
-        }
-        let stopped: BTreeSet<String> = self
-            .stopped
-            .iter()
-            .filter_map(|id| self.svc_names.get(id).cloned())
-            .collect();
-        let needs = std::mem::take(&mut self.needs);
-        for (who, targets) in needs {
-            let healthy: BTreeMap<String, Option<bool>> = targets
-                .keys()
-                .map(|t| {
-                    let h = self
-                        .project
-                        .services
-                        .get(t)
-                        .map(|s| s.healthcheck.is_some());
-                    (t.clone(), h)
-                })
+        for (who, targets) in &self.model.edges {
+            let who = self.name(*who).to_owned();
+            let deps: Vec<(String, Condition)> = targets
+                .iter()
+                .map(|(on, c)| (self.name(*on).to_owned(), *c))
                 .collect();
             let Some(svc) = self.project.services.get_mut(&who) else {
                 continue;
             };
-            for (t, mut c) in targets {
-                let Some(has_check) = healthy.get(&t).copied().flatten() else {
-                    continue;
-                };
-                if stopped.contains(&t) {
-                    continue;
-                }
-                if c == Condition::Started && has_check {
-                    c = Condition::Healthy;
-                }
-                if c == Condition::Healthy && !has_check {
-                    c = Condition::Started;
-                }
-                svc.depends_on.insert(t, Dependency { condition: c });
+            for (on, c) in deps {
+                svc.depends_on.insert(on, dependency(c));
             }
         }
+        let stopped: BTreeSet<String> = self
+            .model
+            .services
+            .values()
+            .filter(|s| s.stopped)
+            .map(|s| self.name(NodeId::Service(s.id)).to_owned())
+            .collect();
+        let owners: Vec<(String, usize)> = self
+            .model
+            .nodes()
+            .into_iter()
+            .map(|(n, step)| (self.name(n).to_owned(), step))
+            .collect();
         self.await_one_shots(&owners, &stopped);
     }
 
@@ -527,11 +324,8 @@ impl<'a> Ctx<'a> {
     /// depend on: in Kurtosis that service was started after the task finished anyway.
     /// With no such service, KP213 says that `up --wait` will report the exit.
     fn await_one_shots(&mut self, owners: &[(String, usize)], stopped: &BTreeSet<String>) {
-        let one_shots: BTreeSet<String> = self
-            .task_names
-            .values()
-            .chain(self.copier_names.values())
-            .cloned()
+        let one_shots: BTreeSet<String> = (0..self.model.jobs.len())
+            .map(|i| self.name(NodeId::Job(lower::JobId(i as u32))).to_owned())
             .collect();
         let awaited: BTreeSet<String> = self
             .project
@@ -540,7 +334,7 @@ impl<'a> Ctx<'a> {
             .flat_map(|s| {
                 s.depends_on
                     .iter()
-                    .filter(|(_, d)| d.condition == Condition::CompletedSuccessfully)
+                    .filter(|(_, d)| d.condition == model::Condition::CompletedSuccessfully)
                     .map(|(n, _)| n.clone())
             })
             .collect();
@@ -566,7 +360,7 @@ impl<'a> Ctx<'a> {
                         svc.depends_on.insert(
                             (*o).clone(),
                             Dependency {
-                                condition: Condition::CompletedSuccessfully,
+                                condition: model::Condition::CompletedSuccessfully,
                             },
                         );
                     }
@@ -603,17 +397,12 @@ impl<'a> Ctx<'a> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::relative_path;
-    use std::path::Path;
-
-    #[test]
-    fn relative_paths() {
-        let r = |a: &str, b: &str| relative_path(Path::new(a), Path::new(b));
-        assert_eq!(r("/w/r/deploy", "/w/r").as_deref(), Some(".."));
-        assert_eq!(r("/w/r/deploy", "/w/r/pkg").as_deref(), Some("../pkg"));
-        assert_eq!(r("/w/r", "/w/r").as_deref(), Some("."));
-        assert_eq!(r("/a/b/c", "/x").as_deref(), Some("../../../x"));
-    }
+/// A model edge as `depends_on` long syntax.
+fn dependency(c: Condition) -> Dependency {
+    let condition = match c {
+        Condition::Started => model::Condition::Started,
+        Condition::Ready => model::Condition::Healthy,
+        Condition::Completed => model::Condition::CompletedSuccessfully,
+    };
+    Dependency { condition }
 }

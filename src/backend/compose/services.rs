@@ -1,25 +1,23 @@
-//! `add_service` in Compose: each service that exists at the end of the plan becomes
-//! a Compose service with its image, command, environment, labels, user, resources,
-//! ports, mounts and healthcheck.
+//! `add_service` in Compose: each final service of the model becomes a Compose
+//! service with its image, command, environment, labels, user, resources, ports,
+//! mounts and healthcheck.
 
 use super::artifacts::mount_volumes;
 use super::model::{
     Build, ComposeService, CountOrAll, Deploy, DeviceRequest, PublishedPort, ResourceSet, Resources,
 };
 use super::Ctx;
+use crate::backend::lower::store::{start_script, Word};
+use crate::backend::lower::{NodeId, ServiceModel};
 use crate::diagnostic::Diagnostic;
-use crate::ir::{Image, Service, ServiceId, Span, StrExpr, Transport};
+use crate::ir::{Image, Span, Transport};
 
 pub fn lower(cx: &mut Ctx) {
-    let ids: Vec<ServiceId> = cx.svc_names.keys().copied().collect();
-    for id in ids {
-        let svc = cx.plan.service(id);
-        let name = cx.svc_names[&id].clone();
-        let lowered = service(cx, id, svc, &name);
-        cx.project.services.insert(name.clone(), lowered);
-        if let Some(step) = cx.service_step.get(&id).copied() {
-            cx.owners.push((name, step));
-        }
+    let model = cx.model;
+    for s in model.services.values() {
+        let name = cx.name(NodeId::Service(s.id)).to_owned();
+        let lowered = service(cx, s);
+        cx.project.services.insert(name, lowered);
     }
 }
 
@@ -37,7 +35,9 @@ fn cpus(millis: u64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
-fn service(cx: &mut Ctx, id: ServiceId, svc: &Service, name: &str) -> ComposeService {
+fn service(cx: &mut Ctx, m: &ServiceModel) -> ComposeService {
+    let id = m.id;
+    let svc = cx.plan.service(id);
     let c = &svc.config;
     let mut build = None;
     let mut out = ComposeService {
@@ -51,28 +51,34 @@ fn service(cx: &mut Ctx, id: ServiceId, svc: &Service, name: &str) -> ComposeSer
         ..ComposeService::default()
     };
     out.build = build;
-    // The container's own IP placeholder: its DNS name resolves to that IP.
-    let own = |e: &StrExpr| -> StrExpr {
-        StrExpr::from_parts(e.parts().iter().map(|p| match p {
-            crate::ir::Part::Lit(l) => {
-                crate::ir::Part::Lit(l.replace(&c.private_ip_address_placeholder, name))
-            }
-            other => other.clone(),
-        }))
-    };
-    let place = |what: &str| format!("the {what} of service '{}'", svc.name);
-    if !c.entrypoint.is_empty() {
-        let e: Vec<StrExpr> = c.entrypoint.iter().map(own).collect();
-        out.entrypoint = cx.texts(&e, &svc.at, &place("entrypoint"));
-    }
-    if !c.cmd.is_empty() {
-        let e: Vec<StrExpr> = c.cmd.iter().map(own).collect();
-        out.command = cx.texts(&e, &svc.at, &place("cmd"));
-    }
-    for (k, v) in &c.env_vars {
-        if let Some(t) = cx.text(&own(v), &svc.at, &place(&format!("env var {k}"))) {
-            out.environment.insert(k.clone(), t);
+    match &m.start {
+        // A run-time value in its strings: a wrapper reads it from the value store,
+        // exports the env vars holding one and `exec`s the whole argv.
+        Some(argv) => {
+            let argv = cx.words(argv);
+            let env: Vec<(String, Word)> = m
+                .env
+                .iter()
+                .filter(|(_, v)| v.has_values())
+                .map(|(k, v)| (k.clone(), cx.word(v)))
+                .collect();
+            out.entrypoint = Some(vec![
+                "/bin/sh".to_owned(),
+                "-c".to_owned(),
+                start_script(&argv, &env),
+            ]);
         }
+        None => {
+            if !m.entrypoint.is_empty() {
+                out.entrypoint = Some(cx.texts(&m.entrypoint));
+            }
+            if !m.cmd.is_empty() {
+                out.command = Some(cx.texts(&m.cmd));
+            }
+        }
+    }
+    for (k, v) in m.env.iter().filter(|(_, v)| !v.has_values()) {
+        out.environment.insert(k.clone(), cx.text(v));
     }
     out.labels = c.labels.clone();
     out.user = c.user.as_ref().map(|u| match u.gid {
@@ -100,17 +106,8 @@ fn service(cx: &mut Ctx, id: ServiceId, svc: &Service, name: &str) -> ComposeSer
             });
         }
     }
-    if !c.files_to_be_moved.is_empty() {
-        cx.diags.push(
-            Diagnostic::error(
-                "KP204",
-                format!("service '{}' uses files_to_be_moved, which Compose cannot do (it mounts files, it does not move them after start)", svc.name),
-                Some(svc.at.clone()),
-            )
-            .with_hint("mount the artifact at the final path instead"),
-        );
-    }
-    out.volumes = mount_volumes(cx, name, &c.files, &svc.at, true);
+    out.volumes = mount_volumes(cx, &c.files, &svc.at, true);
+    out.volumes.extend(cx.store_mount(NodeId::Service(id)));
     for (host, container) in &c.bind_mounts {
         out.volumes.push(format!("{host}:{container}"));
     }
@@ -151,7 +148,7 @@ fn service(cx: &mut Ctx, id: ServiceId, svc: &Service, name: &str) -> ComposeSer
             },
         });
     }
-    if cx.stopped.contains(&id) {
+    if m.stopped {
         out.scale = Some(0);
     }
     out

@@ -1,0 +1,558 @@
+//! The value store in POSIX sh: words built at run time from literal text and value
+//! files ([`Word`], [`Reads`]), writing a task's results ([`Writes`]), and the scripts
+//! of kplan's own jobs and wrappers: preparing the store, computing jq extracts,
+//! rendering files with run-time holes, checking a `verify`, and starting a service
+//! whose entrypoint, cmd or env holds a run-time value ([`start_script`]).
+//!
+//! Exactness: a value is read with `v=$(cat FILE && echo .); v=${v%.}`, which keeps
+//! trailing newlines (a bare `$(...)` strips them), and is only ever expanded inside
+//! double quotes, so no word splitting or globbing touches it; literal text is
+//! single-quoted ([`super::script::quote`]). Files are written to `NAME.tmp` and
+//! renamed, so a reader never sees half a value. Needs `sh`, `cat`, `mkdir`, `mv` (and
+//! `jq` for extracts) in the image that runs the script.
+
+use super::script::{quote, test};
+use crate::ir::{Assertion, Data};
+use std::collections::BTreeMap;
+
+/// Where Docker-based targets mount the value store.
+pub const VALUES_DIR: &str = "/kplan/values";
+
+/// A piece of a [`Word`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    Lit(String),
+    /// The content of a value file (absolute path in the container).
+    File(String),
+}
+
+/// One shell word made of literal text and run-time values.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Word(pub Vec<Piece>);
+
+impl Word {
+    pub fn lit(s: impl Into<String>) -> Word {
+        Word(vec![Piece::Lit(s.into())])
+    }
+
+    /// The text when the word holds no value.
+    pub fn as_lit(&self) -> Option<String> {
+        let mut s = String::new();
+        for p in &self.0 {
+            match p {
+                Piece::Lit(l) => s.push_str(l),
+                Piece::File(_) => return None,
+            }
+        }
+        Some(s)
+    }
+
+    pub fn has_values(&self) -> bool {
+        self.as_lit().is_none()
+    }
+}
+
+/// The value files a script reads, each into one variable, once.
+#[derive(Debug, Default)]
+pub struct Reads {
+    vars: BTreeMap<String, String>,
+    /// `v0=$(cat F && echo .) || {...}; v0=${v0%.}; ` for each file, in first-use order.
+    pub prelude: String,
+}
+
+impl Reads {
+    pub fn of<'a>(words: impl IntoIterator<Item = &'a Word>) -> Reads {
+        let mut r = Reads::default();
+        for w in words {
+            for p in &w.0 {
+                if let Piece::File(f) = p {
+                    if !r.vars.contains_key(f) {
+                        let v = format!("v{}", r.vars.len());
+                        r.prelude.push_str(&format!(
+                            "{v}=$(cat {q} && echo .) || {{ echo 'kplan: cannot read the run-time value in '{q} >&2; exit 1; }}; {v}=${{{v}%.}}; ",
+                            q = quote(f)
+                        ));
+                        r.vars.insert(f.clone(), v);
+                    }
+                }
+            }
+        }
+        r
+    }
+
+    /// The word as shell text: literals quoted, values as `"$vN"`.
+    pub fn word(&self, w: &Word) -> String {
+        if w.0.is_empty() {
+            return "''".into();
+        }
+        w.0.iter()
+            .map(|p| match p {
+                Piece::Lit(l) => quote(l),
+                Piece::File(f) => format!("\"${}\"", self.vars.get(f).cloned().unwrap_or_default()),
+            })
+            .collect()
+    }
+
+    pub fn words(&self, ws: &[Word]) -> String {
+        ws.iter()
+            .map(|w| self.word(w))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// The results a task writes into the store (absolute paths in the container).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Writes {
+    /// The command's output (a request's body).
+    pub output: Option<String>,
+    /// The exit code (a request's status).
+    pub code: Option<String>,
+}
+
+impl Writes {
+    pub fn is_empty(&self) -> bool {
+        self.output.is_none() && self.code.is_none()
+    }
+
+    /// `mkdir -p DIR || exit 1; ` for the directories written into.
+    pub fn mkdirs(&self) -> String {
+        let mut dirs: Vec<&str> = [&self.output, &self.code]
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.rsplit_once('/').map(|(d, _)| d))
+            .collect();
+        dirs.dedup();
+        dirs.iter()
+            .map(|d| format!("mkdir -p {} || exit 1; ", quote(d)))
+            .collect()
+    }
+
+    /// ` > OUTPUT.tmp 2>&1` when the output is kept.
+    pub fn capture(&self) -> String {
+        self.output
+            .as_ref()
+            .map(|o| format!(" > {} 2>&1", quote(&format!("{o}.tmp"))))
+            .unwrap_or_default()
+    }
+
+    /// Shows the kept output in the container's log: `cat OUTPUT.tmp; `.
+    pub fn show(&self) -> String {
+        self.output
+            .as_ref()
+            .map(|o| format!("cat {}; ", quote(&format!("{o}.tmp"))))
+            .unwrap_or_default()
+    }
+
+    /// Publishes the results: the output file renamed into place, `$CODE_VAR` written.
+    pub fn publish(&self, code_var: &str) -> String {
+        let mut s = String::new();
+        if let Some(o) = &self.output {
+            s.push_str(&format!(
+                "mv {} {} || exit 1; ",
+                quote(&format!("{o}.tmp")),
+                quote(o)
+            ));
+        }
+        if let Some(c) = &self.code {
+            s.push_str(&format!(
+                "printf %s \"${code_var}\" > {t} && mv {t} {c} || exit 1; ",
+                t = quote(&format!("{c}.tmp")),
+                c = quote(c)
+            ));
+        }
+        s
+    }
+}
+
+/// Makes the store writable by every user a producer may run as.
+pub fn store_init_script() -> String {
+    format!("chmod 1777 {VALUES_DIR}")
+}
+
+/// The jq program of an extract with Kurtosis's rules (see [`super::values`]).
+pub fn jq_program(filter: &str, json: bool) -> String {
+    let input = if json {
+        "(if length != 1 then error(\"the response body is not one JSON value\") else .[0] end)"
+    } else {
+        "."
+    };
+    // The filter on its own lines, so a `#` comment in it ends there.
+    format!(
+        "{input}\n| [ (\n{filter}\n) ]\n| if length == 0 then error(\"the filter gave no result\") elif length == 1 then .[0] else . end\n| if type == \"string\" then . elif type == \"number\" and . == floor and (if . < 0 then 0 - . else . end) < 9e15 then (floor | tostring) else tojson end\n"
+    )
+}
+
+/// Computes jq extracts of `input` (a request's body, parsed as JSON, or an exec's
+/// output, as one JSON string) into their files.
+pub fn extract_script(input: &str, json: bool, outputs: &[(String, String)]) -> String {
+    let mut s = String::new();
+    for (filter, out) in outputs {
+        let tmp = format!("{out}.tmp");
+        s.push_str(&format!(
+            "jq -j {}-s {} < {} > {} && mv {} {} || exit 1; ",
+            if json { "" } else { "-R " },
+            quote(&jq_program(filter, json)),
+            quote(input),
+            quote(&tmp),
+            quote(&tmp),
+            quote(out)
+        ));
+    }
+    s.push_str("exit 0");
+    s
+}
+
+/// Where a rendered file's bytes come from, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A file of literal text (absolute path in the container).
+    Part(String),
+    /// A value file.
+    Value(String),
+}
+
+/// One file a render job writes: its path under `out`, mode and sources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedFile {
+    pub path: String,
+    pub mode: u32,
+    pub sources: Vec<Source>,
+}
+
+/// Fills `out` with the static files under `src` (when there are any) and each
+/// rendered file concatenated from its sources, replacing what an earlier run left.
+pub fn render_script(out: &str, src: Option<&str>, files: &[RenderedFile]) -> String {
+    let q = |p: &str| quote(p);
+    let mut s = format!("rm -rf {o}/..?* {o}/.[!.]* {o}/* || exit 1; ", o = q(out));
+    if let Some(src) = src {
+        s.push_str(&format!("cp -a {}/. {}/ || exit 1; ", q(src), q(out)));
+    }
+    for f in files {
+        let target = format!("{out}/{}", f.path);
+        let tmp = format!("{target}.tmp");
+        let dir = target.rsplit_once('/').map(|(d, _)| d).unwrap_or(out);
+        let sources: Vec<String> = f
+            .sources
+            .iter()
+            .map(|src| match src {
+                Source::Part(p) | Source::Value(p) => q(p),
+            })
+            .collect();
+        let cat = if sources.is_empty() {
+            format!(": > {}", q(&tmp))
+        } else {
+            format!("cat {} > {}", sources.join(" "), q(&tmp))
+        };
+        s.push_str(&format!(
+            "mkdir -p {} && {cat} && chmod {:o} {} && mv {} {} || exit 1; ",
+            q(dir),
+            f.mode & 0o7777,
+            q(&tmp),
+            q(&tmp),
+            q(&target)
+        ));
+    }
+    s.push_str("exit 0");
+    s
+}
+
+/// Checks a `verify` of a run-time value; `None` when a shell test cannot express
+/// the comparison.
+pub fn verify_script(value: &Word, assertion: Assertion, target: &Data) -> Option<String> {
+    let check = test("\"$v\"", assertion, target)?;
+    let reads = Reads::of([value]);
+    let want = format!(
+        "{} {}",
+        assertion.as_str(),
+        serde_json::to_string(target).unwrap_or_default()
+    );
+    Some(format!(
+        "{}v={}; {check} || {{ printf 'plan.verify failed: %s %s\\n' \"$v\" {} >&2; exit 1; }}; exit 0",
+        reads.prelude,
+        reads.word(value),
+        quote(&want)
+    ))
+}
+
+/// The field a wait job compares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WaitField {
+    Code,
+    Body,
+    /// A jq filter on the body (parsed as JSON).
+    Extract(String),
+}
+
+/// Polls an HTTP request (`argv`: [`super::script::wget_words`], its body saved to
+/// `body_tmp`) until `field assertion target` holds, at most `tries` times `secs`
+/// apart, as `kplan apply` waits; then computes the extracts read (`outputs`: jq
+/// filter, file) from that last body and publishes the results (`writes`). `None`
+/// when a shell test cannot express the comparison.
+#[allow(clippy::too_many_arguments)]
+pub fn wait_script(
+    argv: &[Word],
+    body_tmp: &str,
+    field: &WaitField,
+    assertion: Assertion,
+    target: &Data,
+    secs: u64,
+    tries: u64,
+    writes: &Writes,
+    outputs: &[(String, String)],
+) -> Option<String> {
+    let check = test("\"$v\"", assertion, target)?;
+    let reads = Reads::of(argv);
+    let mut headers = argv.to_vec();
+    if let Some(i) = headers
+        .iter()
+        .position(|x| x.as_lit().as_deref() == Some("-O"))
+    {
+        headers[i + 1] = Word::lit(body_tmp);
+    }
+    headers.insert(1, Word::lit("-S"));
+    let b = quote(body_tmp);
+    let get = match field {
+        WaitField::Code => "v=$code".to_owned(),
+        WaitField::Body => format!("v=$(cat {b} && echo .) && v=${{v%.}}"),
+        WaitField::Extract(filter) => format!(
+            "v=$(jq -j -s {} < {b} 2>/dev/null && echo .) && v=${{v%.}}",
+            quote(&jq_program(filter, true))
+        ),
+    };
+    let mut s = format!("{}{}", reads.prelude, writes.mkdirs());
+    if let Some((d, _)) = body_tmp.rsplit_once('/') {
+        let mkdir = format!("mkdir -p {} || exit 1; ", quote(d));
+        if !s.contains(&mkdir) {
+            s.push_str(&mkdir);
+        }
+    }
+    s.push_str(&format!(
+        "n=0; while :; do rm -f {b}; code=$({} 2>&1 | sed -n 's/^ *HTTP\\/[0-9.]* \\([0-9][0-9]*\\).*/\\1/p' | tail -n 1); [ -e {b} ] || : > {b}; if [ -n \"$code\" ] && {get}; then {check} && break; fi; n=$((n+1)); [ $n -ge {tries} ] && {{ echo 'plan.wait: the condition did not hold in time' >&2; exit 1; }}; sleep {secs}; done; ",
+        reads.words(&headers)
+    ));
+    for (filter, out) in outputs {
+        let tmp = format!("{out}.tmp");
+        s.push_str(&format!(
+            "jq -j -s {} < {b} > {} && mv {} {} || exit 1; ",
+            quote(&jq_program(filter, true)),
+            quote(&tmp),
+            quote(&tmp),
+            quote(out)
+        ));
+    }
+    if let Some(o) = &writes.output {
+        s.push_str(&format!(
+            "cp {b} {} || exit 1; ",
+            quote(&format!("{o}.tmp"))
+        ));
+    }
+    s.push_str(&writes.publish("code"));
+    s.push_str("exit 0");
+    Some(s)
+}
+
+/// Starts a service whose entrypoint, cmd or env holds a run-time value: reads the
+/// values, exports the env vars that hold one, and `exec`s the full argv (the
+/// image's entrypoint and cmd when the package sets none) with every argument exact.
+pub fn start_script(argv: &[Word], env: &[(String, Word)]) -> String {
+    let reads = Reads::of(argv.iter().chain(env.iter().map(|(_, w)| w)));
+    let mut s = reads.prelude.clone();
+    for (k, w) in env {
+        s.push_str(&format!("export {k}={}; ", reads.word(w)));
+    }
+    s.push_str(&format!("exec {}", reads.words(argv)));
+    s
+}
+
+/// Whether `name` can be exported by a POSIX shell.
+pub fn is_shell_name(name: &str) -> bool {
+    let mut c = name.chars();
+    c.next()
+        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
+        && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// Values no shell quoting may touch.
+    const NASTY: [&str; 7] = [
+        "it's a \"quoted\" $HOME value\nsecond  line *\n",
+        "$(touch /tmp/kplan-pwned)`id`",
+        "  lead and trail  ",
+        "",
+        "\n\n",
+        "a\\b\\\\c'\"'",
+        "*?[a-z]{x,y}~",
+    ];
+
+    fn sh(script: &str, args: &[&str]) -> Vec<u8> {
+        let out = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(script)
+            .arg("kplan-test")
+            .args(args)
+            .output()
+            .expect("run /bin/sh");
+        assert!(
+            out.status.success(),
+            "{script}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    #[test]
+    fn the_start_wrapper_passes_every_value_exactly() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (i, v) in NASTY.iter().enumerate() {
+            let f = dir.path().join(format!("v{i}"));
+            std::fs::write(&f, v).expect("write value");
+            let file = f.to_string_lossy().into_owned();
+            let argv = vec![
+                Word::lit("printf"),
+                Word::lit("%s|%s|%s"),
+                Word(vec![Piece::File(file.clone())]),
+                Word(vec![
+                    Piece::Lit("pre '$x' ".into()),
+                    Piece::File(file.clone()),
+                    Piece::Lit(" post".into()),
+                ]),
+                Word(vec![Piece::Lit("$ENV_V".into())]),
+            ];
+            let env = vec![("ENV_V".to_owned(), Word(vec![Piece::File(file.clone())]))];
+            // `exec printf ...` prints the three arguments as received; the env var
+            // is read back through a second shell, so its value must be exact too.
+            let out = sh(&start_script(&argv, &env), &[]);
+            assert_eq!(
+                String::from_utf8(out).expect("utf-8"),
+                format!("{v}|pre '$x' {v} post|$ENV_V"),
+                "value {v:?}"
+            );
+            let read_env = [
+                Word::lit("sh"),
+                Word::lit("-c"),
+                Word::lit("printf %s \"$ENV_V\""),
+            ];
+            let env_back = sh(&start_script(&read_env, &env), &[]);
+            assert_eq!(String::from_utf8(env_back).expect("utf-8"), *v);
+        }
+        assert!(!std::path::Path::new("/tmp/kplan-pwned").exists());
+    }
+
+    #[test]
+    fn a_missing_value_stops_the_wrapper() {
+        let out = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(start_script(
+                &[
+                    Word::lit("echo"),
+                    Word(vec![Piece::File("/nonexistent/kplan".into())]),
+                ],
+                &[],
+            ))
+            .output()
+            .expect("run /bin/sh");
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the run-time value"));
+    }
+
+    #[test]
+    fn rendered_files_and_results_are_written_exactly() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = |p: &str| dir.path().join(p).to_string_lossy().into_owned();
+        std::fs::create_dir_all(d("src/sub")).expect("mkdir");
+        std::fs::create_dir_all(d("parts")).expect("mkdir");
+        std::fs::create_dir_all(d("out")).expect("mkdir");
+        std::fs::write(d("src/sub/static.txt"), "static\n").expect("write");
+        std::fs::write(d("out/stale.txt"), "old").expect("write");
+        std::fs::write(d("parts/0"), "a=").expect("write");
+        std::fs::write(d("parts/1"), "\nend\n").expect("write");
+        std::fs::write(d("value"), NASTY[0]).expect("write");
+        let files = [RenderedFile {
+            path: "conf/app file.conf".into(),
+            mode: 0o640,
+            sources: vec![
+                Source::Part(d("parts/0")),
+                Source::Value(d("value")),
+                Source::Part(d("parts/1")),
+            ],
+        }];
+        sh(&render_script(&d("out"), Some(&d("src")), &files), &[]);
+        assert_eq!(
+            std::fs::read_to_string(d("out/conf/app file.conf")).expect("rendered"),
+            format!("a={}\nend\n", NASTY[0])
+        );
+        assert_eq!(
+            std::fs::read_to_string(d("out/sub/static.txt")).expect("static"),
+            "static\n"
+        );
+        assert!(!std::path::Path::new(&d("out/stale.txt")).exists());
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(d("out/conf/app file.conf"))
+            .expect("stat")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o640);
+    }
+
+    #[test]
+    fn a_one_shot_keeps_its_output_and_code_exactly() {
+        use super::super::program::Codes;
+        use super::super::script::one_shot;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = |p: &str| dir.path().join(p).to_string_lossy().into_owned();
+        std::fs::write(d("in"), NASTY[0]).expect("write");
+        // The value substituted into the script text (as Kurtosis does) and in an env var.
+        let script = Word(vec![
+            Piece::Lit("printf '%s' \"$V\"; cat <<'EOF'\n".into()),
+            Piece::File(d("in")),
+            Piece::Lit("EOF\nexit 3".into()),
+        ]);
+        let argv = [Word::lit("/bin/sh"), Word::lit("-c"), script];
+        let env = [("V".to_owned(), Word(vec![Piece::File(d("in"))]))];
+        let writes = Writes {
+            output: Some(d("results/task/output")),
+            code: Some(d("results/task/code")),
+        };
+        let codes = Codes {
+            acceptable: vec![0, 3],
+            skip: false,
+        };
+        let cmd = one_shot(&argv, &env, None, &codes, &[], &[], &writes);
+        assert_eq!(cmd.entrypoint, ["/bin/sh", "-c"]);
+        let out = Command::new("/bin/sh")
+            .arg("-c")
+            .args(&cmd.command)
+            .output()
+            .expect("run /bin/sh");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let output = format!("{}{}", NASTY[0], NASTY[0]);
+        assert_eq!(
+            std::fs::read_to_string(d("results/task/output")).expect("output"),
+            output
+        );
+        assert_eq!(
+            std::fs::read_to_string(d("results/task/code")).expect("code"),
+            "3"
+        );
+        // The output is also shown in the container's log.
+        assert_eq!(String::from_utf8_lossy(&out.stdout), output);
+    }
+
+    #[test]
+    fn shell_names() {
+        assert!(is_shell_name("A_1"));
+        assert!(is_shell_name("_x"));
+        assert!(!is_shell_name("1A"));
+        assert!(!is_shell_name("a.b"));
+        assert!(!is_shell_name(""));
+    }
+}
