@@ -109,17 +109,24 @@ pub fn render(d: &Diagnostic, sources: &dyn SourceLookup) -> String {
 
 fn snippet(out: &mut String, at: &Span, note: Option<&str>, sources: &dyn SourceLookup) {
     let _ = writeln!(out, "  --> {at}");
-    let line = sources
-        .source(&at.file)
-        .and_then(|src| src.lines().nth(at.line.saturating_sub(1) as usize));
-    match line {
+    let src = sources.source(&at.file);
+    let line = src.and_then(|src| src.lines().nth(at.line.saturating_sub(1) as usize));
+    // A parser that ran out of input reports the line after the last one.
+    let end_of_file = line.is_none() && src.is_some_and(|s| at.line as usize > s.lines().count());
+    let note = match (end_of_file, note) {
+        (true, Some(n)) => Some(format!("end of file: {n}")),
+        (true, None) => Some("end of file".to_owned()),
+        (false, n) => n.map(str::to_owned),
+    };
+    let note = note.as_deref();
+    match line.or(end_of_file.then_some("")) {
         Some(text) => {
             let num = at.line.to_string();
             let pad = " ".repeat(num.len());
             let text = text.replace('\t', "    ");
             let col = at.col.saturating_sub(1) as usize;
             let _ = writeln!(out, " {pad} |");
-            let _ = writeln!(out, " {num} | {text}");
+            let _ = writeln!(out, "{}", format!(" {num} | {text}").trim_end());
             let marker = format!("{}^", " ".repeat(col.min(text.chars().count())));
             match note {
                 Some(n) => {

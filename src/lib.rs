@@ -4,10 +4,15 @@
 //! Pipeline: `frontend` (Starlark -> `ir::Plan`) -> `validate` (`ir::Plan` -> `ir::PlanInfo`)
 //! -> `backend::*` (pure lowering to files) or `executor` (diff against Docker, apply).
 //! Dependencies point one way: `cli -> {frontend, validate, backend, executor} -> ir`;
-//! `gotemplate` is a leaf used by the frontend (and the executor) to render templates.
+//! `gotemplate` is a leaf used by the frontend (and the executor) to render templates;
+//! `console` is a leaf through which everything is printed.
+
+// All output goes through `console`, so a closed pipe cannot make kplan panic.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod backend;
 pub mod cli;
+pub mod console;
 pub mod diagnostic;
 pub mod executor;
 pub mod frontend;

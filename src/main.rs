@@ -13,7 +13,10 @@ fn main() {
         .spawn(move || kplan::cli::run(args))
         .map(|h| h.join().unwrap_or(101))
         .unwrap_or_else(|e| {
-            eprintln!("error: cannot start kplan: {e}");
+            kplan::console::write(
+                kplan::console::Stream::Err,
+                format_args!("error: cannot start kplan: {e}\n"),
+            );
             1
         });
     std::process::exit(code);

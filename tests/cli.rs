@@ -239,6 +239,32 @@ fn out_dir_check_and_stale_files() {
 }
 
 #[test]
+fn out_dir_problems_are_diagnostics_with_a_code() {
+    let tmp = tempdir();
+    let not_a_dir = write(tmp.path(), "file", "x");
+    let not_a_dir = not_a_dir.to_str().expect("utf-8 path");
+    let pkg = "fixtures/valid/web-db";
+    for check in [false, true] {
+        let mut args = vec!["compile", pkg, "--target", "plan", "-o", not_a_dir];
+        if check {
+            args.push("--check");
+        }
+        let o = kplan(&args);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with("error[KP005]: cannot "),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+        assert!(stderr(&o).contains("= help: "), "{}", stderr(&o));
+    }
+    assert_eq!(
+        std::fs::read_to_string(not_a_dir).ok().as_deref(),
+        Some("x")
+    );
+}
+
+#[test]
 fn failed_compile_leaves_no_output() {
     let dir = tempdir();
     let out = dir.path().join("deploy");

@@ -199,3 +199,43 @@ fn oracles_accept_good_and_reject_bad_outputs() {
     );
     assert!(report.contains("Duplicate resource"), "{report}");
 }
+
+/// Needs the engine and does nothing else: run by the test below with no engine.
+#[test]
+fn probe_needs_docker() {
+    require_docker();
+}
+
+#[test]
+fn a_skip_is_reported_after_the_summary_and_fails_where_required() {
+    let run = |require: bool| {
+        let mut cmd = std::process::Command::new(std::env::current_exe().expect("test binary"));
+        cmd.args(["--exact", "probe_needs_docker", "--test-threads", "1"])
+            .env("DOCKER_HOST", "unix:///nonexistent/kplan-test-docker.sock")
+            .env_remove("KPLAN_REQUIRE_DOCKER")
+            .stdin(std::process::Stdio::null());
+        if require {
+            cmd.env("KPLAN_REQUIRE_DOCKER", "1");
+        }
+        let out = cmd.output().expect("run the test binary");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, stdout, stderr) = run(false);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("test result: ok. 1 passed"), "{stdout}");
+    assert!(
+        stderr.contains(
+            "skipped: 1 test(s) did not run their checks:\n  probe_needs_docker: no Docker engine"
+        ),
+        "the skip is not reported:\n{stdout}\n{stderr}"
+    );
+    let (ok, stdout, stderr) = run(true);
+    assert!(
+        !ok,
+        "KPLAN_REQUIRE_DOCKER=1 let a skip pass:\n{stdout}{stderr}"
+    );
+}

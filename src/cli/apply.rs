@@ -4,12 +4,13 @@
 use super::enclave::{self, EnclaveArgs};
 use super::pipeline::{self, PackageArgs};
 use super::OutputFormat;
+use crate::console::{err, errln, out, outln};
 use crate::executor::apply::{self, Options};
 use crate::executor::progress::Progress;
 use crate::executor::{diff, ipam, lock, observe, render, state::EnclaveState};
 use crate::frontend::ClusterType;
 use clap::Args;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -26,6 +27,7 @@ pub struct ApplyArgs {
     /// How many steps run at once (at least 1).
     #[arg(long, default_value_t = 8, value_parser = at_least_one)]
     pub parallelism: usize,
+    /// How to print the result: text for people, json for scripts.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
     /// Exit 2 when changes were made (0 none, 1 error).
@@ -47,7 +49,7 @@ fn at_least_one(s: &str) -> Result<usize, String> {
 }
 
 fn fail(e: anyhow::Error) -> i32 {
-    eprintln!("error: {e:#}");
+    errln!("error: {e:#}");
     1
 }
 
@@ -60,7 +62,7 @@ fn apply_cmd(args: &ApplyArgs) -> Result<i32, i32> {
     // Held until apply_cmd returns: also when the apply is refused or fails.
     let lock = lock::acquire(&engine, &st, &name, "apply").map_err(fail)?;
     if let Some((h, why)) = &lock.broke_stale {
-        eprintln!(
+        errln!(
             "note: removed a stale lock on enclave \"{name}\" held by {} ({why})",
             h.describe()
         );
@@ -73,24 +75,23 @@ fn apply_cmd(args: &ApplyArgs) -> Result<i32, i32> {
     let cs = diff::diff(&loaded.plan, &loaded.info, &observed, &recorded, args.prune);
     let json = args.output == OutputFormat::Json;
     if json {
-        println!("{}", render::json(&cs));
+        outln!("{}", render::json(&cs));
     } else {
-        print!("{}", render::text(&cs));
+        out!("{}", render::text(&cs));
     }
     if !cs.has_changes() {
         return Ok(0);
     }
     if !args.yes {
         if !std::io::stdin().is_terminal() {
-            eprintln!("error: refusing to apply without confirmation: standard input is not a terminal; pass --yes to apply");
+            errln!("error: refusing to apply without confirmation: standard input is not a terminal; pass --yes to apply");
             return Err(1);
         }
-        eprint!("\nApply these changes to enclave \"{name}\"? Only 'yes' is accepted: ");
-        let _ = std::io::stderr().flush();
+        err!("\nApply these changes to enclave \"{name}\"? Only 'yes' is accepted: ");
         let mut answer = String::new();
         let _ = std::io::stdin().lock().read_line(&mut answer);
         if answer.trim() != "yes" {
-            eprintln!("Apply cancelled; nothing was changed.");
+            errln!("Apply cancelled; nothing was changed.");
             return Err(1);
         }
     }
@@ -122,9 +123,9 @@ fn apply_cmd(args: &ApplyArgs) -> Result<i32, i32> {
         outcome.tasks_reused
     );
     if json {
-        eprintln!("{msg}");
+        errln!("{msg}");
     } else {
-        println!("{msg}");
+        outln!("{msg}");
     }
     Ok(if args.detailed_exitcode { 2 } else { 0 })
 }

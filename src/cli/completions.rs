@@ -2,10 +2,9 @@
 //! `clap_complete` from the same clap definitions that parse kplan's arguments, so the
 //! script always knows every subcommand, flag and value of the binary that printed it.
 
-use super::Cli;
-use clap::{Args, CommandFactory};
+use crate::console::{self, Stream};
+use clap::Args;
 use clap_complete::Shell;
-use std::io::Write;
 
 /// Where each shell looks for the script; shown by `kplan completions --help`.
 const INSTALL: &str = "\
@@ -33,18 +32,13 @@ pub struct CompletionsArgs {
 /// The completion script for `shell`, for the command named `kplan`.
 fn script(shell: Shell) -> Vec<u8> {
     let mut script = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "kplan", &mut script);
+    clap_complete::generate(shell, &mut super::command(), "kplan", &mut script);
     script
 }
 
 pub fn run(args: &CompletionsArgs) -> i32 {
-    // Generated into memory first: clap_complete panics when its writer fails, and
-    // stdout fails when the reader of a pipe has gone.
-    match std::io::stdout().lock().write_all(&script(args.shell)) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("error: cannot write the completion script to stdout: {e}");
-            1
-        }
-    }
+    // Generated into memory first, then printed through the console: clap_complete
+    // panics when its writer fails, as stdout does when the reader of a pipe has gone.
+    console::write_bytes(Stream::Out, &script(args.shell));
+    0
 }

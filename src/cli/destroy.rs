@@ -2,6 +2,7 @@
 //! network, state); persistent volumes only with `--volumes`.
 
 use super::enclave::{self, EnclaveArgs};
+use crate::console::{errln, outln};
 use crate::executor::{self, destroy, render, state::EnclaveState};
 use clap::Args;
 
@@ -26,13 +27,13 @@ fn destroy(args: &DestroyArgs) -> Result<(), i32> {
     let name = args.enclave.existing(&engine)?;
     let st = EnclaveState::new(&args.enclave.state_root(), &name);
     let done = destroy::destroy(&engine, &name, &st, args.volumes).map_err(|e| {
-        eprintln!("error: {e:#}");
+        errln!("error: {e:#}");
         1
     })?;
     if let Some(stale) = &done.broke_stale {
-        eprintln!("note: removed a stale lock on enclave \"{name}\" held by {stale}");
+        errln!("note: removed a stale lock on enclave \"{name}\" held by {stale}");
     }
-    println!("{}", report(&name, &done, args.volumes));
+    outln!("{}", report(&name, &done, args.volumes));
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! exist locally, nothing unsupported) that run before anything is changed.
 
 use super::pipeline::{print_diagnostics, Loaded};
+use crate::console::errln;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::executor::engine::Engine;
 use crate::executor::{self, images, lock, observe, transient};
@@ -41,7 +42,7 @@ impl EnclaveArgs {
             check_name(n)?;
         }
         let names = observe::enclaves(engine).map_err(|e| {
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             1
         })?;
         let which = if names.is_empty() {
@@ -52,16 +53,16 @@ impl EnclaveArgs {
         match (&self.enclave, names.as_slice()) {
             (Some(n), _) if names.contains(n) => Ok(n.clone()),
             (Some(n), _) => {
-                eprintln!("error: enclave \"{n}\" does not exist on this engine; {which}");
+                errln!("error: enclave \"{n}\" does not exist on this engine; {which}");
                 Err(1)
             }
             (None, [one]) => Ok(one.clone()),
             (None, []) => {
-                eprintln!("error: no kplan enclave exists on this engine; pass --enclave NAME");
+                errln!("error: no kplan enclave exists on this engine; pass --enclave NAME");
                 Err(1)
             }
             (None, many) => {
-                eprintln!(
+                errln!(
                     "error: several enclaves exist on this engine ({}); pass --enclave NAME",
                     many.join(", ")
                 );
@@ -79,7 +80,7 @@ fn check_name(name: &str) -> Result<(), i32> {
     if executor::valid_enclave_name(name) {
         Ok(())
     } else {
-        eprintln!(
+        errln!(
             "error: invalid enclave name {name:?}: use 1-48 letters, digits, '-' or '_', starting with a letter or digit"
         );
         Err(1)
@@ -98,7 +99,7 @@ pub fn note_lock(engine: &Engine, enclave: &str) {
                 format!("{why}, so the next apply removes the lock")
             }
         };
-        eprintln!(
+        errln!(
             "note: enclave \"{enclave}\" is locked by {}; {state}",
             h.describe()
         );
@@ -108,8 +109,8 @@ pub fn note_lock(engine: &Engine, enclave: &str) {
 /// Connects to Docker or prints why not.
 pub fn connect() -> Result<Engine, i32> {
     Engine::connect().map_err(|e| {
-        eprintln!("error: {e:#}");
-        eprintln!("nothing was changed");
+        errln!("error: {e:#}");
+        errln!("nothing was changed");
         1
     })
 }
@@ -136,7 +137,7 @@ pub fn preflight_warnings(engine: &Engine, loaded: &Loaded) -> Result<(), i32> {
         d.severity = Severity::Warning;
     }
     print_diagnostics(&diags, &loaded.sources);
-    eprintln!(
+    errln!(
         "warning: `kplan apply` will stop on {} until {} fixed\n",
         if diags.len() == 1 {
             "this problem"
@@ -161,7 +162,7 @@ fn preflight_problems(engine: &Engine, loaded: &Loaded) -> Result<Vec<Diagnostic
     match images::missing_images(engine, &loaded.plan) {
         Ok(d) => diags.extend(d),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             return Err(1);
         }
     }

@@ -6,6 +6,7 @@
 
 use super::pipeline::{self, PackageArgs};
 use crate::backend::ImageConfig;
+use crate::console::{errln, outln};
 use crate::executor::engine::Engine;
 use crate::frontend::ClusterType;
 use clap::{Args, Subcommand};
@@ -44,7 +45,7 @@ fn inspect(args: &InspectArgs) -> i32 {
     let engine = match Engine::connect() {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             return 1;
         }
     };
@@ -61,21 +62,21 @@ fn inspect(args: &InspectArgs) -> i32 {
             }
             Ok(None) => missing.push(image.to_owned()),
             Err(e) => {
-                eprintln!("error: {e:#}");
+                errln!("error: {e:#}");
                 return 1;
             }
         }
     }
     for m in &missing {
-        eprintln!("warning: image '{m}' is not in the local Docker engine; it is left out (pull or build it, then run this again)");
+        errln!("warning: image '{m}' is not in the local Docker engine; it is left out (pull or build it, then run this again)");
     }
     match serde_json::to_string_pretty(&out) {
         Ok(text) => {
-            println!("{text}");
+            outln!("{text}");
             0
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             1
         }
     }

@@ -10,12 +10,11 @@
 //! instead of clap_mangen's EXTRA, which would run its lines together. No date: the
 //! pages depend only on the binary, so they are byte-stable.
 
-use super::Cli;
-use clap::{Args, CommandFactory};
+use crate::console::{self, errln, Stream};
+use clap::Args;
 use clap_mangen::roff::{bold, roman, Roff};
 use clap_mangen::Man;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const SECTION: &str = "1";
@@ -43,7 +42,7 @@ pub struct ManArgs {
 /// Every page, keyed by its file name: `kplan.1` first, then each subcommand's
 /// (`kplan-images.1`, `kplan-images-inspect.1`, ...) in their order in `--help`.
 fn pages() -> Vec<(String, Vec<u8>)> {
-    let mut root = Cli::command().disable_help_subcommand(true);
+    let mut root = super::command().disable_help_subcommand(true);
     root.build();
     let mut pages = Vec::new();
     add_pages(&root, None, &mut pages);
@@ -142,18 +141,12 @@ fn see_also(cmd: &clap::Command, parent: Option<&clap::Command>) -> String {
 pub fn run(args: &ManArgs) -> i32 {
     let pages = pages();
     let Some(dir) = &args.out else {
-        let (_, root) = &pages[0];
-        return match std::io::stdout().lock().write_all(root) {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("error: cannot write the man page to stdout: {e}");
-                1
-            }
-        };
+        console::write_bytes(Stream::Out, &pages[0].1);
+        return 0;
     };
     match write_set(dir, &pages) {
         Ok(()) => {
-            eprintln!(
+            errln!(
                 "wrote {} man page(s) to {} (read one with: man -l {})",
                 pages.len(),
                 dir.display(),
@@ -162,7 +155,7 @@ pub fn run(args: &ManArgs) -> i32 {
             0
         }
         Err(e) => {
-            eprintln!(
+            errln!(
                 "error: {e}; the pages in {} were left as they were",
                 dir.display()
             );

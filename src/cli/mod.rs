@@ -1,8 +1,10 @@
 //! The command line: argument parsing (clap) and one function per command. Each command
 //! runs the pipeline (`pipeline::load`), prints diagnostics, and returns an exit code:
 //! 0 success and nothing to change, 1 error, 2 changes found (`--check`,
-//! `--detailed-exitcode`). `completions` and `man` load no package: they print what
-//! clap knows of these definitions (shell completion scripts, man pages).
+//! `--detailed-exitcode`); 141 when output was lost to a closed pipe (see
+//! [`crate::console`], through which every command prints). `completions` and `man`
+//! load no package: they print what clap knows of [`command`] (completion scripts, man
+//! pages).
 
 mod apply;
 mod compile;
@@ -19,15 +21,13 @@ mod validate;
 
 pub use pipeline::{load, load_quiet, Loaded, PackageArgs};
 
-use clap::{Parser, Subcommand, ValueEnum};
+use crate::console::{self, Stream};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 
+/// The command line; its description is set by [`command`] from the targets that exist.
 #[derive(Debug, Parser)]
-#[command(
-    name = "kplan",
-    version,
-    about = "Compile Kurtosis-compatible Starlark packages to a plan, Docker Compose, Helm or Terraform, or apply them to Docker"
-)]
+#[command(name = "kplan", version)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -61,6 +61,23 @@ pub enum Command {
     Man(man::ManArgs),
 }
 
+/// The whole command-line definition. The description names the `--target`s that
+/// `compile` accepts, taken from [`compile::Target`], so it stays true as targets land.
+pub fn command() -> clap::Command {
+    let targets: Vec<&str> = compile::Target::value_variants()
+        .iter()
+        .map(|t| t.describe())
+        .collect();
+    let targets = match targets.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    Cli::command().about(format!(
+        "Compile Kurtosis-compatible Starlark packages to {targets}, or apply them to Docker"
+    ))
+}
+
 /// `--output text|json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum OutputFormat {
@@ -69,13 +86,27 @@ pub enum OutputFormat {
     Json,
 }
 
-/// Runs kplan with the given arguments and returns the process exit code.
+/// Runs kplan with the given arguments and returns the process exit code (see
+/// [`console::exit_code`] for output that could not be written).
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
-    let cli = match Cli::try_parse_from(args) {
+    console::exit_code(dispatch(args))
+}
+
+fn dispatch(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let parsed = command()
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { 1 } else { 0 };
-            let _ = e.print();
+            let (code, stream) = if e.use_stderr() {
+                (1, Stream::Err)
+            } else {
+                (0, Stream::Out)
+            };
+            if let Err(err) = e.print() {
+                console::record(stream, &err);
+            }
             return code;
         }
     };

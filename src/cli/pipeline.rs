@@ -1,6 +1,7 @@
 //! The shared front half of every command: package arguments -> interpreted, validated
 //! plan, with diagnostics printed on failure.
 
+use crate::console::errln;
 use crate::diagnostic::{self, Diagnostic};
 use crate::frontend::{self, Sources};
 use crate::ir::{Plan, PlanInfo};
@@ -108,12 +109,11 @@ pub fn load_quiet(
 /// Prints diagnostics to stderr, followed by a count line when there are errors.
 pub fn print_diagnostics(diags: &[Diagnostic], sources: &Sources) {
     for d in diags {
-        eprint!("{}", diagnostic::render(d, sources));
-        eprintln!();
+        errln!("{}", diagnostic::render(d, sources));
     }
     let errors = diags.iter().filter(|d| d.is_error()).count();
     if errors > 0 {
-        eprintln!(
+        errln!(
             "error: {errors} problem{} found; nothing was written or changed",
             if errors == 1 { "" } else { "s" }
         );

@@ -3,6 +3,7 @@
 use super::enclave::{self, EnclaveArgs};
 use super::pipeline::{self, PackageArgs};
 use super::OutputFormat;
+use crate::console::{errln, out, outln};
 use crate::executor::{diff, observe, render, state::EnclaveState};
 use crate::frontend::ClusterType;
 use clap::Args;
@@ -16,6 +17,7 @@ pub struct PlanArgs {
     /// Show services no longer in the package as destroyed (what `apply --prune` does).
     #[arg(long)]
     pub prune: bool,
+    /// How to print the result: text for people, json for scripts.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
     /// Exit 2 when there are changes (0 none, 1 error).
@@ -37,17 +39,17 @@ fn plan(args: &PlanArgs) -> Result<i32, i32> {
     let st = EnclaveState::new(&args.enclave.state_root(), &name);
     enclave::note_lock(&engine, &name);
     let observed = observe::observe(&engine, &name).map_err(|e| {
-        eprintln!("error: {e:#}");
+        errln!("error: {e:#}");
         1
     })?;
     let recorded = st.load().map_err(|e| {
-        eprintln!("error: {e:#}");
+        errln!("error: {e:#}");
         1
     })?;
     let cs = diff::diff(&loaded.plan, &loaded.info, &observed, &recorded, args.prune);
     match args.output {
-        OutputFormat::Text => print!("{}", render::text(&cs)),
-        OutputFormat::Json => println!("{}", render::json(&cs)),
+        OutputFormat::Text => out!("{}", render::text(&cs)),
+        OutputFormat::Json => outln!("{}", render::json(&cs)),
     }
     Ok(if args.detailed_exitcode && cs.has_changes() {
         2

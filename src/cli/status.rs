@@ -3,6 +3,7 @@
 
 use super::enclave::{self, EnclaveArgs};
 use super::OutputFormat;
+use crate::console::{errln, outln};
 use crate::executor::{observe, render, LABEL_PORTS};
 use clap::Args;
 
@@ -10,6 +11,7 @@ use clap::Args;
 pub struct StatusArgs {
     #[command(flatten)]
     pub enclave: EnclaveArgs,
+    /// How to print the result: text for people, json for scripts.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
 }
@@ -72,7 +74,7 @@ pub fn run(args: &StatusArgs) -> i32 {
     let observed = match observe::observe(&engine, &name) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             return 1;
         }
     };
@@ -105,10 +107,10 @@ pub fn run(args: &StatusArgs) -> i32 {
         OutputFormat::Json => {
             let doc =
                 serde_json::json!({"enclave": name, "network": observed.network, "services": rows});
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         OutputFormat::Text => {
-            println!(
+            outln!(
                 "Enclave \"{name}\" ({})",
                 render::count(rows.len(), "service")
             );
@@ -119,14 +121,21 @@ pub fn run(args: &StatusArgs) -> i32 {
                 .unwrap_or(7)
                 .max(7);
             let wi = rows.iter().map(|r| r.image.len()).max().unwrap_or(5).max(5);
-            println!(
+            outln!(
                 "{:w$}  {:8}  {:wi$}  {:15}  PORTS",
-                "SERVICE", "STATE", "IMAGE", "IP"
+                "SERVICE",
+                "STATE",
+                "IMAGE",
+                "IP"
             );
             for r in &rows {
-                println!(
+                outln!(
                     "{:w$}  {:8}  {:wi$}  {:15}  {}",
-                    r.service, r.state, r.image, r.ip, r.ports_text
+                    r.service,
+                    r.state,
+                    r.image,
+                    r.ip,
+                    r.ports_text
                 );
             }
         }

@@ -2,6 +2,7 @@
 //! that no longer runs (as Terraform's `force-unlock`).
 
 use super::enclave;
+use crate::console::{errln, outln};
 use crate::executor::lock::{self, Liveness, Unlocked};
 use crate::executor::valid_enclave_name;
 use clap::Args;
@@ -19,7 +20,7 @@ pub struct UnlockArgs {
 
 pub fn run(args: &UnlockArgs) -> i32 {
     if !valid_enclave_name(&args.enclave) {
-        eprintln!(
+        errln!(
             "error: invalid enclave name {:?}: use 1-48 letters, digits, '-' or '_', starting with a letter or digit",
             args.enclave
         );
@@ -32,7 +33,7 @@ pub fn run(args: &UnlockArgs) -> i32 {
     let name = &args.enclave;
     match lock::unlock(&engine, name, args.force) {
         Ok(Unlocked::NotLocked) => {
-            println!("Enclave \"{name}\" is not locked; nothing to do.");
+            outln!("Enclave \"{name}\" is not locked; nothing to do.");
             0
         }
         Ok(Unlocked::Removed(holder, liveness)) => {
@@ -44,19 +45,19 @@ pub fn run(args: &UnlockArgs) -> i32 {
                         .into()
                 }
             };
-            println!(
+            outln!(
                 "Removed the lock on enclave \"{name}\" held by {}{how}.",
                 holder.describe()
             );
             0
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             let running = e
                 .downcast_ref::<lock::Held>()
                 .is_some_and(|h| h.liveness == Liveness::Running);
             if running {
-                eprintln!("to remove it anyway: kplan unlock --enclave {name} --force");
+                errln!("to remove it anyway: kplan unlock --enclave {name} --force");
             }
             1
         }

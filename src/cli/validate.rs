@@ -2,6 +2,7 @@
 
 use super::pipeline::{self, PackageArgs};
 use super::OutputFormat;
+use crate::console::{errln, outln};
 use crate::diagnostic::Diagnostic;
 use crate::frontend::ClusterType;
 use clap::Args;
@@ -11,6 +12,7 @@ use serde::Serialize;
 pub struct ValidateArgs {
     #[command(flatten)]
     pub package: PackageArgs,
+    /// How to print the result: text for people, json for scripts.
     #[arg(long, value_enum, default_value_t)]
     pub output: OutputFormat,
     /// Also check that every image exists in the local Docker engine (as apply does).
@@ -38,7 +40,7 @@ pub fn run(args: &ValidateArgs) -> i32 {
                 Err(Box::new((warnings, l.sources)))
             }
             Err(e) => {
-                eprintln!("error: {e:#}");
+                errln!("error: {e:#}");
                 return 1;
             }
         },
@@ -48,7 +50,7 @@ pub fn run(args: &ValidateArgs) -> i32 {
         (Ok((loaded, warnings)), OutputFormat::Text) => {
             pipeline::print_diagnostics(&warnings, &loaded.sources);
             let p = &loaded.plan;
-            eprintln!(
+            errln!(
                 "{} is valid: {} services, {} files artifacts, {} tasks, {} steps",
                 p.package.name,
                 p.services.len(),
@@ -88,8 +90,8 @@ pub fn run(args: &ValidateArgs) -> i32 {
 
 fn print_json(report: &Report) {
     match serde_json::to_string_pretty(report) {
-        Ok(s) => println!("{s}"),
-        Err(e) => eprintln!("error: {e}"),
+        Ok(s) => outln!("{s}"),
+        Err(e) => errln!("error: {e}"),
     }
 }
 

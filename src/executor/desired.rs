@@ -19,7 +19,6 @@ use crate::backend::lower::artifacts::{render_template, ArtifactModel, FileBody}
 use crate::backend::lower::edges;
 use crate::backend::lower::text::{Seg, Text};
 use crate::backend::lower::Model;
-use crate::gotemplate::{Piece, Value};
 use crate::ir::{
     ArtifactId, Data, Mount, Part, Plan, PlanInfo, RuntimeRef, ServiceField, ServiceId, StrExpr,
     TaskField, TaskId, TaskKind,
@@ -134,28 +133,6 @@ impl Values {
             }
         }
         Ok(s)
-    }
-
-    /// Template data with every run-time value filled in.
-    pub fn resolve_data(&self, plan: &Plan, d: &Data) -> Val<Value> {
-        Ok(match d {
-            Data::Null => Value::Null,
-            Data::Bool(b) => Value::Bool(*b),
-            Data::Number(n) => Value::Number(n.clone()),
-            Data::Str(s) => Value::String(vec![Piece::Text(self.resolve(plan, s)?)]),
-            Data::List(items) => Value::List(
-                items
-                    .iter()
-                    .map(|x| self.resolve_data(plan, x))
-                    .collect::<Val<_>>()?,
-            ),
-            Data::Object(entries) => Value::Map(
-                entries
-                    .iter()
-                    .map(|(k, v)| Ok((k.clone(), self.resolve_data(plan, v)?)))
-                    .collect::<Val<_>>()?,
-            ),
-        })
     }
 
     /// Data as JSON with every run-time value filled in (for assertions).

@@ -294,7 +294,7 @@ fn install_signal_handler() {
                     }
                 }
                 if !held.is_empty() {
-                    eprintln!(
+                    crate::console::errln!(
                         "\ninterrupted: stopped and released the enclave lock; what finished is kept, apply again to finish"
                     );
                 }

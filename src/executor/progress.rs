@@ -4,8 +4,8 @@
 //! long; elsewhere only the plain lines are written. Output is written whole under a
 //! lock, so parallel steps never interleave within a line.
 
+use crate::console::{self, err, errln, outln, Stream};
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -23,7 +23,7 @@ impl Progress {
         Progress {
             start: Instant::now(),
             quiet,
-            live: !quiet && std::io::stderr().is_terminal(),
+            live: !quiet && console::is_terminal(Stream::Err),
             running: Mutex::new(BTreeMap::new()),
         }
     }
@@ -31,7 +31,7 @@ impl Progress {
     fn with_footer(&self, write: impl FnOnce()) {
         let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
         if self.live {
-            let _ = write!(std::io::stderr(), "\r\x1b[K");
+            err!("\r\x1b[K");
         }
         write();
         if self.live && !running.is_empty() {
@@ -43,9 +43,8 @@ impl Progress {
             if footer.chars().count() > 150 {
                 footer = footer.chars().take(147).collect::<String>() + "...";
             }
-            let _ = write!(std::io::stderr(), "{footer}");
+            err!("{footer}");
         }
-        let _ = std::io::stderr().flush();
     }
 
     /// One event line, prefixed with the seconds since the apply started.
@@ -54,11 +53,7 @@ impl Progress {
             return;
         }
         self.with_footer(|| {
-            let _ = writeln!(
-                std::io::stderr(),
-                "[{:6.1}s] {msg}",
-                self.start.elapsed().as_secs_f64()
-            );
+            errln!("[{:6.1}s] {msg}", self.start.elapsed().as_secs_f64());
         });
     }
 
@@ -85,16 +80,14 @@ impl Progress {
             .unwrap_or_else(|p| p.into_inner())
             .clear();
         if self.live {
-            let _ = write!(std::io::stderr(), "\r\x1b[K");
+            err!("\r\x1b[K");
         }
     }
 
     /// A `plan.print` message.
     pub fn print(&self, msg: &str) {
         self.with_footer(|| {
-            let mut o = std::io::stdout().lock();
-            let _ = writeln!(o, "{msg}");
-            let _ = o.flush();
+            outln!("{msg}");
         });
     }
 }

@@ -4,6 +4,7 @@
 
 use super::dialect::{check_limits, dialect, expand_indent_tabs};
 use super::package::{Kind, Packages, Refused, ResolvedFile};
+use super::positions::KeyPositions;
 use super::recorder::Recorder;
 use super::sources::Sources;
 use super::ClusterType;
@@ -43,6 +44,8 @@ pub struct Context {
     pub allow_privileged: bool,
     pub sources: RefCell<Sources>,
     pub rec: RefCell<Recorder>,
+    /// Where dict keys are written, for diagnostics about them (a bad port id).
+    pub keys: RefCell<KeyPositions>,
     modules: RefCell<HashMap<PathBuf, Slot>>,
     import_stack: RefCell<Vec<String>>,
     /// Display path -> resolved file, for locators relative to the calling file.
@@ -63,6 +66,7 @@ impl Context {
             allow_privileged,
             sources: RefCell::default(),
             rec: RefCell::default(),
+            keys: RefCell::default(),
             modules: RefCell::default(),
             import_stack: RefCell::default(),
             files: RefCell::default(),
@@ -155,7 +159,9 @@ impl Context {
             ));
         }
         let src = expand_indent_tabs(&text).into_owned();
-        AstModule::parse(&file.display, src, &dialect()).map_err(ParseFailure::Syntax)
+        let ast = AstModule::parse(&file.display, src, &dialect()).map_err(ParseFailure::Syntax)?;
+        self.keys.borrow_mut().add_module(&ast);
+        Ok(ast)
     }
 
     /// Marks the main file as the start of every import chain (for cycle messages).

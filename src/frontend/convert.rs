@@ -198,6 +198,7 @@ impl<'a> Conv<'a> {
             Some(Owned::Str(s)) => GoDuration::parse(s).ok(),
             Some(_) => None,
         };
+        let at = k.at.clone().unwrap_or_else(|| self.at.clone());
         Port {
             number: Self::int_field(k, "number")
                 .and_then(|n| u16::try_from(n).ok())
@@ -208,7 +209,8 @@ impl<'a> Conv<'a> {
                 .filter(|s| !s.is_empty()),
             wait,
             url: self.str_field(k, "url"),
-            at: k.at.clone().unwrap_or_else(|| self.at.clone()),
+            id_at: at.clone(),
+            at,
         }
     }
 

@@ -106,6 +106,17 @@ fn record_service(
     from: Option<&starlark::codemap::FileSpan>,
 ) -> starlark::Result<(ServiceId, KValue)> {
     let mut config = convert(ctx, at, from, "add_service", |c| c.service_config(config_k))?;
+    let keys = ctx.keys.borrow();
+    for port in config
+        .ports
+        .values_mut()
+        .chain(config.public_ports.values_mut())
+    {
+        if let Some(id_at) = keys.key_of(&port.at) {
+            port.id_at = id_at.clone();
+        }
+    }
+    drop(keys);
     check_privileged(ctx, &config, &name)?;
     let mut rec = ctx.rec.borrow_mut();
     let id = rec.next_service_id();

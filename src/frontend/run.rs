@@ -9,6 +9,7 @@ use super::instruction::to_span;
 use super::package::ResolvedFile;
 use super::plan_object::PlanValue;
 use super::value::Owned;
+use super::{positions, syntax};
 use super::{Failure, Interpreted, Options, Sources};
 use crate::diagnostic::Diagnostic;
 use crate::ir::{self, PackageInfo, Span};
@@ -237,19 +238,30 @@ fn evaluate(
         Err(ParseFailure::Read(msg)) => {
             return Err(Box::new(Diagnostic::error("KP001", msg, None)))
         }
-        Err(ParseFailure::Syntax(e)) => return Err(Box::new(to_diagnostic("KP010", &e))),
+        Err(ParseFailure::Syntax(e)) => {
+            return Err(Box::new(syntax::diagnose(
+                syntax::SYNTAX,
+                &e,
+                &*ctx.sources.borrow(),
+            )))
+        }
         Err(ParseFailure::Limit(at, msg)) => {
             return Err(Box::new(Diagnostic::error("KP013", msg, Some(at))))
         }
     };
     let main_span = Span::new(main.display.clone(), 1, 1);
+    // Problems with the main function's signature point at its `def`.
+    let def = positions::top_level_def(&ast, &opts.main_function);
+    let def_span = def
+        .as_ref()
+        .map_or_else(|| main_span.clone(), |d| d.name.clone());
     ctx.enter_main(main);
     Module::with_temp_heap(|module| -> Result<Option<ir::Data>, Box<Diagnostic>> {
         let mut eval = Evaluator::new(&module);
         eval.set_loader(&NoLoad);
         eval.extra = Some(ctx);
         eval.eval_module(ast, &ctx.globals)
-            .map_err(|e| Box::new(to_diagnostic("KP011", &e)))?;
+            .map_err(|e| Box::new(syntax::diagnose("KP011", &e, &*ctx.sources.borrow())))?;
         let func = module.get(&opts.main_function).ok_or_else(|| {
             Box::new(
                 Diagnostic::error(
@@ -275,10 +287,11 @@ fn evaluate(
             if first == "plan" {
                 positional.push(plan);
             } else if opts.main_function == "run" {
+                let first_param = def.as_ref().and_then(|d| d.params.first().cloned());
                 return Err(Box::new(Diagnostic::error(
                     "KP012",
                     format!("Expected argument at index '0' of run function to be called 'plan', got '{first}'"),
-                    Some(main_span.clone()),
+                    Some(first_param.unwrap_or_else(|| def_span.clone())),
                 )
                 .with_hint("write `def run(plan, args = {}):`")));
             }
@@ -312,9 +325,9 @@ fn evaluate(
         }
         let named_refs: Vec<(&str, Value)> = named.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         let ret = eval.eval_function(func, &positional, &named_refs).map_err(|e| {
-            let mut d = to_diagnostic("KP011", &e);
+            let mut d = syntax::diagnose("KP011", &e, &*ctx.sources.borrow());
             if d.at.is_none() {
-                d.at = Some(main_span.clone());
+                d.at = Some(def_span.clone());
             }
             if d.message.contains("Missing parameter") || d.message.contains("extra named parameter") {
                 d.hint = Some(format!("the arguments given with --args/--args-file must match the parameters of {}()", opts.main_function));

@@ -3,7 +3,7 @@
 //! renders into text with typed references, and one whose logic inspects them is kept
 //! as a template for the executor to render once the values exist.
 
-use crate::gotemplate::{ExecError, Piece, Template, Value};
+use crate::gotemplate::{ExecError, Number, NumberError, Piece, Template, Value};
 use crate::ir::{Data, FileContent, Part, RuntimeRef, StrExpr};
 use std::collections::BTreeMap;
 
@@ -17,7 +17,7 @@ pub fn render(
 ) -> Result<FileContent, String> {
     let parsed = Template::parse(path, template).map_err(|e| format!("render_templates: {e}"))?;
     let mut holes = Vec::new();
-    let value = to_value(data, &mut holes);
+    let value = to_value(data, &mut holes).map_err(|e| format!("render_templates: {path}: {e}"))?;
     match parsed.execute(&value) {
         Ok(pieces) => {
             let expr = StrExpr::from_parts(pieces.into_iter().map(|p| match p {
@@ -54,13 +54,14 @@ pub fn render(
     }
 }
 
-/// Template data as the engine's value; every run-time reference becomes a hole
-/// numbered by its position in `holes`.
-pub fn to_value(data: &Data, holes: &mut Vec<RuntimeRef>) -> Value {
-    match data {
+/// Template data as the engine's value (numbers as Kurtosis's float64 round trip
+/// leaves them); every run-time reference becomes a hole numbered by its position in
+/// `holes`.
+pub fn to_value(data: &Data, holes: &mut Vec<RuntimeRef>) -> Result<Value, NumberError> {
+    Ok(match data {
         Data::Null => Value::Null,
         Data::Bool(b) => Value::Bool(*b),
-        Data::Number(n) => Value::Number(n.clone()),
+        Data::Number(n) => Value::Number(Number::from_json(n)?),
         Data::Str(s) => Value::String(
             s.parts()
                 .iter()
@@ -73,13 +74,18 @@ pub fn to_value(data: &Data, holes: &mut Vec<RuntimeRef>) -> Value {
                 })
                 .collect(),
         ),
-        Data::List(items) => Value::List(items.iter().map(|x| to_value(x, holes)).collect()),
+        Data::List(items) => Value::List(
+            items
+                .iter()
+                .map(|x| to_value(x, holes))
+                .collect::<Result<_, _>>()?,
+        ),
         Data::Object(entries) => {
             let map: BTreeMap<String, Value> = entries
                 .iter()
-                .map(|(k, v)| (k.clone(), to_value(v, holes)))
-                .collect();
+                .map(|(k, v)| Ok((k.clone(), to_value(v, holes)?)))
+                .collect::<Result<_, NumberError>>()?;
             Value::Map(map)
         }
-    }
+    })
 }

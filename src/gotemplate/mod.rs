@@ -8,7 +8,8 @@
 //! verbs, `index`, `eq` and friends, `and`/`or` short-circuiting, `html`,
 //! `js`, `urlquery`, `slice`, `len`, `not`, `print`, `println`), `<no value>`
 //! for missing map keys, and Go `fmt` printing of lists and maps. Data numbers
-//! are Go `json.Number` values (a string type): they print as written, but
+//! are Go `json.Number` values (a string type) holding the text Kurtosis's float64
+//! round trip leaves ([`Number`]): they print as that text, but
 //! `printf "%d"` gives `%!d(json.Number=8080)` and `eq .Port 8080` fails with
 //! "incompatible types for comparison", exactly as Kurtosis renders them.
 //! `{{define}}`, `{{template}}` and `{{block}}` are rejected at parse time.
@@ -22,12 +23,14 @@ mod exec;
 mod format;
 mod funcs;
 mod lexer;
+mod number;
 mod parser;
 mod value;
 
 #[cfg(test)]
 mod tests;
 
+pub use number::{Number, NumberError};
 pub use value::{value_from_json, Piece, Value};
 
 /// A parsed template.

@@ -1,6 +1,7 @@
 //! Data values (`Value`, `Piece`), the executor's internal value (`V`) and the
 //! output builder that merges adjacent text.
 
+use super::number::Number;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -20,8 +21,9 @@ pub enum Value {
     Null,
     /// JSON boolean.
     Bool(bool),
-    /// JSON number, kept as its JSON text (Go's `json.Number`, a string type).
-    Number(String),
+    /// JSON number as Kurtosis's float64 round trip leaves it (Go's `json.Number`, a
+    /// string type).
+    Number(Number),
     /// A string made of known text and holes.
     String(Vec<Piece>),
     /// JSON array (Go `[]interface{}`).
@@ -42,7 +44,10 @@ pub fn value_from_json(v: &serde_json::Value) -> Value {
     match v {
         serde_json::Value::Null => Value::Null,
         serde_json::Value::Bool(b) => Value::Bool(*b),
-        serde_json::Value::Number(n) => Value::Number(n.to_string()),
+        // serde_json's numbers are finite float64 or 64-bit integers: always decodable.
+        serde_json::Value::Number(n) => {
+            Number::from_json(&n.to_string()).map_or(Value::Null, Value::Number)
+        }
         serde_json::Value::String(s) => Value::text(s.as_str()),
         serde_json::Value::Array(a) => Value::List(a.iter().map(value_from_json).collect()),
         serde_json::Value::Object(o) => Value::Map(

@@ -167,7 +167,12 @@ pub struct Port {
     pub wait: Option<GoDuration>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// The `PortSpec(...)` call.
     pub at: Span,
+    /// Where the port's id is written (the key of the `ports` entry), for diagnostics
+    /// about the id; `at` when the frontend cannot tell.
+    #[serde(skip)]
+    pub id_at: Span,
 }
 
 /// What is mounted at one directory of a service.

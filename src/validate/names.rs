@@ -60,7 +60,7 @@ fn check_service(s: &Service, diags: &mut Vec<Diagnostic>) {
                 Diagnostic::error(
                     "KP102",
                     format!("port id '{id}' of service '{}' is invalid: it must be 1-15 lower-case letters, digits and '-', start with a letter and end with a letter or digit", s.name),
-                    Some(p.at.clone()),
+                    Some(p.id_at.clone()),
                 )
                 .with_hint(format!("rename it, e.g. '{}'", suggest(id, 15))),
             );
@@ -76,7 +76,7 @@ fn check_service(s: &Service, diags: &mut Vec<Diagnostic>) {
                     } else {
                         format!("public port '{id}' of service '{}' is not one of its ports ({})", s.name, s.config.ports.keys().cloned().collect::<Vec<_>>().join(", "))
                     },
-                    Some(p.at.clone()),
+                    Some(p.id_at.clone()),
                 )
                 .with_hint("every id in public_ports must also be in ports; public_ports only pins the host port"),
             );

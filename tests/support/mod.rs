@@ -2,9 +2,12 @@
 //!
 //! Tests that need the Docker engine or the real validators ("oracles", installed by
 //! `scripts/setup-test-tools.sh` into `.tools/venv`) ask for them here. When one is
-//! missing the helper prints `skipped: ...` to stderr and returns `false`/`None`, so the
-//! test can return early; with `KPLAN_REQUIRE_DOCKER=1` or `KPLAN_REQUIRE_ORACLES=1`
-//! (as CI sets them) it panics instead, so nothing is silently skipped there.
+//! missing the helper returns `false`/`None`, so the test can return early, and records
+//! the skip: when the test binary exits, after libtest's `test result:` line, it prints
+//! `skipped: N test(s) did not run their checks` with each test and reason, past
+//! libtest's output capture, so a skip is never a silent pass. With
+//! `KPLAN_REQUIRE_DOCKER=1` or `KPLAN_REQUIRE_ORACLES=1` (as CI sets them) the helper
+//! panics instead, so nothing is skipped there.
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
@@ -36,12 +39,38 @@ fn env_is_set(name: &str) -> bool {
     std::env::var(name).map(|v| v == "1").unwrap_or(false)
 }
 
-/// Either panics (when `require_var=1`) or prints why the test is skipped.
+/// Either panics (when `require_var=1`) or records why the test is skipped.
 fn missing(require_var: &str, what: &str, hint: &str) {
     if env_is_set(require_var) {
         panic!("{require_var}=1 but {what}: {hint}");
     }
-    eprintln!("skipped: {what} ({hint}; set {require_var}=1 to make this an error)");
+    let why = format!("{what} ({hint}; set {require_var}=1 to make this an error)");
+    eprintln!("skipped: {why}");
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    let mut skips = SKIPS.lock().unwrap_or_else(|p| p.into_inner());
+    if skips.is_empty() {
+        // SAFETY: registers a plain function with no arguments, run once at exit.
+        unsafe { libc::atexit(print_skips) };
+    }
+    skips.push(format!("{test}: {why}"));
+}
+
+/// Tests that skipped their checks in this process, with why.
+static SKIPS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Runs at exit, after libtest's summary: says how many tests skipped and why, on the
+/// real stderr (libtest captures `eprintln!` of passing tests).
+#[allow(clippy::disallowed_methods)]
+extern "C" fn print_skips() {
+    let skips = SKIPS.lock().unwrap_or_else(|p| p.into_inner());
+    let mut text = format!(
+        "skipped: {} test(s) did not run their checks:\n",
+        skips.len()
+    );
+    for s in skips.iter() {
+        text.push_str(&format!("  {s}\n"));
+    }
+    let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
 /// Runs a command with a time limit; `None` if it could not start or ran too long.
@@ -73,6 +102,20 @@ pub fn run_kplan(args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run kplan")
+}
+
+/// Runs the test build's `kplan ARGS` with its stdout a pipe whose reading end is closed
+/// before kplan writes (it has to start up first), as `kplan ... | head -0` does.
+pub fn run_kplan_closed_stdout(args: &[&str]) -> Output {
+    let mut child = Command::new(kplan_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run kplan");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("wait for kplan")
 }
 
 /// True if the Docker engine answers (`docker info`). Otherwise panics when
@@ -451,6 +494,11 @@ impl ApplyEnclave {
         }
     }
 
+    /// The enclave's state directory (for `--state-dir`).
+    pub fn state_dir(&self) -> &Path {
+        self.state.path()
+    }
+
     /// `kplan apply PKG --yes` into this enclave; panics with kplan's output on failure.
     pub fn apply(&self, package: &str) {
         let out = Command::new(kplan_bin())
@@ -494,6 +542,18 @@ impl Drop for ApplyEnclave {
             .stdin(Stdio::null())
             .output();
     }
+}
+
+/// The names of an enclave's containers (`all`: stopped ones too), sorted.
+pub fn enclave_containers(enclave: &str, all: bool) -> Vec<String> {
+    let filter = format!("label=kplan.enclave={enclave}");
+    let mut args = vec!["ps", "--filter", filter.as_str(), "--format", "{{.Names}}"];
+    if all {
+        args.push("-a");
+    }
+    let mut names: Vec<String> = docker_ok(args).lines().map(str::to_owned).collect();
+    names.sort();
+    names
 }
 
 /// A program from Debian that `scripts/setup-test-tools.sh` installs (a shell, `groff`,

@@ -6,7 +6,7 @@
 use super::text::{Refusal, Text, Use};
 use super::{Builder, JobId, JobKind, NodeId};
 use crate::diagnostic::Diagnostic;
-use crate::gotemplate::{Piece, Template, Value};
+use crate::gotemplate::{Number, Piece, Template, Value};
 use crate::ir::{
     ArtifactId, ArtifactSource, Data, FileContent, Mount, RuntimeRef, ServiceId, TaskId,
 };
@@ -280,7 +280,9 @@ pub fn render_template(
     Ok(s.into_bytes())
 }
 
-/// Template data with every reference resolved.
+/// Template data with every reference resolved; numbers as Kurtosis's float64 round
+/// trip leaves them ([`Number::from_json`], as the frontend renders them at compile
+/// time). Compose and apply both render through here.
 fn data_value(
     d: &Data,
     resolve: &dyn Fn(&RuntimeRef) -> Result<String, String>,
@@ -288,7 +290,7 @@ fn data_value(
     Ok(match d {
         Data::Null => Value::Null,
         Data::Bool(b) => Value::Bool(*b),
-        Data::Number(n) => Value::Number(n.clone()),
+        Data::Number(n) => Value::Number(Number::from_json(n).map_err(|e| e.to_string())?),
         Data::Str(s) => Value::String(vec![Piece::Text(s.resolve(resolve)?)]),
         Data::List(items) => Value::List(
             items
