@@ -138,3 +138,42 @@ fn readme_flag_table_matches_the_commands() {
         "README's flag table (left) differs from the commands' flags (right)"
     );
 }
+
+/// clap gives a subcommand whose variant has no doc comment the doc comment of a struct
+/// it flattens (e.g. `PackageArgs`'s "Arguments that say which package to load..."), so
+/// `every_flag_of_every_command_has_a_help_text` cannot see a missing one: the source
+/// must have a `///` line above every variant of `Command`.
+#[test]
+fn every_subcommand_variant_has_a_doc_comment() {
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/cli/mod.rs"))
+        .expect("read src/cli/mod.rs");
+    let body = src
+        .split_once("pub enum Command {")
+        .and_then(|(_, rest)| rest.split_once("\n}"))
+        .expect("src/cli/mod.rs defines `pub enum Command { ... }`")
+        .0;
+    let lines: Vec<&str> = body.lines().map(str::trim).collect();
+    let mut variants = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let Some((name, _)) = line.split_once('(') else {
+            continue;
+        };
+        if line.starts_with("//") || line.starts_with('#') {
+            continue;
+        }
+        variants += 1;
+        let above = lines[..i]
+            .iter()
+            .rev()
+            .find(|l| !l.starts_with("#["))
+            .unwrap_or(&"");
+        assert!(
+            above.starts_with("///") && above.len() > 4,
+            "the subcommand variant `{name}` in src/cli/mod.rs has no `///` help text"
+        );
+    }
+    let mut cli = kplan::cli::command();
+    cli.build();
+    let subcommands = cli.get_subcommands().filter(|c| c.get_name() != "help");
+    assert_eq!(variants, subcommands.count(), "{body}");
+}
