@@ -2,8 +2,11 @@
 //! exist, which artifacts were produced), the way Kurtosis validates, and records what
 //! each step depends on (KP104-KP108, KP110, KP112).
 //!
-//! Each consumer of a files artifact binds, at its own step, to the artifact of that
-//! name current there (see [`crate::ir::PlanInfo::bound_artifact`]).
+//! Artifact names follow Kurtosis's validator: `upload_files`, `render_templates` and
+//! `store_service_files` refuse a name already produced in this run (KP106), while a
+//! `run_sh`/`run_python` `store` may reuse one and so makes a new *version* of it.
+//! Each consumer binds, at its own step, to the version current there (see
+//! [`crate::ir::PlanInfo::bound_artifact`]).
 
 use crate::diagnostic::Diagnostic;
 use crate::ir::{
@@ -202,22 +205,34 @@ impl Env<'_> {
         }
     }
 
+    /// Artifact `id` is produced by step `step`: a new version of its name. Only a
+    /// task's `store` may produce a name that exists already (KP106 otherwise).
     fn produce_artifact(&mut self, id: ArtifactId, step: usize) {
         let a = self.plan.artifact(id);
-        if let Some(prev) = self.artifacts.get(&a.name) {
+        let instruction = match &a.source {
+            ArtifactSource::Upload { .. } => Some("upload_files"),
+            ArtifactSource::Templates { .. } => Some("render_templates"),
+            ArtifactSource::ServiceFiles { .. } => Some("store_service_files"),
+            ArtifactSource::TaskStore { .. } => None,
+        };
+        if let (Some(instruction), Some(prev)) = (instruction, self.artifacts.get(&a.name)) {
             let prev_at = self.plan.artifact(*prev).at.clone();
             self.diags.push(
                 Diagnostic::error(
                     "KP106",
-                    format!("files artifact name '{}' is already used", a.name),
+                    format!(
+                        "{instruction} cannot use files artifact name '{}': it is already produced earlier in this run",
+                        a.name
+                    ),
                     Some(a.at.clone()),
                 )
-                .with_related(prev_at, "first created here")
-                .with_hint("give each artifact its own name"),
+                .with_related(prev_at, "last produced here")
+                .with_hint("give this artifact its own name (only a run_sh/run_python store may store a new version under a name that exists)"),
             );
+        } else {
+            self.artifacts.insert(a.name.clone(), id);
+            self.versions.entry(a.name.clone()).or_default().push(id);
         }
-        self.artifacts.insert(a.name.clone(), id);
-        self.versions.entry(a.name.clone()).or_default().push(id);
         self.artifact_step.insert(id, step);
     }
 }

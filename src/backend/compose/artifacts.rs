@@ -2,8 +2,10 @@
 //! beside `compose.yaml` (`artifacts/<name>/<path>`) and bind-mounted read-only with
 //! relative paths; artifacts produced at run time (a task's `store`, a copy out of a
 //! service, files holding run-time values) become named volumes filled by one-shots.
-//! Every consumer mounts the artifact it binds to
-//! ([`crate::ir::PlanInfo::bound_artifact`]).
+//! Each version of a name (a task's `store` reusing it) is its own volume
+//! (`artifact-<name>-v<N>`), and every consumer mounts the version it binds to
+//! ([`crate::ir::PlanInfo::bound_artifact`]), so a task that reads version 1 and
+//! stores version 2 mounts one volume and fills another.
 //! A file holding run-time values is written as its literal pieces
 //! (`parts/<name>/<path>/<n>`), which its render job concatenates with the value
 //! files into the artifact's volume, beside the artifact's static files.
@@ -11,6 +13,7 @@
 use super::model::{ComposeService, NamedVolume};
 use super::{Ctx, Placement};
 use crate::backend::lower::artifacts::{render_template, ArtifactModel, FileBody, FileModel};
+use crate::backend::lower::names::artifact_base;
 use crate::backend::lower::script::COPY_SCRIPT;
 use crate::backend::lower::store::{render_script, Piece, RenderedFile, Source};
 use crate::backend::lower::{JobKind, NodeId};
@@ -23,7 +26,8 @@ pub fn place(cx: &mut Ctx) {
     let model = cx.model;
     for (id, a_model) in &model.artifacts {
         let a = cx.plan.artifact(*id);
-        let base = a.name.clone();
+        // Each version of a name has its own directory or volume.
+        let base = artifact_base(&a.name, cx.info.artifact_version(*id));
         let placement = match a_model {
             ArtifactModel::Rendered { files, .. } => {
                 let tok = cx.artifact_dir(&base);
@@ -159,7 +163,8 @@ pub fn renderer(cx: &mut Ctx, job: NodeId, artifact: ArtifactId) -> Option<Compo
     })
 }
 
-/// Declares a named volume for an artifact and returns its name.
+/// Declares a named volume for an artifact (`base`: [`artifact_base`]) and returns
+/// its name.
 pub fn artifact_volume(cx: &mut Ctx, base: &str) -> String {
     let volume = cx.volume_names.claim(&format!(
         "artifact-{}",
