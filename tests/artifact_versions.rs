@@ -11,10 +11,7 @@
 
 mod support;
 
-use kplan::cli::{load_quiet, PackageArgs};
-use kplan::frontend::ClusterType;
 use kplan::ir::{ArtifactId, ServiceId, TaskId};
-use std::process::{Command, Output, Stdio};
 use support::{busybox_image, docker_ok, repo_root, require_docker, ApplyEnclave};
 
 const FIXTURE: &str = "fixtures/valid/artifact-versions";
@@ -23,45 +20,18 @@ const V1: &str = "one\n";
 const V2: &str = "one\ntwo\n";
 const V3: &str = "one\ntwo\nthree\n";
 
-fn kplan(args: &[&str]) -> Output {
-    Command::new(support::kplan_bin())
-        .current_dir(repo_root())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run kplan")
-}
-
 fn cat(container: &str, path: &str) -> String {
     docker_ok(["exec", container, "cat", path])
 }
 
 #[test]
 fn a_task_store_may_reuse_an_artifact_name() {
-    let out = kplan(&["validate", FIXTURE]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::kplan_ok(&["validate", FIXTURE]);
 }
 
 #[test]
 fn each_consumer_binds_to_the_version_current_at_its_step() {
-    let a = PackageArgs {
-        package: repo_root().join(FIXTURE).to_string_lossy().into_owned(),
-        args: None,
-        args_file: None,
-        main_file: "main.star".into(),
-        main_function: "run".into(),
-        package_cache: None,
-        offline: true,
-        privileged: false,
-    };
-    let info = match load_quiet(&a, ClusterType::Docker) {
-        Ok((l, _)) => l.info,
-        Err(f) => panic!("the fixture does not load: {:?}", f.0),
-    };
+    let info = support::load_package(&repo_root().join(FIXTURE), None).info;
     // Artifacts in program order: state v1 (step-1), state v2 (step-2), seen (peek),
     // state v3 (step-3).
     let (v1, v2, seen, v3) = (ArtifactId(0), ArtifactId(1), ArtifactId(2), ArtifactId(3));
@@ -98,19 +68,7 @@ fn compose_up_gives_each_consumer_its_version() {
     busybox_image();
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("deploy");
-    let out = kplan(&[
-        "compile",
-        FIXTURE,
-        "--target",
-        "compose",
-        "-o",
-        &dir.to_string_lossy(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::compile_compose(FIXTURE, &dir);
     let compose = support::ComposeProject::new(&dir.join("compose.yaml"), "kp-versions");
     compose.up(120);
     assert_eq!(cat(&compose.container("early"), "/state/log.txt"), V1);
@@ -129,20 +87,9 @@ fn compose_up_gives_each_consumer_its_version() {
 
 /// `kplan ARGS... --enclave E --state-dir D` against the test's enclave.
 fn in_enclave(e: &ApplyEnclave, args: &[&str]) -> String {
-    let mut cmd = Command::new(support::kplan_bin());
-    cmd.current_dir(repo_root())
-        .args(args)
-        .args(["--enclave", &e.name, "--state-dir"])
-        .arg(e.state_dir())
-        .stdin(Stdio::null());
-    let out = cmd.output().expect("run kplan");
-    assert!(
-        out.status.success(),
-        "kplan {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let state = e.state_dir().to_string_lossy().into_owned();
+    let with: Vec<&str> = [args, &["--enclave", &e.name, "--state-dir", &state]].concat();
+    support::kplan_ok(&with)
 }
 
 fn container_id(name: &str) -> String {
