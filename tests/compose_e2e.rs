@@ -9,23 +9,6 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::Command;
-
-fn compile(case: &str, dir: &Path) {
-    let out = Command::new(support::kplan_bin())
-        .current_dir(support::repo_root())
-        .args(["compile", case, "--target", "compose", "-o"])
-        .arg(dir)
-        .output()
-        .expect("run kplan");
-    assert!(
-        out.status.success(),
-        "kplan compile failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn exec(container: &str, script: &str) -> String {
     support::docker_ok(["exec", container, "sh", "-c", script])
 }
@@ -38,7 +21,7 @@ fn compose_project_runs_on_the_real_engine() {
     support::busybox_image();
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("deploy");
-    compile("fixtures/valid/compose-e2e", &dir);
+    support::compile_compose("fixtures/valid/compose-e2e", &dir);
     let compose = support::ComposeProject::new(&dir.join("compose.yaml"), "kplan-e2e");
     compose.up(120);
     let project = compose.name.clone();

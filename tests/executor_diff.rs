@@ -2,11 +2,12 @@
 //! made with scripts/record-docker-state.py after applying fixtures/valid/apply-web):
 //! no Docker needed.
 
-use kplan::cli::{load_quiet, Loaded, PackageArgs};
+mod support;
+
+use kplan::cli::Loaded;
 use kplan::executor::diff::{diff, Action, ChangeSet, TaskAction};
 use kplan::executor::observe::{Observed, ObservedContainer};
 use kplan::executor::state::Recorded;
-use kplan::frontend::ClusterType;
 use std::path::PathBuf;
 
 fn root() -> PathBuf {
@@ -14,23 +15,7 @@ fn root() -> PathBuf {
 }
 
 fn load(args: Option<&str>) -> Loaded {
-    let a = PackageArgs {
-        package: root()
-            .join("fixtures/valid/apply-web")
-            .to_string_lossy()
-            .into_owned(),
-        args: args.map(str::to_string),
-        args_file: None,
-        main_file: "main.star".into(),
-        main_function: "run".into(),
-        package_cache: None,
-        offline: true,
-        privileged: false,
-    };
-    match load_quiet(&a, ClusterType::Docker) {
-        Ok((l, _)) => l,
-        Err(f) => panic!("fixture does not load: {:?}", f.0),
-    }
+    support::load_package(&root().join("fixtures/valid/apply-web"), args)
 }
 
 fn observed() -> Observed {
@@ -284,29 +269,10 @@ fn a_container_off_the_enclave_network_is_replaced() {
     );
 }
 
-fn load_text(main: &str) -> (tempfile::TempDir, Loaded) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("main.star"), main).expect("write");
-    let a = PackageArgs {
-        package: dir.path().join("main.star").to_string_lossy().into_owned(),
-        args: None,
-        args_file: None,
-        main_file: "main.star".into(),
-        main_function: "run".into(),
-        package_cache: None,
-        offline: true,
-        privileged: false,
-    };
-    match load_quiet(&a, ClusterType::Docker) {
-        Ok((l, _)) => (dir, l),
-        Err(f) => panic!("package does not load: {:?}", f.0),
-    }
-}
-
 #[test]
 fn own_addresses_are_kept_when_recorded_and_new_ones_take_the_lowest_free() {
     use kplan::executor::ipam;
-    let (_dir, l) = load_text(
+    let (_dir, l) = support::load_script(
         r#"def run(plan):
     for n in ["a", "b", "x"]:
         plan.add_service(name = n, config = ServiceConfig(image = "busybox", cmd = ["echo", "KURTOSIS_IP_ADDR_PLACEHOLDER" if n != "x" else "none"]))

@@ -2,28 +2,13 @@
 //! to recompute, and the frontend turns `private_ip_address_placeholder` into typed
 //! references (so nothing after it scans text for the placeholder).
 
-use kplan::cli::{load_quiet, Loaded, PackageArgs};
-use kplan::frontend::ClusterType;
+mod support;
+
+use kplan::cli::Loaded;
 use kplan::ir::{Part, RuntimeRef, ServiceField, ServiceId, StrExpr, TaskId};
 
 fn load(star: &str) -> Loaded {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("main.star");
-    std::fs::write(&file, star).expect("write main.star");
-    let a = PackageArgs {
-        package: file.to_string_lossy().into_owned(),
-        args: None,
-        args_file: None,
-        main_file: "main.star".into(),
-        main_function: "run".into(),
-        package_cache: None,
-        offline: true,
-        privileged: false,
-    };
-    match load_quiet(&a, ClusterType::Docker) {
-        Ok((l, _)) => l,
-        Err(f) => panic!("package does not load: {:?}", f.0),
-    }
+    support::load_script(star).1
 }
 
 fn own(service: u32) -> Part {

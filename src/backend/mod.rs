@@ -75,7 +75,7 @@ pub fn compile(
 ) -> Result<Compiled, Vec<Diagnostic>> {
     match target {
         Target::Plan(format) => Ok(Compiled {
-            output: self::plan::compile(plan, format),
+            output: self::plan::compile(plan, info, format),
             warnings: Vec::new(),
         }),
         Target::Compose => compose::compile(plan, info, opts),

@@ -21,7 +21,9 @@ use super::upstream;
 use super::{network_name, volume_name, LABEL_ENCLAVE, LABEL_KIND, LABEL_SUBNET, LABEL_VOLUME_KEY};
 use crate::backend::lower::probe::{Origin, Probe};
 use crate::backend::lower::Model;
-use crate::ir::{ArtifactSource, GoDuration, Plan, PlanInfo, ServiceId, StepKind, Transport};
+use crate::ir::{
+    ArtifactId, ArtifactSource, GoDuration, Plan, PlanInfo, ServiceId, StepKind, Transport,
+};
 use anyhow::{anyhow, bail, Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{SocketAddr, TcpStream};
@@ -378,14 +380,8 @@ fn run_step(ctx: &Ctx, i: usize) -> Result<()> {
         }
         StepKind::RunTask(tid) => {
             let values = snapshot(ctx);
-            let key = desired::task_key(
-                ctx.plan,
-                ctx.info.artifacts(),
-                ctx.info.final_services(),
-                *tid,
-                &values,
-            )
-            .map_err(|w| anyhow!("a value it uses is unknown: {w}"))?;
+            let key = desired::task_key(ctx.plan, ctx.info, *tid, &values)
+                .map_err(|w| anyhow!("a value it uses is unknown: {w}"))?;
             // The same decision as the plan's (all values are known by now).
             let (decision, recorded) = {
                 let sh = lock(&ctx.shared);
@@ -415,7 +411,7 @@ fn run_step(ctx: &Ctx, i: usize) -> Result<()> {
                         ctx.progress.begin(&label);
                         ctx.progress.line(&format!("{label}: running"));
                         let targets = lock(&ctx.shared).targets.clone();
-                        let files_of = |name: &str| artifact_files(ctx, &values, name);
+                        let files_of = |aid: ArtifactId| artifact_files(ctx, &values, aid);
                         let print = |m: &str| ctx.progress.print(m);
                         let env = tasks::TaskEnv {
                             engine: ctx.engine,
@@ -518,16 +514,13 @@ fn service_files(
     Ok(data)
 }
 
-/// The files of a named artifact, loading recorded contents when needed.
-fn artifact_files(ctx: &Ctx, values: &Values, name: &str) -> Result<Arc<Vec<FileEntry>>> {
-    let aid = ctx
-        .info
-        .artifacts()
-        .get(name)
-        .ok_or_else(|| anyhow!("no files artifact '{name}'"))?;
+/// The files of an artifact (one version of its name), loading recorded contents
+/// when needed.
+fn artifact_files(ctx: &Ctx, values: &Values, aid: ArtifactId) -> Result<Arc<Vec<FileEntry>>> {
+    let name = &ctx.plan.artifact(aid).name;
     let data: Val<ArtifactData> = values
         .artifacts
-        .get(aid)
+        .get(&aid)
         .cloned()
         .unwrap_or_else(|| Err(format!("files artifact '{name}' was not produced")));
     let data = data.map_err(|w| anyhow!(w))?;
@@ -544,12 +537,12 @@ fn service(ctx: &Ctx, id: ServiceId) -> Result<()> {
     for m in s.config.files.values() {
         if let crate::ir::Mount::Artifacts(names) = m {
             for n in names {
-                if let Some(aid) = ctx.info.artifacts().get(n) {
-                    if let Some(Ok(d)) = values.artifacts.get(aid).cloned() {
+                if let Some(aid) = ctx.info.service_mount(id, n) {
+                    if let Some(Ok(d)) = values.artifacts.get(&aid).cloned() {
                         if d.files.is_none() {
                             let files = ctx.state.load_blob(&d.digest)?;
                             values.artifacts.insert(
-                                *aid,
+                                aid,
                                 Ok(ArtifactData {
                                     files: Some(Arc::new(files)),
                                     ..d

@@ -313,9 +313,8 @@ pub fn service_spec(
                 let mut all_files = true;
                 for n in names {
                     let data = info
-                        .artifact(n)
-                        .as_ref()
-                        .and_then(|a| values.artifacts.get(a).cloned())
+                        .service_mount(id, n)
+                        .and_then(|a| values.artifacts.get(&a).cloned())
                         .unwrap_or_else(|| Err(format!("files artifact '{n}', known after apply")));
                     match data {
                         Ok(d) => {
@@ -380,11 +379,7 @@ pub fn service_spec(
         "binds": c.bind_mounts,
     });
     parts.insert("runtime".into(), Ok(short(&security)));
-    if let Some(v) = upstream::versions(
-        plan,
-        &edges::service_uses(plan, info.artifacts(), id),
-        values,
-    ) {
+    if let Some(v) = upstream::versions(plan, &edges::service_uses(plan, info, id), values) {
         parts.insert(UPSTREAM_PART.into(), v.map(|v| v[..12].to_string()));
     }
     if s.force_update {
@@ -515,25 +510,19 @@ pub fn service_spec(
 
 /// The key a task's recorded result is stored under: a hash of what it is, the
 /// resolved values it uses, the version of the container it runs against, the
-/// artifacts it mounts and the versions of everything it uses (see
-/// [`super::upstream`]). Unknown when any of those is.
-pub fn task_key(
-    plan: &Plan,
-    artifacts: &BTreeMap<String, ArtifactId>,
-    final_services: &BTreeMap<String, ServiceId>,
-    id: TaskId,
-    values: &Values,
-) -> Val<String> {
+/// artifacts it mounts (the versions bound at its step) and the versions of
+/// everything it uses (see [`super::upstream`]). Unknown when any of those is.
+pub fn task_key(plan: &Plan, info: &PlanInfo, id: TaskId, values: &Values) -> Val<String> {
     let t = plan.task(id);
     let mut resolved = Vec::new();
     for e in edges::task_strings(&t.kind) {
         resolved.push(values.resolve(plan, e)?);
     }
     let container = match t.kind.service_name() {
-        Some(name) => match final_services.get(name) {
+        Some(name) => match info.final_service(name) {
             Some(sid) => values
                 .service_version
-                .get(sid)
+                .get(&sid)
                 .cloned()
                 .unwrap_or_else(|| Err(format!("{name}, created during apply")))
                 .map_err(|what| format!("runs against {what}"))?,
@@ -551,9 +540,9 @@ pub fn task_key(
     };
     let mut digests = Vec::new();
     for (dir, name) in files.into_iter().flatten() {
-        let d = artifacts
-            .get(name)
-            .and_then(|a| values.artifacts.get(a).cloned())
+        let d = info
+            .task_mount(id, name)
+            .and_then(|a| values.artifacts.get(&a).cloned())
             .unwrap_or_else(|| Err(format!("files artifact '{name}', known after apply")))
             .map_err(|why| format!("mounts artifact '{name}' ({why})"))?;
         digests.push((dir.clone(), d.digest));
@@ -565,7 +554,7 @@ pub fn task_key(
         "container": container,
         "files": digests,
     });
-    if let Some(v) = upstream::versions(plan, &edges::task_uses(plan, artifacts, id), values) {
+    if let Some(v) = upstream::versions(plan, &edges::task_uses(plan, info, id), values) {
         doc["upstream"] = serde_json::Value::String(v?);
     }
     Ok(sha(doc.to_string().as_bytes()))

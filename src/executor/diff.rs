@@ -451,7 +451,7 @@ pub fn task_decision(
     recorded: &Recorded,
 ) -> (TaskChange, Val<TaskResult>) {
     let label = desired::task_label(plan, tid);
-    let key = desired::task_key(plan, info.artifacts(), info.final_services(), tid, values);
+    let key = desired::task_key(plan, info, tid, values);
     match key {
         Ok(k) => match recorded.tasks.get(&k) {
             Some(r) if r.stored.values().all(|d| recorded.blobs.contains(d)) => (

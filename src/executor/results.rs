@@ -36,7 +36,10 @@ pub struct TaskResult {
     pub body: String,
     #[serde(default)]
     pub extract: BTreeMap<String, String>,
-    /// Artifact name -> digest, for `store` of run_sh/run_python.
+    /// Artifact name -> digest, for `store` of run_sh/run_python: one version of each
+    /// name per task (another task storing the name records its own). When one call
+    /// stores a name twice, the last store wins, which is the only one a consumer can
+    /// bind to.
     #[serde(default)]
     pub stored: BTreeMap<String, String>,
     /// A unique id of the run that produced this result: what uses the result is

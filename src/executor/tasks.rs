@@ -12,7 +12,9 @@ use super::{extract, http, network_name, LABEL_ENCLAVE, LABEL_KIND};
 use crate::backend::lower::probe::{Check, Expect, Probe};
 use crate::backend::lower::program::Program;
 use crate::backend::lower::{JobKind, Model};
-use crate::ir::{Assertion, HttpMethod, Plan, PlanInfo, Recipe, ServiceId, TaskId, TaskKind};
+use crate::ir::{
+    ArtifactId, Assertion, HttpMethod, Plan, PlanInfo, Recipe, ServiceId, TaskId, TaskKind,
+};
 use anyhow::{anyhow, bail, Result};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -360,8 +362,8 @@ pub struct TaskEnv<'a> {
     pub model: &'a Model,
     /// Service name -> where it runs.
     pub targets: &'a BTreeMap<String, Target>,
-    /// Mounted artifacts' files, by artifact name.
-    pub files: &'a dyn Fn(&str) -> Result<std::sync::Arc<Vec<FileEntry>>>,
+    /// The files of a mounted artifact (the version the task binds to).
+    pub files: &'a dyn Fn(ArtifactId) -> Result<std::sync::Arc<Vec<FileEntry>>>,
     pub print: &'a dyn Fn(&str),
 }
 
@@ -556,7 +558,7 @@ fn one_shot(
         .collect();
     let result = (|| {
         for (dir, art) in &program.files {
-            let fs = (env.files)(art)?;
+            let fs = (env.files)(*art)?;
             upload(env.engine, &id, dir, &fs)?;
         }
         env.engine.container_start(&id)?;

@@ -7,7 +7,10 @@
 //! - a task: the unique id of the run whose result is recorded ([`TaskResult::run`]);
 //! - a files artifact: its content digest, combined with the version of what it was
 //!   made from (the task that stored it, the service it was copied from, the services
-//!   and tasks a template's data refers to).
+//!   and tasks a template's data refers to). Each version of a name (a task's `store`
+//!   reusing it) is an artifact of its own, and a consumer uses the version it binds
+//!   to ([`crate::ir::PlanInfo::bound_artifact`]), so a new version redoes only its
+//!   own consumers: the task that stores it again, and what is added after it.
 //!
 //! A service's config hash and a task's input key include the versions of everything
 //! they use (services they refer to by address or hostname, task results, files

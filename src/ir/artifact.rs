@@ -1,5 +1,7 @@
 //! Files artifacts: named sets of files produced by the plan and mounted into services
-//! and tasks.
+//! and tasks. Each [`Artifact`] is one production; a name a task's `store` reuses has
+//! several, its versions, and which one a consumer mounts is the validator's answer
+//! ([`super::PlanInfo::bound_artifact`]).
 
 use super::{Data, ServiceId, Span, StrExpr, TaskId};
 use serde::Serialize;

@@ -5,8 +5,18 @@
 //! every name resolved and the steps were found acyclic. Backends and the executor
 //! read the facts through accessors and never recompute them: which services exist
 //! at the end of the plan, which of those the package leaves stopped, the service
-//! each `exec`/`request`/`wait` runs against, the step that creates each node, and
-//! which services use their own address (`private_ip_address_placeholder`).
+//! each `exec`/`request`/`wait` runs against, the step that creates each node, which
+//! services use their own address (`private_ip_address_placeholder`), and which
+//! version of a files artifact each consumer mounts.
+//!
+//! Artifact versions: every artifact the plan produces has its own [`ArtifactId`];
+//! several may share a name, because a `run_sh`/`run_python` `store` may reuse a name
+//! (as in Kurtosis, whose validator only refuses duplicate names for `upload_files`,
+//! `render_templates` and `store_service_files`). Each artifact is a *version* of its
+//! name (1, 2, ... in program order), and a consumer (a service's mount, a task's
+//! `files`) binds to the version current at its own step, even when a later step
+//! stores a newer one. Names are resolved here once: nothing downstream looks an
+//! artifact up by name.
 
 use super::{ArtifactId, ServiceId, TaskId};
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +28,8 @@ pub struct PlanInfo {
     facts: Facts,
     /// The values of `facts.final_services`, for [`PlanInfo::is_final`].
     final_ids: BTreeSet<ServiceId>,
+    /// Artifact -> which version of its name it is (1-based), from `facts.versions`.
+    version_of: BTreeMap<ArtifactId, usize>,
 }
 
 /// The facts a [`PlanInfo`] carries; filled by the validator only.
@@ -30,8 +42,11 @@ pub(crate) struct Facts {
     pub stopped: BTreeSet<ServiceId>,
     /// Final services whose entrypoint, cmd or env uses their own address.
     pub own_address_users: BTreeSet<ServiceId>,
-    /// Artifact name -> the artifact.
-    pub artifacts: BTreeMap<String, ArtifactId>,
+    /// Artifact name -> its versions (artifacts of that name), in program order.
+    pub versions: BTreeMap<String, Vec<ArtifactId>>,
+    /// For each step that mounts artifacts (a service's `files`, a task's `files`):
+    /// artifact name -> the version current at that step.
+    pub bindings: BTreeMap<usize, BTreeMap<String, ArtifactId>>,
     /// Artifacts produced by each task's `store` (in store order).
     pub task_artifacts: BTreeMap<TaskId, Vec<ArtifactId>>,
     /// The service an `exec`, `request` or `wait` runs against (the one holding the
@@ -63,7 +78,16 @@ impl PlanInfo {
     /// passed; everything else receives a `PlanInfo` from `validate::validate`.
     pub(crate) fn proven(facts: Facts) -> PlanInfo {
         let final_ids = facts.final_services.values().copied().collect();
-        PlanInfo { facts, final_ids }
+        let version_of = facts
+            .versions
+            .values()
+            .flat_map(|ids| ids.iter().enumerate().map(|(i, id)| (*id, i + 1)))
+            .collect();
+        PlanInfo {
+            facts,
+            final_ids,
+            version_of,
+        }
     }
 
     /// Service name -> the service holding it at the end of the plan.
@@ -92,14 +116,47 @@ impl PlanInfo {
         &self.facts.own_address_users
     }
 
-    /// Artifact name -> the artifact.
-    pub fn artifacts(&self) -> &BTreeMap<String, ArtifactId> {
-        &self.facts.artifacts
+    /// The version of artifact `name` that the consumer at step `step` mounts: the
+    /// last one produced before that step (for a task that stores the same name, the
+    /// one it reads, not the one it stores).
+    pub fn bound_artifact(&self, step: usize, name: &str) -> Option<ArtifactId> {
+        self.facts.bindings.get(&step)?.get(name).copied()
     }
 
-    /// The artifact named `name`.
-    pub fn artifact(&self, name: &str) -> Option<ArtifactId> {
-        self.facts.artifacts.get(name).copied()
+    /// Artifact name -> version, for every name step `step` mounts (`None` when it
+    /// mounts none).
+    pub fn step_bindings(&self, step: usize) -> Option<&BTreeMap<String, ArtifactId>> {
+        self.facts.bindings.get(&step)
+    }
+
+    /// The version of `name` that service `id` mounts (see [`Self::bound_artifact`]).
+    pub fn service_mount(&self, id: ServiceId, name: &str) -> Option<ArtifactId> {
+        self.bound_artifact(self.service_step(id)?, name)
+    }
+
+    /// The version of `name` that task `id` (`run_sh`/`run_python` `files`) mounts.
+    pub fn task_mount(&self, id: TaskId, name: &str) -> Option<ArtifactId> {
+        self.bound_artifact(self.task_step(id)?, name)
+    }
+
+    /// The versions of artifact `name`, in program order (empty for an unknown name).
+    pub fn versions(&self, name: &str) -> &[ArtifactId] {
+        self.facts
+            .versions
+            .get(name)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// Which version of its name artifact `id` is: 1 for the first artifact of that
+    /// name, 2 for the next `store` of it, ...
+    pub fn artifact_version(&self, id: ArtifactId) -> usize {
+        self.version_of.get(&id).copied().unwrap_or(1)
+    }
+
+    /// The version of `name` current at the end of the plan (its last one).
+    pub fn final_artifact(&self, name: &str) -> Option<ArtifactId> {
+        self.versions(name).last().copied()
     }
 
     /// The artifacts a task's `store` produces, in store order.

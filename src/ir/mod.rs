@@ -73,7 +73,8 @@ pub struct Plan {
     pub package: PackageInfo,
     /// Every `add_service`/`add_services` entry, in call order.
     pub services: Vec<Service>,
-    /// Every files artifact produced, in call order.
+    /// Every files artifact produced, in call order; several may share a name (the
+    /// versions of a name a task's `store` reuses: see [`PlanInfo`]).
     pub artifacts: Vec<Artifact>,
     /// Every task (exec, request, wait, verify, print, run_sh, run_python), in call order.
     pub tasks: Vec<Task>,

@@ -10,7 +10,7 @@
 //! | KP103 | persistent directory key is RFC 1035 |
 //! | KP104 | a service name is added twice in one run |
 //! | KP105 | a mounted files artifact does not exist (yet) |
-//! | KP106 | an artifact name is produced twice |
+//! | KP106 | `upload_files`, `render_templates` or `store_service_files` reuses an artifact name produced earlier in the run (a task's `store` may: it makes a new version) |
 //! | KP107 | an instruction names a service that does not exist at that point |
 //! | KP108 | an HTTP recipe names a port id the service does not have |
 //! | KP109 | a public port id is not among the service's ports |

@@ -1,6 +1,12 @@
 //! Walks the steps in program order against a simulated environment (which services
 //! exist, which artifacts were produced), the way Kurtosis validates, and records what
 //! each step depends on (KP104-KP108, KP110, KP112).
+//!
+//! Artifact names follow Kurtosis's validator: `upload_files`, `render_templates` and
+//! `store_service_files` refuse a name already produced in this run (KP106), while a
+//! `run_sh`/`run_python` `store` may reuse one and so makes a new *version* of it.
+//! Each consumer binds, at its own step, to the version current there (see
+//! [`crate::ir::PlanInfo::bound_artifact`]).
 
 use crate::diagnostic::Diagnostic;
 use crate::ir::{
@@ -15,8 +21,14 @@ struct Env<'p> {
     live: BTreeMap<String, ServiceId>,
     /// Services removed so far.
     removed: BTreeSet<ServiceId>,
-    /// Artifacts produced so far, by name.
+    /// The current version of each artifact name produced so far.
     artifacts: BTreeMap<String, ArtifactId>,
+    /// Every version of each name, in program order.
+    versions: BTreeMap<String, Vec<ArtifactId>>,
+    /// Per consuming step: name -> the version it mounts.
+    bindings: BTreeMap<usize, BTreeMap<String, ArtifactId>>,
+    /// The step being checked.
+    step: usize,
     /// Which step produced each service, artifact and task.
     service_step: HashMap<ServiceId, usize>,
     artifact_step: HashMap<ArtifactId, usize>,
@@ -82,10 +94,15 @@ impl Env<'_> {
         }
     }
 
+    /// A mount of artifact `name` by the current step: binds it to the current version.
     fn artifact(&mut self, name: &str, what: &str, at: &Span, uses: &mut Uses) {
         match self.artifacts.get(name) {
             Some(id) => {
                 uses.artifacts.insert(*id);
+                self.bindings
+                    .entry(self.step)
+                    .or_default()
+                    .insert(name.to_owned(), *id);
             }
             None => {
                 let later = self.plan.artifacts.iter().position(|a| a.name == name);
@@ -188,21 +205,34 @@ impl Env<'_> {
         }
     }
 
+    /// Artifact `id` is produced by step `step`: a new version of its name. Only a
+    /// task's `store` may produce a name that exists already (KP106 otherwise).
     fn produce_artifact(&mut self, id: ArtifactId, step: usize) {
         let a = self.plan.artifact(id);
-        if let Some(prev) = self.artifacts.get(&a.name) {
+        let instruction = match &a.source {
+            ArtifactSource::Upload { .. } => Some("upload_files"),
+            ArtifactSource::Templates { .. } => Some("render_templates"),
+            ArtifactSource::ServiceFiles { .. } => Some("store_service_files"),
+            ArtifactSource::TaskStore { .. } => None,
+        };
+        if let (Some(instruction), Some(prev)) = (instruction, self.artifacts.get(&a.name)) {
             let prev_at = self.plan.artifact(*prev).at.clone();
             self.diags.push(
                 Diagnostic::error(
                     "KP106",
-                    format!("files artifact name '{}' is already used", a.name),
+                    format!(
+                        "{instruction} cannot use files artifact name '{}': it is already produced earlier in this run",
+                        a.name
+                    ),
                     Some(a.at.clone()),
                 )
-                .with_related(prev_at, "first created here")
-                .with_hint("give each artifact its own name"),
+                .with_related(prev_at, "last produced here")
+                .with_hint("give this artifact its own name (only a run_sh/run_python store may store a new version under a name that exists)"),
             );
+        } else {
+            self.artifacts.insert(a.name.clone(), id);
+            self.versions.entry(a.name.clone()).or_default().push(id);
         }
-        self.artifacts.insert(a.name.clone(), id);
         self.artifact_step.insert(id, step);
     }
 }
@@ -213,6 +243,9 @@ pub fn resolve(plan: &Plan, diags: &mut Vec<Diagnostic>) -> PlanInfo {
         live: BTreeMap::new(),
         removed: BTreeSet::new(),
         artifacts: BTreeMap::new(),
+        versions: BTreeMap::new(),
+        bindings: BTreeMap::new(),
+        step: 0,
         service_step: HashMap::new(),
         artifact_step: HashMap::new(),
         task_step: HashMap::new(),
@@ -230,6 +263,7 @@ pub fn resolve(plan: &Plan, diags: &mut Vec<Diagnostic>) -> PlanInfo {
         }
     }
     for (i, step) in plan.steps.iter().enumerate() {
+        env.step = i;
         let mut uses = Uses::default();
         let mut writes: Vec<ServiceId> = Vec::new();
         let mut is_wait = false;
@@ -459,7 +493,8 @@ pub fn resolve(plan: &Plan, diags: &mut Vec<Diagnostic>) -> PlanInfo {
         final_services: env.live,
         stopped,
         own_address_users,
-        artifacts: env.artifacts,
+        versions: env.versions,
+        bindings: env.bindings,
         task_artifacts,
         task_service: env.task_service,
         service_step: env.service_step.into_iter().collect(),

@@ -35,6 +35,72 @@ pub fn kplan_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_kplan"))
 }
 
+/// Interprets and validates the package at `package` in process, as the command line
+/// does with its defaults (`args`: the `--args` text, offline); panics with the
+/// diagnostics when it does not load.
+pub fn load_package(package: &Path, args: Option<&str>) -> kplan::cli::Loaded {
+    let a = kplan::cli::PackageArgs {
+        package: package.to_string_lossy().into_owned(),
+        args: args.map(str::to_string),
+        args_file: None,
+        main_file: "main.star".into(),
+        main_function: "run".into(),
+        package_cache: None,
+        offline: true,
+        privileged: false,
+    };
+    match kplan::cli::load_quiet(&a, kplan::frontend::ClusterType::Docker) {
+        Ok((l, _)) => l,
+        Err(f) => panic!("{} does not load: {:?}", package.display(), f.0),
+    }
+}
+
+/// A standalone script holding `star` in a temporary directory, loaded with
+/// [`load_package`]; the directory lives as long as the returned `TempDir`.
+pub fn load_script(star: &str) -> (tempfile::TempDir, kplan::cli::Loaded) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("main.star");
+    std::fs::write(&file, star).expect("write main.star");
+    let l = load_package(&file, None);
+    (dir, l)
+}
+
+/// `kplan ARGS...` from the repository root with no input: its output, whatever its exit
+/// status.
+pub fn run_kplan(args: &[&str]) -> Output {
+    Command::new(kplan_bin())
+        .current_dir(repo_root())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run kplan")
+}
+
+/// `kplan ARGS...` from the repository root with no input; panics with kplan's output
+/// unless it succeeds, else returns its stdout.
+pub fn kplan_ok(args: &[&str]) -> String {
+    let out = run_kplan(args);
+    assert!(
+        out.status.success(),
+        "kplan {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `kplan compile CASE --target compose -o DIR` (see [`kplan_ok`]).
+pub fn compile_compose(case: &str, dir: &Path) {
+    kplan_ok(&[
+        "compile",
+        case,
+        "--target",
+        "compose",
+        "-o",
+        &dir.to_string_lossy(),
+    ]);
+}
+
 fn env_is_set(name: &str) -> bool {
     std::env::var(name).map(|v| v == "1").unwrap_or(false)
 }
@@ -93,15 +159,6 @@ pub fn output_within(cmd: &mut Command, limit: Duration) -> Option<Output> {
             }
         }
     }
-}
-
-/// Runs the test build's `kplan ARGS` (stdin closed) and returns its output.
-pub fn run_kplan(args: &[&str]) -> Output {
-    Command::new(kplan_bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run kplan")
 }
 
 /// Runs the test build's `kplan ARGS` with its stdout a pipe whose reading end is closed

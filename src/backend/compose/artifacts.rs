@@ -2,6 +2,10 @@
 //! beside `compose.yaml` (`artifacts/<name>/<path>`) and bind-mounted read-only with
 //! relative paths; artifacts produced at run time (a task's `store`, a copy out of a
 //! service, files holding run-time values) become named volumes filled by one-shots.
+//! Each version of a name (a task's `store` reusing it) is its own volume
+//! (`artifact-<name>-v<N>`), and every consumer mounts the version it binds to
+//! ([`crate::ir::PlanInfo::bound_artifact`]), so a task that reads version 1 and
+//! stores version 2 mounts one volume and fills another.
 //! A file holding run-time values is written as its literal pieces
 //! (`parts/<name>/<path>/<n>`), which its render job concatenates with the value
 //! files into the artifact's volume, beside the artifact's static files.
@@ -9,11 +13,12 @@
 use super::model::{ComposeService, NamedVolume};
 use super::{Ctx, Placement};
 use crate::backend::lower::artifacts::{render_template, ArtifactModel, FileBody, FileModel};
+use crate::backend::lower::names::artifact_base;
 use crate::backend::lower::script::COPY_SCRIPT;
 use crate::backend::lower::store::{render_script, Piece, RenderedFile, Source};
 use crate::backend::lower::{JobKind, NodeId};
 use crate::diagnostic::Diagnostic;
-use crate::ir::{ArtifactId, Mount, RuntimeRef, Span};
+use crate::ir::{ArtifactId, Mount, RuntimeRef, ServiceId, Span};
 use std::collections::BTreeMap;
 
 /// Decides where every artifact lives, writing compile-time files into the output.
@@ -21,17 +26,19 @@ pub fn place(cx: &mut Ctx) {
     let model = cx.model;
     for (id, a_model) in &model.artifacts {
         let a = cx.plan.artifact(*id);
+        // Each version of a name has its own directory or volume.
+        let base = artifact_base(&a.name, cx.info.artifact_version(*id));
         let placement = match a_model {
             ArtifactModel::Rendered { files, .. } => {
-                let tok = cx.artifact_dir(&a.name);
+                let tok = cx.artifact_dir(&base);
                 let render = rendered(cx, *id, &tok, files);
                 cx.renders.insert(*id, render);
                 Placement::Volume {
-                    volume: artifact_volume(cx, &a.name),
+                    volume: artifact_volume(cx, &base),
                 }
             }
             ArtifactModel::Files(files) | ArtifactModel::Copied(files) => {
-                let dir = format!("artifacts/{}", cx.artifact_dir(&a.name));
+                let dir = format!("artifacts/{}", cx.artifact_dir(&base));
                 let mut paths = Vec::new();
                 for f in files {
                     if matches!(a_model, ArtifactModel::Files(_)) && !placeable(cx, *id, &f.path) {
@@ -48,7 +55,7 @@ pub fn place(cx: &mut Ctx) {
             }
             ArtifactModel::ServiceCopy { .. } | ArtifactModel::TaskStore { .. } => {
                 Placement::Volume {
-                    volume: artifact_volume(cx, &a.name),
+                    volume: artifact_volume(cx, &base),
                 }
             }
         };
@@ -156,11 +163,12 @@ pub fn renderer(cx: &mut Ctx, job: NodeId, artifact: ArtifactId) -> Option<Compo
     })
 }
 
-/// Declares a named volume for an artifact and returns its name.
-pub fn artifact_volume(cx: &mut Ctx, artifact: &str) -> String {
+/// Declares a named volume for an artifact (`base`: [`artifact_base`]) and returns
+/// its name.
+pub fn artifact_volume(cx: &mut Ctx, base: &str) -> String {
     let volume = cx.volume_names.claim(&format!(
         "artifact-{}",
-        crate::backend::lower::names::token(artifact)
+        crate::backend::lower::names::token(base)
     ));
     cx.project
         .volumes
@@ -244,7 +252,7 @@ pub fn copier(cx: &mut Ctx, job: NodeId) -> Option<ComposeService> {
         return None;
     };
     let svc = cx.plan.service(*service);
-    let mut volumes = mount_volumes(cx, &svc.config.files, &svc.at, true);
+    let mut volumes = service_volumes(cx, *service);
     volumes.push(format!("{volume}:/kplan/out"));
     Some(ComposeService {
         image: svc.config.image.reference().to_owned(),
@@ -256,26 +264,14 @@ pub fn copier(cx: &mut Ctx, job: NodeId) -> Option<ComposeService> {
     })
 }
 
-/// The `volumes:` entries for a service's or task's files: compile-time artifacts as
-/// read-only relative bind mounts (one per file when several artifacts share a
-/// directory), run-time artifacts as their named volumes, persistent directories as
-/// named volumes.
-pub fn mount_volumes(
-    cx: &mut Ctx,
-    files: &BTreeMap<String, Mount>,
-    at: &Span,
-    read_only: bool,
-) -> Vec<String> {
-    // Every caller mounts artifacts read-only; persistent directories stay writable.
-    let ro = if read_only { ":ro" } else { "" };
+/// The `volumes:` entries for service `id`'s files (also those of a copy job that
+/// runs with them): each artifact name as the version bound at the service's step,
+/// persistent directories as named volumes (writable).
+pub fn service_volumes(cx: &mut Ctx, id: ServiceId) -> Vec<String> {
+    let svc = cx.plan.service(id);
     let mut out = Vec::new();
-    for (dir, m) in files {
-        if dir.contains([':', '\n']) {
-            cx.diags.push(Diagnostic::error(
-                "KP204",
-                format!("mount directory '{dir}' contains ':' or a line break, which Compose's volume syntax cannot hold"),
-                Some(at.clone()),
-            ));
+    for (dir, m) in &svc.config.files {
+        if !mount_dir_ok(cx, dir, &svc.at) {
             continue;
         }
         match m {
@@ -286,58 +282,86 @@ pub fn mount_volumes(
                 out.push(format!("{key}:{dir}"));
             }
             Mount::Artifacts(names) => {
-                let mut placements = Vec::new();
-                for n in names {
-                    if let Some(p) = cx.info.artifact(n).and_then(|i| cx.placements.get(&i)) {
-                        placements.push((n.clone(), p.clone()));
-                    }
-                }
-                let dir_t = dir.trim_end_matches('/');
-                match placements.as_slice() {
-                    [] => {}
-                    [(_, Placement::Files { dir: host, .. })] => {
-                        out.push(format!("./{host}:{dir}{ro}"));
-                    }
-                    [(_, Placement::Volume { volume })] => {
-                        out.push(format!("{volume}:{dir}{ro}"));
-                    }
-                    many => {
-                        let mut merged: BTreeMap<String, String> = BTreeMap::new();
-                        for (n, p) in many {
-                            match p {
-                                Placement::Files { dir: host, files } => {
-                                    for f in files {
-                                        merged.insert(f.clone(), format!("{host}/{f}"));
-                                    }
-                                }
-                                Placement::Volume { .. } => {
-                                    cx.diags.push(
-                                        Diagnostic::error(
-                                            "KP204",
-                                            format!("artifact '{n}' is produced at run time and is merged with other artifacts at {dir}; Compose can mount its volume only as a whole directory"),
-                                            Some(at.clone()),
-                                        )
-                                        .with_hint("mount that artifact at a directory of its own"),
-                                    );
-                                }
-                            }
-                        }
-                        for (f, host) in merged {
-                            out.push(format!("./{host}:{dir_t}/{f}{ro}"));
-                        }
-                    }
-                }
+                let ids: Vec<ArtifactId> = names
+                    .iter()
+                    .filter_map(|n| cx.info.service_mount(id, n))
+                    .collect();
+                artifact_mounts(cx, dir, &ids, &svc.at, &mut out);
             }
         }
     }
     out
 }
 
-/// The `volumes:` entries for a task's `files` (mount path -> artifact name).
-pub fn task_mounts(cx: &mut Ctx, files: &BTreeMap<String, String>, at: &Span) -> Vec<String> {
-    let as_mounts: BTreeMap<String, Mount> = files
+/// The `volumes:` entries for a task's `files` (mount path -> the version it mounts).
+pub fn task_mounts(cx: &mut Ctx, files: &BTreeMap<String, ArtifactId>, at: &Span) -> Vec<String> {
+    let mut out = Vec::new();
+    for (dir, a) in files {
+        if mount_dir_ok(cx, dir, at) {
+            artifact_mounts(cx, dir, &[*a], at, &mut out);
+        }
+    }
+    out
+}
+
+/// Whether Compose's volume syntax can hold a mount directory (KP204 otherwise).
+fn mount_dir_ok(cx: &mut Ctx, dir: &str, at: &Span) -> bool {
+    if !dir.contains([':', '\n']) {
+        return true;
+    }
+    cx.diags.push(Diagnostic::error(
+        "KP204",
+        format!("mount directory '{dir}' contains ':' or a line break, which Compose's volume syntax cannot hold"),
+        Some(at.clone()),
+    ));
+    false
+}
+
+/// The read-only mounts of `artifacts` at `dir`: a compile-time artifact as a relative
+/// bind mount of its directory, a run-time one as its named volume, several
+/// compile-time artifacts as one bind mount per file (later files win); a run-time
+/// artifact cannot be merged with others (KP204).
+fn artifact_mounts(
+    cx: &mut Ctx,
+    dir: &str,
+    artifacts: &[ArtifactId],
+    at: &Span,
+    out: &mut Vec<String>,
+) {
+    let placements: Vec<(ArtifactId, Placement)> = artifacts
         .iter()
-        .map(|(d, n)| (d.clone(), Mount::Artifacts(vec![n.clone()])))
+        .filter_map(|a| Some((*a, cx.placements.get(a)?.clone())))
         .collect();
-    mount_volumes(cx, &as_mounts, at, true)
+    let dir_t = dir.trim_end_matches('/');
+    match placements.as_slice() {
+        [] => {}
+        [(_, Placement::Files { dir: host, .. })] => out.push(format!("./{host}:{dir}:ro")),
+        [(_, Placement::Volume { volume })] => out.push(format!("{volume}:{dir}:ro")),
+        many => {
+            let mut merged: BTreeMap<String, String> = BTreeMap::new();
+            for (a, p) in many {
+                match p {
+                    Placement::Files { dir: host, files } => {
+                        for f in files {
+                            merged.insert(f.clone(), format!("{host}/{f}"));
+                        }
+                    }
+                    Placement::Volume { .. } => {
+                        let n = &cx.plan.artifact(*a).name;
+                        cx.diags.push(
+                            Diagnostic::error(
+                                "KP204",
+                                format!("artifact '{n}' is produced at run time and is merged with other artifacts at {dir}; Compose can mount its volume only as a whole directory"),
+                                Some(at.clone()),
+                            )
+                            .with_hint("mount that artifact at a directory of its own"),
+                        );
+                    }
+                }
+            }
+            for (f, host) in merged {
+                out.push(format!("./{host}:{dir_t}/{f}:ro"));
+            }
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! service with its image, command, environment, labels, user, resources, ports,
 //! mounts and healthcheck.
 
-use super::artifacts::mount_volumes;
+use super::artifacts::service_volumes;
 use super::model::{
     Build, ComposeService, CountOrAll, Deploy, DeviceRequest, PublishedPort, ResourceSet, Resources,
 };
@@ -106,7 +106,7 @@ fn service(cx: &mut Ctx, m: &ServiceModel) -> ComposeService {
             });
         }
     }
-    out.volumes = mount_volumes(cx, &c.files, &svc.at, true);
+    out.volumes = service_volumes(cx, id);
     out.volumes.extend(cx.store_mount(NodeId::Service(id)));
     for (host, container) in &c.bind_mounts {
         out.volumes.push(format!("{host}:{container}"));

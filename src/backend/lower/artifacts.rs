@@ -71,14 +71,11 @@ impl ArtifactModel {
     }
 }
 
-/// Builds every artifact that counts (the one holding its name), in plan order.
+/// Builds every artifact, each version of a name its own, in plan order.
 pub(crate) fn lower(b: &mut Builder) {
     let plan = b.r.plan;
     for id in plan.artifact_ids() {
         let a = plan.artifact(id);
-        if b.r.info.artifact(&a.name) != Some(id) {
-            continue;
-        }
         let model = match &a.source {
             ArtifactSource::Upload { files, .. } | ArtifactSource::Templates { files } => {
                 // A file holding a run-time value is written at run time by a render
@@ -197,7 +194,12 @@ fn service_files(
         let mut merged: BTreeMap<String, FileModel> = BTreeMap::new();
         let mut all_static = true;
         for n in names {
-            match b.r.info.artifact(n).and_then(|i| b.m.artifacts.get(&i)) {
+            match b
+                .r
+                .info
+                .service_mount(sid, n)
+                .and_then(|i| b.m.artifacts.get(&i))
+            {
                 Some(ArtifactModel::Files(files) | ArtifactModel::Copied(files)) => {
                     for f in files {
                         merged.insert(f.path.clone(), f.clone());
@@ -240,13 +242,7 @@ fn service_files(
         step,
         format!("store-{}", a.name),
     );
-    for m in svc.config.files.values() {
-        if let Mount::Artifacts(names) = m {
-            for n in names {
-                b.mounts(NodeId::Job(job), n);
-            }
-        }
-    }
+    b.mounts_of_service(NodeId::Job(job), sid);
     b.need(
         NodeId::Job(job),
         NodeId::Service(sid),

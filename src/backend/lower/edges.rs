@@ -16,8 +16,8 @@
 use super::artifacts::ArtifactModel;
 use super::{Builder, Need, NodeId};
 use crate::ir::{
-    ArtifactId, ArtifactSource, Data, FileContent, Mount, Plan, Recipe, RuntimeRef, ServiceId,
-    StepKind, StrExpr, TaskId, TaskKind,
+    ArtifactId, ArtifactSource, Data, FileContent, Mount, Plan, PlanInfo, Recipe, RuntimeRef,
+    ServiceId, StepKind, StrExpr, TaskId, TaskKind,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -285,16 +285,15 @@ impl Uses {
         }
     }
 
-    fn artifact(&mut self, artifacts: &BTreeMap<String, ArtifactId>, name: &str) {
-        if let Some(a) = artifacts.get(name) {
-            self.artifacts.insert(*a);
-        }
+    fn artifact(&mut self, a: Option<ArtifactId>) {
+        self.artifacts.extend(a);
     }
 }
 
 /// What service `id`'s config uses: services and task results its strings refer to
-/// (entrypoint, cmd, env, ready condition) and the artifacts it mounts.
-pub fn service_uses(plan: &Plan, artifacts: &BTreeMap<String, ArtifactId>, id: ServiceId) -> Uses {
+/// (entrypoint, cmd, env, ready condition) and the artifacts it mounts (the versions
+/// bound at its step).
+pub fn service_uses(plan: &Plan, info: &PlanInfo, id: ServiceId) -> Uses {
     let c = &plan.service(id).config;
     let mut i = Uses::default();
     c.entrypoint
@@ -308,7 +307,9 @@ pub fn service_uses(plan: &Plan, artifacts: &BTreeMap<String, ArtifactId>, id: S
     }
     for m in c.files.values() {
         match m {
-            Mount::Artifacts(names) => names.iter().for_each(|n| i.artifact(artifacts, n)),
+            Mount::Artifacts(names) => names
+                .iter()
+                .for_each(|n| i.artifact(info.service_mount(id, n))),
             Mount::Persistent { .. } => {}
         }
     }
@@ -318,15 +319,15 @@ pub fn service_uses(plan: &Plan, artifacts: &BTreeMap<String, ArtifactId>, id: S
 
 /// What task `id` uses besides the service it runs against (whose container is part
 /// of its key already): services and task results its strings refer to, and the
-/// artifacts it mounts.
-pub fn task_uses(plan: &Plan, artifacts: &BTreeMap<String, ArtifactId>, id: TaskId) -> Uses {
+/// artifacts it mounts (the versions bound at its step).
+pub fn task_uses(plan: &Plan, info: &PlanInfo, id: TaskId) -> Uses {
     let t = plan.task(id);
     let mut i = Uses::default();
     task_strings(&t.kind).into_iter().for_each(|e| i.expr(e));
     match &t.kind {
-        TaskKind::RunSh { files, .. } | TaskKind::RunPython { files, .. } => {
-            files.values().for_each(|n| i.artifact(artifacts, n))
-        }
+        TaskKind::RunSh { files, .. } | TaskKind::RunPython { files, .. } => files
+            .values()
+            .for_each(|n| i.artifact(info.task_mount(id, n))),
         TaskKind::Exec { .. }
         | TaskKind::Request { .. }
         | TaskKind::Wait { .. }

@@ -344,10 +344,21 @@ impl Builder<'_> {
         self.needs.push((who, Need::Node(on, c)));
     }
 
-    /// `who` mounts the artifact named `name`.
-    pub fn mounts(&mut self, who: NodeId, name: &str) {
-        if let Some(a) = self.r.info.artifact(name) {
-            self.needs.push((who, Need::Artifact(a)));
+    /// `who` mounts artifact `a` (the version its consumer binds to).
+    pub fn mounts(&mut self, who: NodeId, a: ArtifactId) {
+        self.needs.push((who, Need::Artifact(a)));
+    }
+
+    /// `who` mounts what service `id` mounts (the service itself, or a copy job
+    /// running with the service's mounts): the versions bound at the service's step.
+    pub fn mounts_of_service(&mut self, who: NodeId, id: ServiceId) {
+        let info = self.r.info;
+        for m in self.r.plan.service(id).config.files.values() {
+            if let crate::ir::Mount::Artifacts(names) = m {
+                for a in names.iter().filter_map(|n| info.service_mount(id, n)) {
+                    self.mounts(who, a);
+                }
+            }
         }
     }
 }

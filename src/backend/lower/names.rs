@@ -25,6 +25,17 @@ pub fn package_base(package: &str) -> &str {
     last.strip_suffix(".star").unwrap_or(last)
 }
 
+/// What an artifact's directory or volume is named after: its name, and for a later
+/// version of the name (a task's `store` reusing it) `<name>-v<N>`, so each version
+/// has a place of its own.
+pub fn artifact_base(name: &str, version: usize) -> String {
+    if version <= 1 {
+        name.to_owned()
+    } else {
+        format!("{name}-v{version}")
+    }
+}
+
 /// A name made of `[a-zA-Z0-9_.-]`, starting with a letter or digit (valid for
 /// Compose services, volumes and as a directory name).
 pub fn token(name: &str) -> String {

@@ -6,7 +6,7 @@
 //! the executor runs the argv lists as they are, without a shell.
 
 use super::text::Text;
-use crate::ir::{Assertion, Data, GoDuration, HttpMethod, Image, ServiceId, TaskId};
+use crate::ir::{ArtifactId, Assertion, Data, GoDuration, HttpMethod, Image, ServiceId, TaskId};
 use std::collections::BTreeMap;
 
 /// Which exit codes (or HTTP statuses) a task accepts.
@@ -55,8 +55,8 @@ pub struct Program {
     /// `["/bin/sh", "-c", SCRIPT]` or `["python", "-u", "-c", RUN, ARGS...]`.
     pub argv: Vec<Text>,
     pub env: BTreeMap<String, Text>,
-    /// Mount directory -> artifact name.
-    pub files: BTreeMap<String, String>,
+    /// Mount directory -> the artifact (the version of the name the task mounts).
+    pub files: BTreeMap<String, ArtifactId>,
     pub codes: Codes,
     pub verify: Vec<CodeVerify>,
     /// `store` sources, in store order (the i-th fills the task's i-th artifact).

@@ -8,7 +8,7 @@ use super::store::is_shell_name;
 use super::text::{Refusal, Text, Use};
 use super::{Builder, NodeId, ServiceModel};
 use crate::diagnostic::Diagnostic;
-use crate::ir::{Assertion, Data, GoDuration, Mount, Recipe, ServiceId, Span, TaskKind, Transport};
+use crate::ir::{Assertion, Data, GoDuration, Recipe, ServiceId, Span, TaskKind, Transport};
 use std::collections::BTreeMap;
 
 /// The readiness of every final service, in id order; `plan.wait`s on a service the
@@ -225,13 +225,7 @@ pub(crate) fn lower(b: &mut Builder, readiness: &mut BTreeMap<ServiceId, Readine
                 .with_hint("mount the artifact at the final path instead"),
             );
         }
-        for m in c.files.values() {
-            if let Mount::Artifacts(names) = m {
-                for n in names {
-                    b.mounts(me, n);
-                }
-            }
-        }
+        b.mounts_of_service(me, id);
         let start = start(b, id, &entrypoint, &cmd, &env);
         let step = b.r.info.service_step(id).unwrap_or(0);
         b.m.services.insert(

@@ -182,7 +182,11 @@ fn program(
         setup: None,
         argv: Vec::new(),
         env: BTreeMap::new(),
-        files: files.clone(),
+        // Each name as the version current at this task (validated to exist).
+        files: files
+            .iter()
+            .filter_map(|(dir, n)| Some((dir.clone(), b.r.info.task_mount(t, n)?)))
+            .collect(),
         codes: Codes {
             acceptable: acceptable_codes.clone(),
             skip,
@@ -195,8 +199,8 @@ fn program(
         timeout: wait,
         results: Default::default(),
     };
-    for n in files.values() {
-        b.mounts(me, n);
+    for a in p.files.values() {
+        b.mounts(me, *a);
     }
     match &task.kind {
         TaskKind::RunSh {
