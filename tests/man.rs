@@ -133,6 +133,13 @@ fn man_shows_every_subcommand_and_flag() {
             "{heading}:\n{root}"
         );
     }
+    // The .TH fields where man puts them: the manual's name in the header, the source
+    // (kplan and its version) at the left of the footer.
+    let header = root.lines().next().unwrap_or("");
+    let footer = root.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+    assert!(header.contains("kplan Manual"), "header: {header}");
+    let source = format!("kplan {}", env!("CARGO_PKG_VERSION"));
+    assert!(footer.trim_start().starts_with(&source), "footer: {footer}");
     // Each page lists its subcommands' pages with their help texts; each subcommand's
     // page has its name and help text, and shows every argument.
     for (parent, sub) in below(&cli) {
