@@ -1,0 +1,246 @@
+//! Readiness and start order. A service's typed checks (its TCP ports with `wait`,
+//! its `ready_conditions`, every `plan.wait` on it) become one `readinessProbe`:
+//! `tcpSocket` for a single port, `httpGet` for a single GET whose code must be 200
+//! (Kubernetes counts 200-399 as ready), else `exec` of the shared POSIX-sh checks
+//! ([`crate::backend::lower::probe`], joined with `&&`). The Service then routes only
+//! to a ready pod, so "ready" is visible from other pods.
+//!
+//! Start order: Kubernetes starts every pod at once, and Helm never orders them;
+//! a service that the plan starts after others gets one init container per service
+//! it depends on, in the tools image, that waits until that service's Service
+//! accepts a TCP connection on its first TCP port (`nc -z`), i.e. until a ready pod
+//! backs it. The plan's one-shot tasks are not lowered: KP305 names each.
+
+use super::tree::{Map, Node, Piece};
+use super::{Ctx, WORDS};
+use crate::backend::lower::probe::{docker_healthcheck, shell_check, Check, Expect, Probe};
+use crate::backend::lower::script;
+use crate::backend::lower::{JobKind, NodeId};
+use crate::diagnostic::Diagnostic;
+use crate::ir::{Assertion, HttpMethod, ServiceId, Transport};
+
+/// Builds the readiness probe of every final service with checks, and the wait
+/// init containers of every service that depends on another.
+pub fn collect(cx: &mut Ctx) {
+    let model = cx.model;
+    for s in model.services.values() {
+        if let Some(p) = probe(cx, &s.readiness.checks) {
+            cx.probes.insert(s.id, p);
+        }
+    }
+    for (who, targets) in &model.edges {
+        let NodeId::Service(id) = who else { continue };
+        let mut init = Vec::new();
+        for on in targets.keys() {
+            let NodeId::Service(dep) = on else { continue };
+            if let Some(c) = wait_container(cx, *id, *dep) {
+                init.push(c);
+            }
+        }
+        if !init.is_empty() {
+            cx.uses_tools = true;
+            cx.init_containers.insert(*id, init);
+        }
+    }
+}
+
+/// Seconds, at least 1.
+fn secs(nanos: u64) -> i64 {
+    (nanos.div_ceil(1_000_000_000)).max(1) as i64
+}
+
+fn probe(cx: &mut Ctx, checks: &[Check]) -> Option<Node> {
+    let first = checks.first()?;
+    let native = match (checks, &first.probe) {
+        ([_], Probe::Listening(ports)) if ports.len() == 1 => Some(
+            Map::new()
+                .put(
+                    "tcpSocket",
+                    Map::new()
+                        .put("port", Node::Int(i64::from(ports[0].0)))
+                        .node(),
+                )
+                .node(),
+        ),
+        ([_], Probe::Http { call, expect }) if http_native(call, expect) => {
+            let mut get = Map::new()
+                .put("path", Node::str(&call.endpoint))
+                .put("port", Node::Int(i64::from(call.port)));
+            if !call.headers.is_empty() {
+                let h = call
+                    .headers
+                    .iter()
+                    .map(|(k, v)| {
+                        Map::new()
+                            .put("name", Node::str(k))
+                            .put("value", Node::str(v))
+                            .node()
+                    })
+                    .collect();
+                get.set("httpHeaders", Node::Seq(h));
+            }
+            Some(Map::new().put("httpGet", get.node()).node())
+        }
+        _ => None,
+    };
+    let mut list = Vec::new();
+    let mut diags = Vec::new();
+    for c in checks {
+        let name = |id: ServiceId, _f| cx.marker(id);
+        list.push(shell_check(c, &WORDS, &name, &mut diags));
+    }
+    let h = docker_healthcheck(&list)?;
+    let mut out = match native {
+        Some(Node::Map(entries)) => Map(entries),
+        Some(_) | None => {
+            cx.diags.extend(diags);
+            let argv: Vec<String> = match h.test.split_first() {
+                Some((kind, rest)) if kind == "CMD" => rest.to_vec(),
+                Some((_, rest)) => {
+                    let mut a = vec!["/bin/sh".to_owned(), "-c".to_owned()];
+                    a.extend(rest.iter().cloned());
+                    a
+                }
+                None => Vec::new(),
+            };
+            // The kubelet expands $(VAR) and reduces $$ in exec probe commands.
+            let command = argv
+                .iter()
+                .map(|s| {
+                    Node::text(
+                        cx.unmark(s)
+                            .into_iter()
+                            .map(|p| match p {
+                                Piece::Lit(l) => Piece::Lit(l.replace('$', "$$")),
+                                a @ Piece::Action(_) => a,
+                            })
+                            .collect(),
+                    )
+                })
+                .collect();
+            Map::new().put("exec", Map::new().put("command", Node::Seq(command)).node())
+        }
+    };
+    out.set("periodSeconds", Node::Int(secs(h.interval.0)));
+    out.set("timeoutSeconds", Node::Int(secs(h.timeout.0)));
+    Some(out.node())
+}
+
+/// Whether an HTTP check is a plain GET whose status must be 200.
+fn http_native(call: &crate::backend::lower::program::HttpCall, expect: &Expect) -> bool {
+    let Expect::Code { assertion, target } = expect else {
+        return false;
+    };
+    call.method == HttpMethod::Get
+        && call.body.is_none()
+        && *assertion == Assertion::Eq
+        && script::data_text(target).as_deref() == Some("200")
+}
+
+/// The init container of `who` that waits for service `dep`.
+fn wait_container(cx: &mut Ctx, who: ServiceId, dep: ServiceId) -> Option<Node> {
+    let c = &cx.plan.service(dep).config;
+    let port = c
+        .ports
+        .values()
+        .find(|p| p.transport_protocol == Transport::Tcp)
+        .map(|p| p.number);
+    let Some(port) = port else {
+        if !cx.model.services[&dep].readiness.checks.is_empty() {
+            let w = cx.plan.service(who);
+            let d = cx.plan.service(dep);
+            cx.diags.push(
+                Diagnostic::warning(
+                    "KP311",
+                    format!(
+                        "service '{}' starts after service '{}' is ready, but '{}' has no TCP port another pod could check; in the chart both start at once",
+                        w.name, d.name, d.name
+                    ),
+                    Some(w.at.clone()),
+                )
+                .with_related(d.at.clone(), "the service it waits for")
+                .with_hint("give the service a TCP port, or make the program retry until it is ready"),
+            );
+        }
+        return None;
+    };
+    let comp = cx.name(NodeId::Service(dep)).to_owned();
+    let host = cx.object_name(&comp);
+    let script = vec![
+        Piece::Lit("until nc -z -w 2 ".into()),
+        Piece::Action(host),
+        Piece::Lit(format!(
+            " {port}; do echo waiting for {comp}; sleep 1; done"
+        )),
+    ];
+    Some(
+        Map::new()
+            .put(
+                "name",
+                Node::str(format!("wait-{comp}").chars().take(63).collect::<String>()),
+            )
+            .put("image", Node::expr("{{ .Values.tools.image | toJson }}"))
+            .put(
+                "command",
+                Node::Seq(vec![
+                    Node::str("/bin/sh"),
+                    Node::str("-c"),
+                    Node::text(script),
+                ]),
+            )
+            .node(),
+    )
+}
+
+/// Every one-shot job and `exec` of the plan: KP305, with what it is and where.
+pub fn refuse_jobs(cx: &mut Ctx) {
+    let model = cx.model;
+    let why = "the Helm chart runs the package's services, not its one-shot steps";
+    for job in &model.jobs {
+        let at = cx.plan.steps.get(job.step).map(|s| s.at.clone());
+        let what = match &job.kind {
+            JobKind::Task(p) => format!(
+                "the `plan.{}` '{}'",
+                cx.plan.task(p.task).kind.instruction(),
+                job.base
+            ),
+            JobKind::Request(r) => format!(
+                "the request to service '{}'",
+                cx.plan.service(r.call.service).name
+            ),
+            JobKind::Copy { service, .. } => format!(
+                "the copy of files out of service '{}' (store_service_files)",
+                cx.plan.service(*service).name
+            ),
+            JobKind::StoreInit
+            | JobKind::Extract { .. }
+            | JobKind::Render { .. }
+            | JobKind::Wait { .. } => continue,
+            JobKind::Verify { .. } => "the verify of a run-time value".to_owned(),
+        };
+        cx.diags.push(
+            Diagnostic::error("KP305", format!("{what} cannot be lowered: {why}"), at)
+                .with_hint("compile with --target compose, or run it with kplan apply; for Helm, move the step into the image or the service's command"),
+        );
+    }
+    for s in model.services.values() {
+        for h in &s.hooks {
+            let at = cx
+                .info
+                .task_step(h.task)
+                .and_then(|i| cx.plan.steps.get(i))
+                .map(|st| st.at.clone());
+            cx.diags.push(
+                Diagnostic::error(
+                    "KP305",
+                    format!(
+                        "the exec on service '{}' cannot be lowered: {why}",
+                        cx.plan.service(s.id).name
+                    ),
+                    at,
+                )
+                .with_hint("compile with --target compose, or run it with kplan apply; for Helm, move the command into the service's command"),
+            );
+        }
+    }
+}
