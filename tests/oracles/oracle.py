@@ -40,6 +40,9 @@ NAMESPACE = "default"
 
 _tmp = tempfile.TemporaryDirectory(prefix="kplan-oracle-")
 
+# What a check found out besides problems, printed after `ok PATH` (e.g. counts).
+NOTES = {}
+
 
 def _indent(msg):
     return str(msg).strip().replace("\n", "\n    ")
@@ -134,6 +137,8 @@ def check_helm(paths):
         manifests = _render(chart, None, RELEASE_NAME, NAMESPACE, errs)
         if manifests is not None:
             _validate(manifests, errs)
+            count = sum(len(d) for d in manifests.values())
+            NOTES[chart] = f"lint --strict clean, {count} objects rendered, valid for Kubernetes {' and '.join(_kube_versions())}"
     return problems
 
 
@@ -282,7 +287,7 @@ def main(argv):
             failed = True
             print(f"FAIL {path}: " + _indent("\n".join(errs)))
         else:
-            print(f"ok {path}")
+            print(f"ok {path}" + (f" ({NOTES[path]})" if path in NOTES else ""))
     sys.stdout.flush()
     return 1 if failed else 0
 

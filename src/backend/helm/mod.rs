@@ -21,7 +21,7 @@
 //! | KP302 | error    | files that cannot be placed in a ConfigMap (over 1 MiB, unsafe path, produced at run time, `files_to_be_moved`) |
 //! | KP303 | error    | a template that cannot be rendered at compile time |
 //! | KP304 | error    | a `verify` known at compile time that fails |
-//! | KP305 | error    | a task (`run_sh`, `run_python`, `request`, `exec`, `store_service_files` at run time) the chart cannot run |
+//! | KP305 | error    | a one-shot task (`run_sh`, `run_python`, `request`, `store_service_files` at run time) the chart does not run |
 //! | KP306 | error    | `--chart-version`/`--app-version` that Helm refuses |
 //! | KP211 | warning  | a readiness check approximated (shared lowering) |
 //! | KP310 | warning  | a field Kubernetes has no place for (ulimits, GPU device ids, registry credentials) |
@@ -120,6 +120,10 @@ pub(crate) struct Ctx<'a> {
     pub tools_image: String,
     /// Whether an init container runs in the tools image (then it is a value).
     pub uses_tools: bool,
+    /// The Docker form of each service's checks (for hooks that wait for them).
+    pub health: BTreeMap<ServiceId, lower::probe::DockerHealthcheck>,
+    /// The `lifecycle` of each service with `exec`s.
+    pub post_start: BTreeMap<ServiceId, Node>,
     /// The wait init containers of each service that depends on others.
     pub init_containers: BTreeMap<ServiceId, Vec<Node>>,
     /// Persistent key -> its claim's object suffix.
@@ -151,6 +155,8 @@ impl<'a> Ctx<'a> {
             uses_tools: false,
             claims: BTreeMap::new(),
             init_containers: BTreeMap::new(),
+            health: BTreeMap::new(),
+            post_start: BTreeMap::new(),
             public: Vec::new(),
         }
     }

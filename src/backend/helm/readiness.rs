@@ -9,12 +9,15 @@
 //! a service that the plan starts after others gets one init container per service
 //! it depends on, in the tools image, that waits until that service's Service
 //! accepts a TCP connection on its first TCP port (`nc -z`), i.e. until a ready pod
-//! backs it. The plan's one-shot tasks are not lowered: KP305 names each.
+//! backs it. An `exec` on a service becomes its container's `postStart` handler
+//! (which first waits for the service's checks). The plan's one-shot tasks are not
+//! lowered: KP305 names each.
 
 use super::tree::{Map, Node, Piece};
 use super::{Ctx, WORDS};
 use crate::backend::lower::probe::{docker_healthcheck, shell_check, Check, Expect, Probe};
-use crate::backend::lower::script;
+use crate::backend::lower::script::{self, hook_command};
+use crate::backend::lower::store::{Word, Writes};
 use crate::backend::lower::{JobKind, NodeId};
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Assertion, HttpMethod, ServiceId, Transport};
@@ -24,8 +27,11 @@ use crate::ir::{Assertion, HttpMethod, ServiceId, Transport};
 pub fn collect(cx: &mut Ctx) {
     let model = cx.model;
     for s in model.services.values() {
-        if let Some(p) = probe(cx, &s.readiness.checks) {
+        if let Some(p) = probe(cx, s.id, &s.readiness.checks) {
             cx.probes.insert(s.id, p);
+        }
+        if let Some(h) = post_start(cx, s) {
+            cx.post_start.insert(s.id, h);
         }
     }
     for (who, targets) in &model.edges {
@@ -49,7 +55,7 @@ fn secs(nanos: u64) -> i64 {
     (nanos.div_ceil(1_000_000_000)).max(1) as i64
 }
 
-fn probe(cx: &mut Ctx, checks: &[Check]) -> Option<Node> {
+fn probe(cx: &mut Ctx, id: ServiceId, checks: &[Check]) -> Option<Node> {
     let first = checks.first()?;
     let native = match (checks, &first.probe) {
         ([_], Probe::Listening(ports)) if ports.len() == 1 => Some(
@@ -90,6 +96,7 @@ fn probe(cx: &mut Ctx, checks: &[Check]) -> Option<Node> {
         list.push(shell_check(c, &WORDS, &name, &mut diags));
     }
     let h = docker_healthcheck(&list)?;
+    cx.health.insert(id, h.clone());
     let mut out = match native {
         Some(Node::Map(entries)) => Map(entries),
         Some(_) | None => {
@@ -103,27 +110,79 @@ fn probe(cx: &mut Ctx, checks: &[Check]) -> Option<Node> {
                 }
                 None => Vec::new(),
             };
-            // The kubelet expands $(VAR) and reduces $$ in exec probe commands.
-            let command = argv
-                .iter()
-                .map(|s| {
-                    Node::text(
-                        cx.unmark(s)
-                            .into_iter()
-                            .map(|p| match p {
-                                Piece::Lit(l) => Piece::Lit(l.replace('$', "$$")),
-                                a @ Piece::Action(_) => a,
-                            })
-                            .collect(),
-                    )
-                })
-                .collect();
-            Map::new().put("exec", Map::new().put("command", Node::Seq(command)).node())
+            Map::new().put("exec", exec(cx, &argv))
         }
     };
     out.set("periodSeconds", Node::Int(secs(h.interval.0)));
     out.set("timeoutSeconds", Node::Int(secs(h.timeout.0)));
     Some(out.node())
+}
+
+/// An `exec:` handler (probe or lifecycle hook) running `argv`: service markers
+/// become name actions, and `$` is doubled, as the kubelet expands `$(VAR)` and
+/// reduces `$$` in these commands too.
+fn exec(cx: &Ctx, argv: &[String]) -> Node {
+    let command = argv
+        .iter()
+        .map(|s| {
+            Node::text(
+                cx.unmark(s)
+                    .into_iter()
+                    .map(|p| match p {
+                        Piece::Lit(l) => Piece::Lit(l.replace('$', "$$")),
+                        a @ Piece::Action(_) => a,
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    Map::new().put("command", Node::Seq(command)).node()
+}
+
+/// The `exec`s on a service as its container's `postStart` handler: like Compose's
+/// `post_start` hook, it first polls the service's readiness checks (Kurtosis runs
+/// an exec once the service is ready), then runs each exec in plan order, checking
+/// its codes and folded `verify`s ([`hook_command`], shared with Compose).
+fn post_start(cx: &mut Ctx, s: &crate::backend::lower::ServiceModel) -> Option<Node> {
+    if s.hooks.is_empty() {
+        return None;
+    }
+    let ready = cx
+        .health
+        .get(&s.id)
+        .and_then(|h| script::ready_wait(&h.test, h.interval, h.retries));
+    let mut commands = Vec::new();
+    for (i, e) in s.hooks.iter().enumerate() {
+        let words: Vec<Word> = e
+            .argv
+            .iter()
+            .map(|t| Word::lit(t.render_static(|id, _| cx.marker(id)).unwrap_or_default()))
+            .collect();
+        let wait = if i == 0 { ready.clone() } else { None };
+        commands.push(hook_command(
+            words,
+            &e.codes,
+            &e.verify,
+            wait,
+            &Writes::default(),
+        ));
+    }
+    let argv = match commands.as_slice() {
+        [one] => one.clone(),
+        many => {
+            let script = many
+                .iter()
+                .map(|c| format!("{{ {}; }}", script::join(c)))
+                .collect::<Vec<_>>()
+                .join(" && ");
+            vec!["/bin/sh".to_owned(), "-c".to_owned(), script]
+        }
+    };
+    Some(
+        Map::new()
+            .put("postStart", Map::new().put("exec", exec(cx, &argv)).node())
+            .node(),
+    )
 }
 
 /// Whether an HTTP check is a plain GET whose status must be 200.
@@ -192,7 +251,7 @@ fn wait_container(cx: &mut Ctx, who: ServiceId, dep: ServiceId) -> Option<Node> 
     )
 }
 
-/// Every one-shot job and `exec` of the plan: KP305, with what it is and where.
+/// Every one-shot job of the plan: KP305, with what it is and where.
 pub fn refuse_jobs(cx: &mut Ctx) {
     let model = cx.model;
     let why = "the Helm chart runs the package's services, not its one-shot steps";
@@ -222,25 +281,5 @@ pub fn refuse_jobs(cx: &mut Ctx) {
             Diagnostic::error("KP305", format!("{what} cannot be lowered: {why}"), at)
                 .with_hint("compile with --target compose, or run it with kplan apply; for Helm, move the step into the image or the service's command"),
         );
-    }
-    for s in model.services.values() {
-        for h in &s.hooks {
-            let at = cx
-                .info
-                .task_step(h.task)
-                .and_then(|i| cx.plan.steps.get(i))
-                .map(|st| st.at.clone());
-            cx.diags.push(
-                Diagnostic::error(
-                    "KP305",
-                    format!(
-                        "the exec on service '{}' cannot be lowered: {why}",
-                        cx.plan.service(s.id).name
-                    ),
-                    at,
-                )
-                .with_hint("compile with --target compose, or run it with kplan apply; for Helm, move the command into the service's command"),
-            );
-        }
     }
 }

@@ -131,6 +131,9 @@ fn deployment(cx: &mut Ctx, m: &ServiceModel) {
     if let Some(p) = cx.probes.remove(&id) {
         container.set("readinessProbe", p);
     }
+    if let Some(l) = cx.post_start.remove(&id) {
+        container.set("lifecycle", l);
+    }
     let mut mounts = files.mounts;
     let mut volumes = files.volumes;
     if let Some(shm) = c.gpu.as_ref().and_then(|g| g.shm_size) {
