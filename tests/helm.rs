@@ -345,3 +345,102 @@ fn chart_version_flags_and_refusals() {
     assert!(String::from_utf8_lossy(&stdout.stderr).contains("KP207"));
     assert!(stdout.stdout.is_empty());
 }
+
+#[test]
+fn configmaps_hold_the_files_exactly() {
+    use base64::Engine as _;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let chart = tmp.path().join("chart");
+    compile_chart("fixtures/valid/helm-lowering", &chart, &[]);
+    let Some(r) = render(&[(&chart, "dev", "default", Value::Null)]) else {
+        return;
+    };
+    let fixture = support::repo_root().join("fixtures/valid/helm-lowering/static");
+    let cm = find(&r[0], "ConfigMap", "dev-helm-lowering-files-static");
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(cm["binaryData"]["blob.bin"].as_str().expect("base64"))
+        .expect("valid base64");
+    assert_eq!(blob, std::fs::read(fixture.join("blob.bin")).expect("blob"));
+    for (key, path) in [("index.html", "index.html"), ("sub_run.sh", "sub/run.sh")] {
+        let want = std::fs::read_to_string(fixture.join(path)).expect("file");
+        assert_eq!(cm["data"][key].as_str(), Some(want.as_str()), "{path}");
+    }
+    let conf = find(&r[0], "ConfigMap", "dev-helm-lowering-files-app-conf");
+    assert_eq!(
+        conf["data"]["app.conf"],
+        "db=dev-helm-lowering-db:5432\nbraces={{ .Values }}{\n"
+    );
+    // Each file goes back to its path, with its mode.
+    let api = find(&r[0], "Deployment", "dev-helm-lowering-api");
+    let volumes = api["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .expect("volumes");
+    let projected = volumes
+        .iter()
+        .find_map(|v| v["projected"]["sources"].as_array())
+        .expect("a projected volume");
+    let run = projected[0]["configMap"]["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["path"] == "sub/run.sh")
+        .expect("run.sh item");
+    assert_eq!(run["mode"], 0o755);
+}
+
+#[test]
+fn an_exec_runs_as_a_post_start_handler_after_readiness() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let chart = tmp.path().join("chart");
+    compile_chart("fixtures/valid/web-db", &chart, &["--offline"]);
+    let Some(r) = render(&[(&chart, "dev", "default", Value::Null)]) else {
+        return;
+    };
+    let web = find(&r[0], "Deployment", "dev-web-db-web");
+    let c = &web["spec"]["template"]["spec"]["containers"][0];
+    let command: Vec<String> = c["lifecycle"]["postStart"]["exec"]["command"]
+        .as_array()
+        .expect("postStart command")
+        .iter()
+        .map(|s| kubelet_expand(s.as_str().expect("string"), &BTreeMap::new()))
+        .collect();
+    assert_eq!(command[..2], ["/bin/sh", "-c"]);
+    assert!(command[2].starts_with("n=0; until "), "{}", command[2]);
+    assert!(command[2].contains("\"$0\" \"$@\""), "{}", command[2]);
+    assert_eq!(command[3..], ["cat", "/etc/app/app.conf"]);
+}
+
+#[test]
+fn a_configmap_over_one_mib_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let pkg = tmp.path().join("pkg");
+    std::fs::create_dir_all(&pkg).expect("mkdir");
+    std::fs::write(
+        pkg.join("kurtosis.yml"),
+        "name: github.com/kplan-tests/big\n",
+    )
+    .expect("yml");
+    std::fs::write(pkg.join("big.txt"), "x".repeat(1024 * 1024 + 1)).expect("big");
+    std::fs::write(
+        pkg.join("main.star"),
+        "def run(plan):\n    big = plan.upload_files(src = \"./big.txt\", name = \"big\")\n    plan.add_service(name = \"web\", config = ServiceConfig(image = \"busybox\", files = {\"/data\": big}))\n",
+    )
+    .expect("main.star");
+    let out_dir = tmp.path().join("chart");
+    let out = support::run_kplan(&[
+        "compile",
+        pkg.to_str().expect("path"),
+        "--target",
+        "helm",
+        "-o",
+        out_dir.to_str().expect("path"),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("KP302") && stderr.contains("1048577 bytes"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("main.star:2:"), "{stderr}");
+    assert!(!out_dir.exists());
+}
