@@ -444,3 +444,36 @@ fn a_configmap_over_one_mib_is_refused() {
     assert!(stderr.contains("main.star:2:"), "{stderr}");
     assert!(!out_dir.exists());
 }
+
+#[test]
+fn a_task_nothing_waits_for_is_a_hook_job() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let chart = tmp.path().join("chart");
+    compile_chart("fixtures/valid/helm-lowering", &chart, &[]);
+    let Some(r) = render(&[(&chart, "dev", "default", Value::Null)]) else {
+        return;
+    };
+    let job = find(&r[0], "Job", "dev-helm-lowering-smoke-test");
+    let a = &job["metadata"]["annotations"];
+    assert_eq!(a["helm.sh/hook"], "post-install,post-upgrade");
+    assert_eq!(a["helm.sh/hook-delete-policy"], "before-hook-creation");
+    let pod = &job["spec"]["template"]["spec"];
+    assert_eq!(pod["restartPolicy"], "Never");
+    assert_eq!(job["spec"]["backoffLimit"], 0);
+    assert_eq!(job["spec"]["activeDeadlineSeconds"], 60);
+    let c = &pod["containers"][0];
+    let argv: Vec<String> = ["command", "args"]
+        .iter()
+        .flat_map(|k| c[*k].as_array().expect("list").clone())
+        .map(|s| kubelet_expand(s.as_str().expect("string"), &BTreeMap::new()))
+        .collect();
+    assert_eq!(
+        argv,
+        [
+            "/bin/sh",
+            "-c",
+            "nc -z dev-helm-lowering-db 5432 && cat /conf/app.conf && echo $HOME {{x}}"
+        ]
+    );
+    assert_eq!(pod["initContainers"][0]["name"], "wait-db");
+}

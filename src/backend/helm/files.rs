@@ -46,6 +46,20 @@ pub fn place(cx: &mut Ctx) {
             }
         }
     }
+    let mut task_mounts: BTreeMap<ArtifactId, Vec<crate::ir::Span>> = BTreeMap::new();
+    for j in super::jobs::lowered(cx) {
+        if let crate::backend::lower::JobKind::Task(p) = &model.job(j).kind {
+            for a in p.files.values() {
+                task_mounts
+                    .entry(*a)
+                    .or_default()
+                    .push(cx.plan.task(p.task).at.clone());
+            }
+        }
+    }
+    for a in task_mounts.keys() {
+        mounted.entry(*a).or_default();
+    }
     for (id, users) in &mounted {
         let Some(a_model) = model.artifacts.get(id) else {
             continue;
@@ -64,15 +78,27 @@ pub fn place(cx: &mut Ctx) {
             ArtifactModel::Rendered { .. }
             | ArtifactModel::ServiceCopy { .. }
             | ArtifactModel::TaskStore { .. } => {
-                let user = cx.plan.service(users[0]);
+                let (who, at) = match users.first() {
+                    Some(s) => {
+                        let s = cx.plan.service(*s);
+                        (format!("service '{}'", s.name), s.at.clone())
+                    }
+                    None => (
+                        "a task".to_owned(),
+                        task_mounts[id]
+                            .first()
+                            .cloned()
+                            .unwrap_or_else(|| a.at.clone()),
+                    ),
+                };
                 cx.diags.push(
                     Diagnostic::error(
                         "KP302",
                         format!(
-                            "service '{}' mounts artifact '{}', whose files exist only once a task ran; the Helm chart ships files only as ConfigMaps written at compile time",
-                            user.name, a.name
+                            "{who} mounts artifact '{}', whose files exist only once a task ran; the Helm chart ships files only as ConfigMaps written at compile time",
+                            a.name
                         ),
-                        Some(user.at.clone()),
+                        Some(at),
                     )
                     .with_related(a.at.clone(), "the artifact is produced here")
                     .with_hint("produce the files with upload_files or render_templates from values known at compile time"),
@@ -299,7 +325,7 @@ pub fn pod_files(cx: &mut Ctx, id: ServiceId) -> PodFiles {
 
 /// A ConfigMap volume for one artifact, a projected volume for several (a path
 /// given by a later artifact replaces an earlier one's).
-fn volume(cx: &Ctx, name: &str, cms: &[ConfigMap]) -> Node {
+pub fn volume(cx: &Ctx, name: &str, cms: &[ConfigMap]) -> Node {
     let mut latest: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, cm) in cms.iter().enumerate() {
         for (_, path, _) in &cm.items {

@@ -7,7 +7,7 @@
 //! (`_helpers.tpl`, [`chart`]), what users override (`values.yaml` and its schema,
 //! [`values`]), workloads ([`workload`]), Services ([`network`]), ConfigMaps and
 //! PersistentVolumeClaims ([`files`]), readiness probes and start order
-//! ([`readiness`]), all written as typed trees ([`tree`]) whose user strings are
+//! ([`readiness`]), one-shot tasks as hook Jobs ([`jobs`]), all written as typed trees ([`tree`]) whose user strings are
 //! escaped for YAML and for Helm's template engine. The lowering table, and what
 //! cannot be lowered and why, is in `targets/helm/README.md`.
 //!
@@ -21,7 +21,7 @@
 //! | KP302 | error    | files that cannot be placed in a ConfigMap (over 1 MiB, unsafe path, produced at run time, `files_to_be_moved`) |
 //! | KP303 | error    | a template that cannot be rendered at compile time |
 //! | KP304 | error    | a `verify` known at compile time that fails |
-//! | KP305 | error    | a one-shot task (`run_sh`, `run_python`, `request`, `store_service_files` at run time) the chart does not run |
+//! | KP305 | error    | a one-shot task the chart does not run (a service waits for it, a `request`, a copy out of a running service, privileges) |
 //! | KP306 | error    | `--chart-version`/`--app-version` that Helm refuses |
 //! | KP211 | warning  | a readiness check approximated (shared lowering) |
 //! | KP310 | warning  | a field Kubernetes has no place for (ulimits, GPU device ids, registry credentials) |
@@ -29,6 +29,7 @@
 
 mod chart;
 mod files;
+mod jobs;
 mod network;
 mod readiness;
 mod tree;
@@ -71,7 +72,7 @@ pub fn compile(plan: &Plan, info: &PlanInfo, opts: &Options) -> Result<Compiled,
     readiness::collect(&mut cx);
     workload::lower(&mut cx);
     network::lower(&mut cx);
-    readiness::refuse_jobs(&mut cx);
+    jobs::lower(&mut cx);
     values::write(&mut cx);
     chart::notes(&mut cx);
     if opts.to_stdout {

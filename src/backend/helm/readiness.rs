@@ -10,17 +10,17 @@
 //! it depends on, in the tools image, that waits until that service's Service
 //! accepts a TCP connection on its first TCP port (`nc -z`), i.e. until a ready pod
 //! backs it. An `exec` on a service becomes its container's `postStart` handler
-//! (which first waits for the service's checks). The plan's one-shot tasks are not
-//! lowered: KP305 names each.
+//! (which first waits for the service's checks). One-shot tasks are in
+//! [`super::jobs`].
 
 use super::tree::{Map, Node, Piece};
 use super::{Ctx, WORDS};
 use crate::backend::lower::probe::{docker_healthcheck, shell_check, Check, Expect, Probe};
 use crate::backend::lower::script::{self, hook_command};
 use crate::backend::lower::store::{Word, Writes};
-use crate::backend::lower::{JobKind, NodeId};
+use crate::backend::lower::NodeId;
 use crate::diagnostic::Diagnostic;
-use crate::ir::{Assertion, HttpMethod, ServiceId, Transport};
+use crate::ir::{Assertion, HttpMethod, ServiceId, Span, Transport};
 
 /// Builds the readiness probe of every final service with checks, and the wait
 /// init containers of every service that depends on another.
@@ -39,7 +39,9 @@ pub fn collect(cx: &mut Ctx) {
         let mut init = Vec::new();
         for on in targets.keys() {
             let NodeId::Service(dep) = on else { continue };
-            if let Some(c) = wait_container(cx, *id, *dep) {
+            let w = cx.plan.service(*id);
+            let who = format!("service '{}'", w.name);
+            if let Some(c) = wait_container(cx, &who, &w.at, *dep) {
                 init.push(c);
             }
         }
@@ -122,6 +124,11 @@ fn probe(cx: &mut Ctx, id: ServiceId, checks: &[Check]) -> Option<Node> {
 /// become name actions, and `$` is doubled, as the kubelet expands `$(VAR)` and
 /// reduces `$$` in these commands too.
 fn exec(cx: &Ctx, argv: &[String]) -> Node {
+    Map::new().put("command", exec_argv(cx, argv)).node()
+}
+
+/// The words of a command the kubelet expands (see [`exec`]) as a sequence.
+pub fn exec_argv(cx: &Ctx, argv: &[String]) -> Node {
     let command = argv
         .iter()
         .map(|s| {
@@ -136,7 +143,7 @@ fn exec(cx: &Ctx, argv: &[String]) -> Node {
             )
         })
         .collect();
-    Map::new().put("command", Node::Seq(command)).node()
+    Node::Seq(command)
 }
 
 /// The `exec`s on a service as its container's `postStart` handler: like Compose's
@@ -196,8 +203,9 @@ fn http_native(call: &crate::backend::lower::program::HttpCall, expect: &Expect)
         && script::data_text(target).as_deref() == Some("200")
 }
 
-/// The init container of `who` that waits for service `dep`.
-fn wait_container(cx: &mut Ctx, who: ServiceId, dep: ServiceId) -> Option<Node> {
+/// The init container of `who` (a service or task, for messages, added at `at`)
+/// that waits for service `dep`.
+pub fn wait_container(cx: &mut Ctx, who: &str, at: &Span, dep: ServiceId) -> Option<Node> {
     let c = &cx.plan.service(dep).config;
     let port = c
         .ports
@@ -206,16 +214,15 @@ fn wait_container(cx: &mut Ctx, who: ServiceId, dep: ServiceId) -> Option<Node> 
         .map(|p| p.number);
     let Some(port) = port else {
         if !cx.model.services[&dep].readiness.checks.is_empty() {
-            let w = cx.plan.service(who);
             let d = cx.plan.service(dep);
             cx.diags.push(
                 Diagnostic::warning(
                     "KP311",
                     format!(
-                        "service '{}' starts after service '{}' is ready, but '{}' has no TCP port another pod could check; in the chart both start at once",
-                        w.name, d.name, d.name
+                        "{who} starts after service '{}' is ready, but '{}' has no TCP port another pod could check; in the chart both start at once",
+                        d.name, d.name
                     ),
-                    Some(w.at.clone()),
+                    Some(at.clone()),
                 )
                 .with_related(d.at.clone(), "the service it waits for")
                 .with_hint("give the service a TCP port, or make the program retry until it is ready"),
@@ -249,37 +256,4 @@ fn wait_container(cx: &mut Ctx, who: ServiceId, dep: ServiceId) -> Option<Node> 
             )
             .node(),
     )
-}
-
-/// Every one-shot job of the plan: KP305, with what it is and where.
-pub fn refuse_jobs(cx: &mut Ctx) {
-    let model = cx.model;
-    let why = "the Helm chart runs the package's services, not its one-shot steps";
-    for job in &model.jobs {
-        let at = cx.plan.steps.get(job.step).map(|s| s.at.clone());
-        let what = match &job.kind {
-            JobKind::Task(p) => format!(
-                "the `plan.{}` '{}'",
-                cx.plan.task(p.task).kind.instruction(),
-                job.base
-            ),
-            JobKind::Request(r) => format!(
-                "the request to service '{}'",
-                cx.plan.service(r.call.service).name
-            ),
-            JobKind::Copy { service, .. } => format!(
-                "the copy of files out of service '{}' (store_service_files)",
-                cx.plan.service(*service).name
-            ),
-            JobKind::StoreInit
-            | JobKind::Extract { .. }
-            | JobKind::Render { .. }
-            | JobKind::Wait { .. } => continue,
-            JobKind::Verify { .. } => "the verify of a run-time value".to_owned(),
-        };
-        cx.diags.push(
-            Diagnostic::error("KP305", format!("{what} cannot be lowered: {why}"), at)
-                .with_hint("compile with --target compose, or run it with kplan apply; for Helm, move the step into the image or the service's command"),
-        );
-    }
 }

@@ -59,7 +59,7 @@ fn deployment(cx: &mut Ctx, m: &ServiceModel) {
     let svc = cx.plan.service(id);
     let c = &svc.config;
     let comp = cx.name(NodeId::Service(id)).to_owned();
-    let image = image(cx, &c.image, &svc.name, &svc.at);
+    let image = image(cx, &c.image, &format!("service '{}'", svc.name), &svc.at);
     refuse_docker_only(cx, c, &svc.name, &svc.at);
     let mut values = cx.values.remove(&id).unwrap_or_default();
     values.image = image;
@@ -291,9 +291,9 @@ fn resources(c: &ServiceConfig, v: &mut ServiceValues) {
     }
 }
 
-/// The image reference of a service; images the cluster cannot pull as written are
-/// KP301, credentials a warning (KP310).
-fn image(cx: &mut Ctx, image: &Image, who: &str, at: &crate::ir::Span) -> String {
+/// The image reference of a service or task (`who`: "service 'web'"); images the
+/// cluster cannot pull as written are KP301, credentials a warning (KP310).
+pub fn image(cx: &mut Ctx, image: &Image, who: &str, at: &crate::ir::Span) -> String {
     match image {
         Image::Name(n) => n.clone(),
         Image::Spec {
@@ -306,7 +306,7 @@ fn image(cx: &mut Ctx, image: &Image, who: &str, at: &crate::ir::Span) -> String
                 cx.diags.push(
                     Diagnostic::warning(
                         "KP310",
-                        format!("the registry credentials of service '{who}' are not written into the chart"),
+                        format!("the registry credentials of {who} are not written into the chart"),
                         Some(at.clone()),
                     )
                     .with_hint("create an image pull secret in the namespace (kubectl create secret docker-registry) and attach it to the default ServiceAccount"),
@@ -318,10 +318,10 @@ fn image(cx: &mut Ctx, image: &Image, who: &str, at: &crate::ir::Span) -> String
             cx.diags.push(
                 Diagnostic::error(
                     "KP301",
-                    format!("service '{who}' builds its image from the package; a cluster pulls images, it does not build them"),
+                    format!("{who} builds its image from the package; a cluster pulls images, it does not build them"),
                     Some(at.clone()),
                 )
-                .with_hint(format!("build and push the image, use its reference as the image, or pass --set services.{who}.image=REF after building '{image_name}'")),
+                .with_hint(format!("build and push '{image_name}' and use its reference as the image (a service's image can also be set at install: --set services.NAME.image=REF)")),
             );
             image_name.clone()
         }
