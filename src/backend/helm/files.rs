@@ -46,14 +46,14 @@ pub fn place(cx: &mut Ctx) {
             }
         }
     }
-    let mut task_mounts: BTreeMap<ArtifactId, Vec<crate::ir::Span>> = BTreeMap::new();
+    let mut task_mounts: BTreeMap<ArtifactId, Vec<(String, crate::ir::Span)>> = BTreeMap::new();
     for j in super::jobs::lowered(cx) {
         if let crate::backend::lower::JobKind::Task(p) = &model.job(j).kind {
             for a in p.files.values() {
-                task_mounts
-                    .entry(*a)
-                    .or_default()
-                    .push(cx.plan.task(p.task).at.clone());
+                task_mounts.entry(*a).or_default().push((
+                    format!("the `plan.{}` '{}'", p.instruction, p.name),
+                    cx.plan.task(p.task).at.clone(),
+                ));
             }
         }
     }
@@ -83,13 +83,10 @@ pub fn place(cx: &mut Ctx) {
                         let s = cx.plan.service(*s);
                         (format!("service '{}'", s.name), s.at.clone())
                     }
-                    None => (
-                        "a task".to_owned(),
-                        task_mounts[id]
-                            .first()
-                            .cloned()
-                            .unwrap_or_else(|| a.at.clone()),
-                    ),
+                    None => task_mounts
+                        .get(id)
+                        .and_then(|t| t.first().cloned())
+                        .unwrap_or_else(|| ("a task".to_owned(), a.at.clone())),
                 };
                 cx.diags.push(
                     Diagnostic::error(
