@@ -1,0 +1,37 @@
+//! No input may crash kplan or take unbounded memory or time: each package here
+//! (tests/limits/<case>.star, written to attack one limit) goes through the real binary,
+//! which must end with a clear error (a KP code at file:line:col) or, where Go's or
+//! Kurtosis's behaviour is a result, with that result; never a panic (exit 101) or an
+//! abort (a signal). Limits are set low by flag where the point is the limit, so the
+//! tests stay fast.
+
+mod support;
+
+use std::process::Output;
+
+/// `kplan compile tests/limits/<case> --target plan` with extra arguments.
+fn compile(case: &str, extra: &[&str]) -> Output {
+    let path = format!("tests/limits/{case}");
+    let mut args = vec!["compile", path.as_str(), "--target", "plan"];
+    args.extend_from_slice(extra);
+    support::run_kplan(&args)
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn printf_with_huge_precision_prints_what_go_prints() {
+    let o = compile("printf-precision.star", &[]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    // "1." and 65536 digits; d.txt: 1,000,000 digits, BADWIDTH, BADPREC.
+    assert!(out.contains("size: 65538"), "{out}");
+    let d = 1_000_000 + "|%!(BADWIDTH)1|%!(BADPREC)2".len();
+    assert!(out.contains(&format!("size: {d}")), "{out}");
+    assert!(out.contains(&format!("size: {}", "%!(NOVERB)%!(EXTRA int=7)".len())));
+}
