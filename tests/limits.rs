@@ -24,6 +24,28 @@ fn text(o: &Output) -> (String, String) {
     )
 }
 
+/// The run ended with exit status 1 and `code` at a position containing `at`
+/// (`case:line:col`).
+#[track_caller]
+fn refused(o: &Output, code: &str, at: &str) -> String {
+    let (out, err) = text(o);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "expected an error, got {:?}\nstdout: {out}\nstderr: {err}",
+        o.status
+    );
+    assert!(
+        err.contains(&format!("error[{code}]"))
+            && err
+                .lines()
+                .any(|l| l.trim_start().starts_with("-->") && l.contains(at)),
+        "expected {code} at {at}:\n{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
 #[test]
 fn printf_with_huge_precision_prints_what_go_prints() {
     let o = compile("printf-precision.star", &[]);
@@ -34,4 +56,19 @@ fn printf_with_huge_precision_prints_what_go_prints() {
     let d = 1_000_000 + "|%!(BADWIDTH)1|%!(BADPREC)2".len();
     assert!(out.contains(&format!("size: {d}")), "{out}");
     assert!(out.contains(&format!("size: {}", "%!(NOVERB)%!(EXTRA int=7)".len())));
+}
+
+#[test]
+fn values_starlark_cannot_hold_are_errors_at_their_statement() {
+    refused(
+        &compile("list-range.star", &[]),
+        "KP014",
+        "list-range.star:5:5",
+    );
+    // Folded while the file is compiled: no statement runs yet, the file is named.
+    refused(
+        &compile("folded-range.star", &[]),
+        "KP014",
+        "folded-range.star:1:1",
+    );
 }

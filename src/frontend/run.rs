@@ -9,7 +9,7 @@ use super::instruction::to_span;
 use super::package::ResolvedFile;
 use super::plan_object::PlanValue;
 use super::value::Owned;
-use super::{positions, syntax};
+use super::{guard, positions, syntax};
 use super::{Failure, Interpreted, Options, Sources};
 use crate::diagnostic::Diagnostic;
 use crate::ir::{self, PackageInfo, Span};
@@ -258,9 +258,11 @@ fn evaluate(
     ctx.enter_main(main);
     Module::with_temp_heap(|module| -> Result<Option<ir::Data>, Box<Diagnostic>> {
         let mut eval = Evaluator::new(&module);
+        guard::watch(&mut eval);
         eval.set_loader(&NoLoad);
         eval.extra = Some(ctx);
-        eval.eval_module(ast, &ctx.globals)
+        guard::catching(|| eval.eval_module(ast, &ctx.globals))
+            .map_err(|panic| stopped(&panic, &main_span))?
             .map_err(|e| Box::new(syntax::diagnose("KP011", &e, &*ctx.sources.borrow())))?;
         let func = module.get(&opts.main_function).ok_or_else(|| {
             Box::new(
@@ -324,7 +326,9 @@ fn evaluate(
             _ => {}
         }
         let named_refs: Vec<(&str, Value)> = named.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-        let ret = eval.eval_function(func, &positional, &named_refs).map_err(|e| {
+        let ret = guard::catching(|| eval.eval_function(func, &positional, &named_refs))
+            .map_err(|panic| stopped(&panic, &main_span))?
+            .map_err(|e| {
             let mut d = syntax::diagnose("KP011", &e, &*ctx.sources.borrow());
             if d.at.is_none() {
                 d.at = Some(def_span.clone());
@@ -357,6 +361,14 @@ fn evaluate(
         let data = conv.data(&owned);
         Ok(Some(data))
     })
+}
+
+/// A panic caught while evaluating, at the statement that was running, or at `file`
+/// when none was (starlark folds calls with constant arguments, such as
+/// `list(range(10**9))`, while it compiles the file, before any statement runs).
+fn stopped(panic: &str, file: &Span) -> Box<Diagnostic> {
+    let at = guard::statement().unwrap_or_else(|| file.clone());
+    Box::new(guard::panic_diagnostic(panic, Some(at)))
 }
 
 fn to_structs(o: Owned) -> Owned {
