@@ -91,7 +91,10 @@ pub fn check_limits(src: &str) -> Result<(), (u32, u32, String)> {
         }
         if in_comment {
             // Nothing in a comment counts, and the column restarts at the newline.
-            i += bytes[i..].iter().position(|&b| b == b'\n').unwrap_or(bytes.len() - i);
+            i += bytes[i..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .unwrap_or(bytes.len() - i);
             continue;
         }
         match c {
@@ -222,7 +225,11 @@ mod tests {
         let (line, col, msg) = check_limits(&deep).unwrap_err();
         assert_eq!((line, col), (1, 11 + MAX_NESTING as u32), "{msg}");
         // Brackets in strings (escaped quotes, multi-byte text) and comments do not count.
-        let quoted = format!("x = \"\\\"é{}\"  # {}\n", "(".repeat(2000), "[".repeat(2000));
+        let quoted = format!(
+            "x = \"\\\"é{}\"  # {}\n",
+            "(".repeat(2000),
+            "[".repeat(2000)
+        );
         assert!(check_limits(&quoted).is_ok());
         let triple = format!("x = '''é\n{}'''\ny = 1\n", "{".repeat(2000));
         assert!(check_limits(&triple).is_ok());

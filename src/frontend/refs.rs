@@ -35,7 +35,9 @@ fn next_placeholder(text: &str, mut from: usize) -> Option<Found<'_>> {
         let Some(uuid) = bytes.get(uuid_start..uuid_end) else {
             return None;
         };
-        if !uuid.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        if !uuid
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
             || bytes.get(uuid_end) != Some(&b':')
         {
             continue;
@@ -172,16 +174,15 @@ mod tests {
     use regex::Regex;
     use std::sync::OnceLock;
 
-/// The placeholder format as a regex: the definition `next_placeholder` implements.
-const PATTERN: &str = r"\{\{kurtosis:([a-f0-9]{32}):([a-zA-Z0-9\-_\.]+)\.runtime_value\}\}";
+    /// The placeholder format as a regex: the definition `next_placeholder` implements.
+    const PATTERN: &str = r"\{\{kurtosis:([a-f0-9]{32}):([a-zA-Z0-9\-_\.]+)\.runtime_value\}\}";
 
-fn pattern() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(PATTERN).unwrap_or_else(|e| unreachable!("placeholder regex is valid: {e}"))
-    })
-}
-
+    fn pattern() -> &'static Regex {
+        static RE: OnceLock<Regex> = OnceLock::new();
+        RE.get_or_init(|| {
+            Regex::new(PATTERN).unwrap_or_else(|e| unreachable!("placeholder regex is valid: {e}"))
+        })
+    }
 
     #[test]
     fn round_trips() {
