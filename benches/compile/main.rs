@@ -4,7 +4,8 @@
 //!    target the binary offers (read from `kplan compile --help`, so a new target
 //!    appears here by itself), the real tool reading each output where we have one
 //!    (the real Compose binary's `config -q`), and a bare evaluation of the same
-//!    Starlark by the same starlark crate with stub builtins (`bare.rs`): the floor;
+//!    Starlark by the same starlark crate, with the same allocator, with stub builtins
+//!    (`bare.rs`): the floor;
 //! 2. the scale series: generated packages of 10, 100 and 1000 chained services (each
 //!    service's env refers to the previous one's hostname, and each mounts a rendered
 //!    template), for every target.
@@ -22,6 +23,10 @@
 mod bare;
 mod measure;
 mod scale;
+
+/// The allocator kplan uses (src/main.rs), so the bare evaluation is a fair floor.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use measure::{compare, load_average, Figures, Job};
 use std::path::{Path, PathBuf};
