@@ -32,9 +32,7 @@ fn next_placeholder(text: &str, mut from: usize) -> Option<Found<'_>> {
         from = start + 1;
         let uuid_start = start + OPEN.len();
         let uuid_end = uuid_start + 32;
-        let Some(uuid) = bytes.get(uuid_start..uuid_end) else {
-            return None;
-        };
+        let uuid = bytes.get(uuid_start..uuid_end)?;
         if !uuid
             .iter()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
