@@ -4,7 +4,8 @@
 //! tests/out/errors/<case>.txt. Set KPLAN_BLESS=1 to rewrite the files after reviewing
 //! the change; `git diff tests/out` then shows what changed. A fixture's `args.yaml` or
 //! `args.json` is passed with `--args-file`, its `image-config.json` to `compile` with
-//! `--image-config`.
+//! `--image-config`. Compose and Terraform outputs are compared the same way, under
+//! tests/out/compose/ and tests/out/terraform/ (see `golden_outputs`).
 
 mod support;
 
@@ -201,12 +202,42 @@ fn files_under(dir: &Path) -> Vec<String> {
 /// `config -q` and the compose-spec schema, in one oracle batch.
 #[test]
 fn valid_fixtures_match_golden_compose_projects() {
+    let projects = golden_outputs("compose");
+    if projects.is_empty() || support::oracle_python().is_none() {
+        return;
+    }
+    if let Err(report) = support::oracle_check("compose", &projects) {
+        panic!("the real Compose rejects golden projects:\n{report}");
+    }
+}
+
+/// `kplan compile --target terraform -o DIR` for every valid fixture, as for Compose:
+/// tests/out/terraform/<case>/ or tests/out/terraform-errors/<case>.txt. Every golden
+/// configuration passes Terraform's own `fmt -check` and configuration loader, and
+/// the kreuzwerker/docker 4.5.0 schema check (tests/oracles/check_config.py), in one
+/// oracle batch.
+#[test]
+fn valid_fixtures_match_golden_terraform_configs() {
+    let configs = golden_outputs("terraform");
+    if configs.is_empty() || support::oracle_python().is_none() {
+        return;
+    }
+    if let Err(report) = support::oracle_check("terraform", &configs) {
+        panic!("Terraform rejects golden configurations:\n{report}");
+    }
+}
+
+/// Compiles every valid fixture to `target` with `-o DIR` and compares the files with
+/// tests/out/<target>/<case>/ (or the diagnostics with tests/out/<target>-errors/
+/// <case>.txt, nothing written); checks byte stability with `--check`. Panics with
+/// every difference; returns the golden directories of the fixtures that compiled.
+fn golden_outputs(target: &str) -> Vec<PathBuf> {
     let mut problems = Vec::new();
-    // Written inside the repository at the same depth as tests/out/compose/<case>, so
-    // `build:` contexts (relative to the output directory) are the same in both.
-    let scratch = root().join("target/kplan/golden-compose");
+    // Written inside the repository at the same depth as tests/out/<target>/<case>, so
+    // build contexts (relative to the output directory) are the same in both.
+    let scratch = root().join(format!("target/kplan/golden-{target}"));
     let _ = std::fs::remove_dir_all(&scratch);
-    let mut projects = Vec::new();
+    let mut outputs = Vec::new();
     for case in cases("fixtures/valid") {
         let name = case_name(&case);
         let dir = scratch.join(&name);
@@ -214,7 +245,7 @@ fn valid_fixtures_match_golden_compose_projects() {
             "compile",
             &rel(&case),
             "--target",
-            "compose",
+            target,
             "-o",
             &dir.to_string_lossy(),
         ];
@@ -224,8 +255,8 @@ fn valid_fixtures_match_golden_compose_projects() {
             problems.push(format!("{name}: kplan panicked:\n{stderr}"));
             continue;
         }
-        let golden_dir = root().join(format!("tests/out/compose/{name}"));
-        let errors_file = root().join(format!("tests/out/compose-errors/{name}.txt"));
+        let golden_dir = root().join(format!("tests/out/{target}/{name}"));
+        let errors_file = root().join(format!("tests/out/{target}-errors/{name}.txt"));
         if out.status.code() == Some(1) {
             if dir.exists() {
                 problems.push(format!("{name}: failed but wrote {}", dir.display()));
@@ -263,13 +294,8 @@ fn valid_fixtures_match_golden_compose_projects() {
                 String::from_utf8_lossy(&check.stdout)
             ));
         }
-        projects.push(golden_dir);
+        outputs.push(golden_dir);
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-    if projects.is_empty() || support::oracle_python().is_none() {
-        return;
-    }
-    if let Err(report) = support::oracle_check("compose", &projects) {
-        panic!("the real Compose rejects golden projects:\n{report}");
-    }
+    outputs
 }

@@ -4,12 +4,13 @@
 //! and warnings, or every error. It never touches the file system or the engine:
 //! the output depends only on the plan and the options; [`output`] writes (or
 //! checks) the result. Static targets render the shared deployment model of
-//! [`lower`] in their own form ([`compose`] today).
+//! [`lower`] in their own form ([`compose`], [`terraform`]).
 
 pub mod compose;
 pub mod lower;
 pub mod output;
 pub mod plan;
+pub mod terraform;
 
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Plan, PlanInfo};
@@ -30,6 +31,8 @@ pub enum Target {
     Plan(plan::Format),
     /// A Docker Compose project.
     Compose,
+    /// A Terraform configuration for the kreuzwerker/docker provider.
+    Terraform,
 }
 
 /// How the files are going to be written, and what the package does not say.
@@ -79,5 +82,6 @@ pub fn compile(
             warnings: Vec::new(),
         }),
         Target::Compose => compose::compile(plan, info, opts),
+        Target::Terraform => terraform::compile(plan, info, opts),
     }
 }

@@ -20,6 +20,8 @@ pub enum Target {
     Plan,
     /// A Docker Compose project.
     Compose,
+    /// A Terraform configuration for the Docker provider.
+    Terraform,
 }
 
 impl Target {
@@ -28,6 +30,7 @@ impl Target {
         match self {
             Target::Plan => "a canonical plan",
             Target::Compose => "a Docker Compose project",
+            Target::Terraform => "a Terraform configuration",
         }
     }
 }
@@ -70,7 +73,7 @@ pub struct CompileArgs {
 
 pub fn run(args: &CompileArgs) -> i32 {
     let cluster = match args.target {
-        Target::Plan | Target::Compose => ClusterType::Docker,
+        Target::Plan | Target::Compose | Target::Terraform => ClusterType::Docker,
     };
     let images = match &args.image_config {
         Some(path) => match read_image_config(path) {
@@ -92,6 +95,7 @@ pub fn run(args: &CompileArgs) -> i32 {
             PlanFormat::Json => backend::plan::Format::Json,
         }),
         Target::Compose => backend::Target::Compose,
+        Target::Terraform => backend::Target::Terraform,
     };
     let opts = backend::Options {
         to_stdout: args.out.is_none(),

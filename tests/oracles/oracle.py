@@ -17,9 +17,12 @@ compose:   the real Docker Compose v2 binary (`config -q`: YAML, schema, referen
 helm:      Helm's own `lint --strict`, render with the chart's default values,
            yaml.safe_load_all of every rendered manifest, and kubernetes-validate in
            strict mode for Kubernetes 1.30 (an unknown apiVersion/kind is a failure).
-terraform: `terraform fmt -check` must return 0, and Terraform's own configuration
-           loader (load_config_dir) must report no error. `validate` is not run: it
-           needs the providers' binaries, which cannot be fetched offline.
+terraform: `terraform fmt -check` must return 0, Terraform's own configuration
+           loader (load_config_dir) must report no error, and check_config.py (beside
+           this file) must find no problem against the kreuzwerker/docker 4.5.0 schema
+           (schemas/): attribute names, block nesting, literal types, required
+           fields. `validate` is not run: it needs the providers' binaries, which
+           cannot be fetched offline.
 """
 
 import json
@@ -189,7 +192,23 @@ def check_terraform(paths):
                     errs.append("terraform config: " + _tf_diag_text(dg))
         except Exception as e:
             errs.append(f"terraform config: {type(e).__name__}: {e}")
+            continue
+        if not errs:
+            errs.extend(_schema_problems(d))
     return problems
+
+
+def _schema_problems(d):
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, here)
+    import check_config
+
+    schemas = [os.path.join(here, "schemas", "kreuzwerker-docker.json")]
+    try:
+        found, load_errors = check_config.check_dir(os.path.abspath(d), schemas)
+    except Exception as e:
+        return [f"provider schema check: {type(e).__name__}: {e}"]
+    return [f"provider schema: {m}" for m in load_errors + found]
 
 
 def _is_tf_error(dg):

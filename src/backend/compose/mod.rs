@@ -38,8 +38,7 @@ mod tasks;
 mod yaml;
 
 use super::lower::names::{self, Namer};
-use super::lower::store::{Piece, Word, Writes, VALUES_DIR};
-use super::lower::text::Seg;
+use super::lower::store::{Word, Writes, VALUES_DIR};
 use super::lower::{self, Access, Condition, Model, NodeId, Vocabulary};
 use super::{Compiled, Options, Output};
 use crate::diagnostic::Diagnostic;
@@ -224,24 +223,9 @@ impl<'a> Ctx<'a> {
 
     /// A text as a shell word: run-time values read from their files in the store.
     pub fn word(&self, t: &lower::text::Text) -> Word {
-        let mut w = Word::default();
-        let mut lit = String::new();
-        for s in t.segs() {
-            match s {
-                Seg::Lit(l) => lit.push_str(l),
-                Seg::Service(id, f) => lit.push_str(&self.service_text(*id, *f)),
-                Seg::Value(v) => {
-                    if !lit.is_empty() {
-                        w.0.push(Piece::Lit(std::mem::take(&mut lit)));
-                    }
-                    w.0.push(Piece::File(self.value_file(*v)));
-                }
-            }
-        }
-        if !lit.is_empty() || w.0.is_empty() {
-            w.0.push(Piece::Lit(lit));
-        }
-        w
+        lower::store::word(t, &|id, f| self.service_text(id, f), &|v| {
+            self.value_file(v)
+        })
     }
 
     pub fn words(&self, ts: &[lower::text::Text]) -> Vec<Word> {
@@ -255,10 +239,7 @@ impl<'a> Ctx<'a> {
 
     /// A task's results as the files it writes in the containers.
     pub fn writes(&self, r: &lower::program::Results) -> Writes {
-        Writes {
-            output: r.output.as_ref().map(|p| format!("{VALUES_DIR}/{p}")),
-            code: r.code.as_ref().map(|p| format!("{VALUES_DIR}/{p}")),
-        }
+        Writes::under(r, VALUES_DIR)
     }
 
     /// The Compose name of a node.
