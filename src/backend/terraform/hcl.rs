@@ -13,7 +13,8 @@
 //! - alignment: hcl-rs does not align the `=` of consecutive one-line attributes as
 //!   `terraform fmt` does; [`align`] applies hclwrite's rule (`formatCells`) to
 //!   hcl-rs's output: a run of consecutive lines that each assign a whole one-line
-//!   value has its `=` one space after the longest key.
+//!   value has its `=` one space after the longest key, measured in characters (the
+//!   escaping fixture has keys with multi-byte characters).
 
 use hcl::expr::{Expression, ObjectKey, TemplateExpr, Traversal, Variable};
 
@@ -145,12 +146,19 @@ pub fn align(text: &str) -> String {
         while j < lines.len() && keys[j].is_some() {
             j += 1;
         }
-        let width = keys[i..j].iter().flatten().max().copied().unwrap_or(0);
+        // Terraform measures the key in characters (runes), not bytes.
+        let cols = |l: &str, k: usize| l[..k].chars().count();
+        let width = lines[i..j]
+            .iter()
+            .zip(&keys[i..j])
+            .map(|(l, k)| cols(l, k.unwrap_or(0)))
+            .max()
+            .unwrap_or(0);
         for (line, k) in lines[i..j].iter().zip(&keys[i..j]) {
             let k = k.unwrap_or(0);
             let rest = line[k..].trim_start_matches(' ');
             out.push_str(&line[..k]);
-            out.push_str(&" ".repeat(width - k + 1));
+            out.push_str(&" ".repeat(width - cols(line, k) + 1));
             out.push_str(rest);
         }
         i = j;
