@@ -19,13 +19,14 @@
 //! Each file holds one concern: [`text`] (resolving IR strings against what the
 //! target can hold, KP201/KP202), [`names`], [`probe`], [`artifacts`], [`program`]
 //! and [`script`] (the one copy of the task scripts), [`store`] (the value store in
-//! POSIX sh), [`edges`], [`values`]; the model is assembled by `services.rs` and
+//! POSIX sh), [`oneshot`] (the commands of the jobs, for targets that run them), [`edges`], [`values`]; the model is assembled by `services.rs` and
 //! `tasks.rs`. Everything here is pure: the engine is never asked (an image's
 //! entrypoint comes in through [`Rules::images`]).
 
 pub mod artifacts;
 pub mod edges;
 pub mod names;
+pub mod oneshot;
 pub mod probe;
 pub mod program;
 pub mod script;

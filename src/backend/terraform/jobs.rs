@@ -3,8 +3,8 @@
 //! the apply waits for it; `logs`: its output is kept in the state;
 //! `must_run = false`: a stopped one-shot is no drift, so it is not run again on the
 //! next apply; a `postcondition` fails the apply when it exits non-zero). The
-//! scripts are the shared ones ([`crate::backend::lower::script`],
-//! [`crate::backend::lower::store`]), exactly as the Compose target runs them: a
+//! commands are the shared ones ([`crate::backend::lower::oneshot`]), exactly as the
+//! Compose target runs them: a
 //! `run_sh`/`run_python` under tini copying its `store` paths into volumes, a
 //! `request` as `wget` from the target's image, a copy out of a service from that
 //! service's image with its files, and kplan's own jobs for run-time values in the
@@ -17,16 +17,11 @@ use super::images::image;
 use super::model::{Container, MountSource, VolumeMount};
 use super::{Ctx, ExecHook, Placement};
 use crate::backend::lower::names::Namer;
+use crate::backend::lower::oneshot::{program_command, shell_job, ShellJob, Writer};
 use crate::backend::lower::program::Program;
-use crate::backend::lower::script::{
-    hook_command, one_shot, request_script, wget_words, COPY_SCRIPT,
-};
-use crate::backend::lower::store::{
-    extract_script, render_script, store_init_script, verify_script, wait_script, WaitField, Word,
-    VALUES_DIR,
-};
+use crate::backend::lower::script::{hook_command, COPY_SCRIPT};
+use crate::backend::lower::store::render_script;
 use crate::backend::lower::{JobId, JobKind, NodeId};
-use crate::diagnostic::Diagnostic;
 use crate::ir::ServiceField;
 
 pub fn lower(cx: &mut Ctx) {
@@ -35,23 +30,6 @@ pub fn lower(cx: &mut Ctx) {
         let node = NodeId::Job(JobId(i as u32));
         let c = match &job.kind {
             JobKind::Task(p) => Some(program(cx, node, p)),
-            JobKind::Request(r) => {
-                let target = cx.service_text(r.call.service, ServiceField::Hostname);
-                let authority = format!("{target}:{}", r.call.port);
-                let body = r.call.body.as_ref().map(|b| cx.word(b));
-                let argv = wget_words(&r.call, &authority, body);
-                let script = request_script(&argv, &r.codes, &r.verify, &cx.writes(&r.results));
-                let img = cx
-                    .plan
-                    .service(r.call.service)
-                    .config
-                    .image
-                    .reference()
-                    .to_owned();
-                let mut c = shell(cx, node, script);
-                c.image = Some(cx.images.named(&img));
-                Some(c)
-            }
             JobKind::Copy {
                 artifact,
                 service,
@@ -84,82 +62,28 @@ pub fn lower(cx: &mut Ctx) {
                 }
                 Some(Placement::Files(_)) | None => None,
             },
-            JobKind::StoreInit => Some(tools(cx, node, store_init_script())),
-            JobKind::Extract {
-                input,
-                json,
-                outputs,
-                ..
-            } => {
-                let abs = |p: &str| format!("{VALUES_DIR}/{p}");
-                let outputs: Vec<(String, String)> =
-                    outputs.iter().map(|(f, p)| (f.clone(), abs(p))).collect();
-                Some(tools(
-                    cx,
-                    node,
-                    extract_script(&abs(input), *json, &outputs),
-                ))
-            }
             JobKind::Render { artifact } => render(cx, node, *artifact),
-            JobKind::Wait {
-                task,
-                call,
-                field,
-                filter,
-                assertion,
-                target,
-                interval,
-                timeout,
-                body,
-                results,
-                outputs,
-            } => {
-                let host = cx.service_text(call.service, ServiceField::Hostname);
-                let authority = format!("{host}:{}", call.port);
-                let req_body = call.body.as_ref().map(|b| cx.word(b));
-                let argv = wget_words(call, &authority, req_body);
-                let field = match (field.as_str(), filter) {
-                    ("code", _) => WaitField::Code,
-                    (_, Some(f)) => WaitField::Extract(f.clone()),
-                    _ => WaitField::Body,
+            JobKind::Request(_)
+            | JobKind::StoreInit
+            | JobKind::Extract { .. }
+            | JobKind::Wait { .. }
+            | JobKind::Verify { .. } => {
+                let mut diags = Vec::new();
+                let writer = Writer {
+                    word: &|t| cx.word(t),
+                    host: &|s| cx.service_text(s, ServiceField::Hostname),
                 };
-                let secs = interval.as_std().as_secs().max(1);
-                let tries = timeout.as_std().as_secs().div_ceil(secs).max(1);
-                let abs = |p: &str| format!("{VALUES_DIR}/{p}");
-                let outputs: Vec<(String, String)> =
-                    outputs.iter().map(|(f, p)| (f.clone(), abs(p))).collect();
-                let script = wait_script(
-                    &argv,
-                    &abs(&format!("{body}.poll")),
-                    &field,
-                    *assertion,
-                    target,
-                    secs,
-                    tries,
-                    &cx.writes(results),
-                    &outputs,
-                );
-                if script.is_none() {
-                    let t = cx.plan.task(*task);
-                    cx.diags.push(
-                        Diagnostic::error(
-                            "KP201",
-                            format!("the result of plan.wait is read, but its comparison ({} {}) cannot be written as a shell test, so kplan cannot poll it at run time", assertion.as_str(), serde_json::to_string(target).unwrap_or_default()),
-                            Some(t.at.clone()),
-                        )
-                        .with_hint("compare with ==, != or IN against strings or integers, or deploy with `kplan apply`"),
-                    );
-                }
-                script.map(|s| tools(cx, node, s))
-            }
-            JobKind::Verify {
-                value,
-                assertion,
-                target,
-                ..
-            } => {
-                let w = cx.word(value);
-                verify_script(&w, *assertion, target).map(|s| tools(cx, node, s))
+                let job = shell_job(cx.plan, &job.kind, &writer, &mut diags);
+                cx.diags.extend(diags);
+                job.map(|j| match j {
+                    ShellJob::InTools(script) => tools(cx, node, script),
+                    ShellJob::InServiceImage(s, script) => {
+                        let mut c = shell(cx, node, script);
+                        let img = cx.plan.service(s).config.image.reference().to_owned();
+                        c.image = Some(cx.images.named(&img));
+                        c
+                    }
+                })
             }
         };
         if let Some(c) = c {
@@ -226,22 +150,7 @@ fn program(cx: &mut Ctx, node: NodeId, p: &Program) -> Container {
         }
     }
     volumes.extend(cx.store_mount(node));
-    let argv = cx.words(&p.argv);
-    let value_env: Vec<(String, Word)> = p
-        .env
-        .iter()
-        .filter(|(_, v)| v.has_values())
-        .map(|(k, v)| (k.clone(), cx.word(v)))
-        .collect();
-    let cmd = one_shot(
-        &argv,
-        &value_env,
-        p.setup.as_deref(),
-        &p.codes,
-        &p.verify,
-        &store,
-        &cx.writes(&p.results),
-    );
+    let cmd = program_command(p, &|t| cx.word(t), &store);
     let who = format!("{} '{}'", p.instruction, cx.name(node));
     let img = image(cx, &p.image, &who, &task.at);
     let mut c = Container {
