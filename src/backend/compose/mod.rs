@@ -262,10 +262,6 @@ impl<'a> Ctx<'a> {
             .unwrap_or_default()
     }
 
-    pub fn texts(&self, ts: &[lower::text::Text]) -> Vec<String> {
-        ts.iter().map(|t| self.text(t)).collect()
-    }
-
     /// Turns the model's edges into `depends_on`, then makes `up --wait` wait for
     /// one-shots nothing waits for.
     fn link_dependencies(&mut self) {

@@ -9,6 +9,7 @@
 use super::hcl::{self as h, Piece};
 use super::model::ImageRef;
 use super::Ctx;
+use crate::backend::lower::build_context;
 use crate::backend::lower::names::Namer;
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Image, Span};
@@ -145,34 +146,21 @@ pub fn image(cx: &mut Ctx, image: &Image, who: &str, at: &Span) -> ImageRef {
             build_file,
             target_stage,
             build_args,
-        } => {
-            let in_package = !build_context_dir.starts_with("github.com/");
-            match (&cx.package_dir, in_package) {
-                (Some(pkg), true) => {
-                    let c = build_context_dir.trim_start_matches("./");
-                    let context = if c.is_empty() || c == "." {
-                        pkg.clone()
-                    } else {
-                        format!("{pkg}/{c}")
-                    };
-                    let key = format!(
-                        "build:{image_name}:{context}:{build_file}:{target_stage:?}:{build_args:?}"
-                    );
-                    let spec = BuildSpec {
-                        context,
-                        dockerfile: build_file.clone(),
-                        target: target_stage.clone(),
-                        args: build_args.clone(),
-                    };
-                    cx.images.claim(key, image_name, Some(spec))
-                }
-                (None, _) | (Some(_), false) => {
-                    let why = if in_package {
-                        "without -o DIR there is no directory to make the build context relative to"
-                    } else {
-                        "the context is in a package from the package cache, outside the configuration"
-                    };
-                    cx.diags.push(
+        } => match build_context(cx.package_dir.as_deref(), build_context_dir) {
+            Ok(context) => {
+                let key = format!(
+                    "build:{image_name}:{context}:{build_file}:{target_stage:?}:{build_args:?}"
+                );
+                let spec = BuildSpec {
+                    context,
+                    dockerfile: build_file.clone(),
+                    target: target_stage.clone(),
+                    args: build_args.clone(),
+                };
+                cx.images.claim(key, image_name, Some(spec))
+            }
+            Err(why) => {
+                cx.diags.push(
                         Diagnostic::error(
                             "KP203",
                             format!("{who} builds its image from {build_context_dir}, which Terraform cannot build faithfully: {why}"),
@@ -180,10 +168,9 @@ pub fn image(cx: &mut Ctx, image: &Image, who: &str, at: &Span) -> ImageRef {
                         )
                         .with_hint(format!("pass -o DIR for a package in a local directory, or build the image first (`docker build -t {image_name} ...`) and use its name as the image")),
                     );
-                    cx.images.named(image_name)
-                }
+                cx.images.named(image_name)
             }
-        }
+        },
         Image::Nix { image_name, .. } => {
             cx.diags.push(
                 Diagnostic::error(

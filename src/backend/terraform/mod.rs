@@ -257,10 +257,6 @@ impl<'a> Ctx<'a> {
             .unwrap_or_default()
     }
 
-    pub fn texts(&self, ts: &[lower::text::Text]) -> Vec<String> {
-        ts.iter().map(|t| self.text(t)).collect()
-    }
-
     /// The model's edges as `depends_on` (and the `exec`s of a service that come
     /// before the node); a node that waits for a one-shot to complete is also
     /// replaced when that one-shot is (`replace_triggered_by`), as its inputs were

@@ -10,7 +10,6 @@ use super::images::image;
 use super::model::{Container, Healthcheck, MountSource, PortMap, VolumeMount};
 use super::{Ctx, WORDS};
 use crate::backend::lower::probe::{docker_healthcheck, shell_check};
-use crate::backend::lower::store::{start_script, Word};
 use crate::backend::lower::{NodeId, ServiceModel};
 use crate::ir::Transport;
 
@@ -52,33 +51,10 @@ fn service(cx: &mut Ctx, m: &ServiceModel) -> Container {
         &format!("service '{}'", svc.name),
         &svc.at,
     ));
-    match &m.start {
-        Some(argv) => {
-            let argv = cx.words(argv);
-            let env: Vec<(String, Word)> = m
-                .env
-                .iter()
-                .filter(|(_, v)| v.has_values())
-                .map(|(k, v)| (k.clone(), cx.word(v)))
-                .collect();
-            out.entrypoint = Some(vec![
-                "/bin/sh".to_owned(),
-                "-c".to_owned(),
-                start_script(&argv, &env),
-            ]);
-        }
-        None => {
-            if !m.entrypoint.is_empty() {
-                out.entrypoint = Some(cx.texts(&m.entrypoint));
-            }
-            if !m.cmd.is_empty() {
-                out.command = Some(cx.texts(&m.cmd));
-            }
-        }
-    }
-    for (k, v) in m.env.iter().filter(|(_, v)| !v.has_values()) {
-        out.env.insert(k.clone(), cx.text(v));
-    }
+    let start = m.start_command(&|t| cx.word(t), &|t| cx.text(t));
+    out.entrypoint = start.entrypoint;
+    out.command = start.cmd;
+    out.env = start.env;
     out.labels = c.labels.clone();
     out.user = c.user.as_ref().map(|u| match u.gid {
         Some(g) => format!("{}:{g}", u.uid),
