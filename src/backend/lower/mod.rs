@@ -453,7 +453,10 @@ mod tests {
     #[test]
     fn build_contexts_are_relative_to_the_output_only_inside_the_local_package() {
         assert_eq!(build_context(Some("../pkg"), "./"), Ok("../pkg".to_owned()));
-        assert_eq!(build_context(Some("../pkg"), "./img"), Ok("../pkg/img".to_owned()));
+        assert_eq!(
+            build_context(Some("../pkg"), "./img"),
+            Ok("../pkg/img".to_owned())
+        );
         assert!(build_context(None, "./img").is_err());
         assert!(build_context(Some("../pkg"), "github.com/o/r/img").is_err());
     }

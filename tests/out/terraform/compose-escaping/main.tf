@@ -113,7 +113,17 @@ resource "docker_container" "strings" {
     "a$b",
     "$${X:-default}",
     "$(echo hi)",
-    "100%"
+    "100%",
+    "{{",
+    "}}",
+    "{{ .Values.x }}",
+    "{{{",
+    "x{",
+    "{{- /* c */ -}}",
+    "{{`raw`}}",
+    "$(HOME)",
+    "$$(HOME)",
+    "$(V0)"
   ]
   env = [
     "V0=yes",
@@ -178,7 +188,17 @@ resource "docker_container" "strings" {
     "V62=$${X:-default}",
     "V63=$(echo hi)",
     "V64=100%",
+    "V65={{",
+    "V66=}}",
+    "V67={{ .Values.x }}",
+    "V68={{{",
+    "V69=x{",
     "V7=null",
+    "V70={{- /* c */ -}}",
+    "V71={{`raw`}}",
+    "V72=$(HOME)",
+    "V73=$$(HOME)",
+    "V74=$(V0)",
     "V8=Null",
     "V9=true"
   ]
