@@ -4,9 +4,11 @@
 //! and warnings, or every error. It never touches the file system or the engine:
 //! the output depends only on the plan and the options; [`output`] writes (or
 //! checks) the result. Static targets render the shared deployment model of
-//! [`lower`] in their own form ([`compose`] today).
+//! [`lower`] in their own form ([`compose`] today); [`graph`] draws the plan and the
+//! model's dependency edges as a picture.
 
 pub mod compose;
+pub mod graph;
 pub mod lower;
 pub mod output;
 pub mod plan;
@@ -30,6 +32,8 @@ pub enum Target {
     Plan(plan::Format),
     /// A Docker Compose project.
     Compose,
+    /// The plan as a picture, in this format.
+    Graph(graph::Format),
 }
 
 /// How the files are going to be written, and what the package does not say.
@@ -79,5 +83,9 @@ pub fn compile(
             warnings: Vec::new(),
         }),
         Target::Compose => compose::compile(plan, info, opts),
+        Target::Graph(format) => Ok(Compiled {
+            output: graph::compile(plan, info, format),
+            warnings: Vec::new(),
+        }),
     }
 }
