@@ -13,6 +13,7 @@ mod destroy;
 mod enclave;
 mod graph;
 mod images;
+mod json;
 mod man;
 mod pipeline;
 mod plan;
