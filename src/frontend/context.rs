@@ -218,6 +218,7 @@ impl Context {
         Module::with_temp_heap(|module| -> starlark::Result<Imported> {
             {
                 let mut eval = Evaluator::new(&module);
+                super::guard::watch(&mut eval);
                 eval.set_loader(&NoLoad);
                 eval.extra = Some(self);
                 eval.eval_module(ast, &self.globals)?;

@@ -9,6 +9,7 @@ mod context;
 mod convert;
 mod dialect;
 mod globals;
+mod guard;
 mod instruction;
 mod locator;
 mod package;

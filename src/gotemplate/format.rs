@@ -83,17 +83,52 @@ pub(crate) fn sprintf(out: &mut Out, format: &str, args: &[V]) -> Result<(), u32
             }
             chars.next();
         }
-        let mut bad_width = false;
-        spec.width = star_or_num(&mut chars, args, &mut argn, &mut bad_width, &mut spec.minus);
-        if let Some(&(_, '.')) = chars.peek() {
-            chars.next();
-            let mut ignore = false;
-            spec.prec = Some(
-                star_or_num(&mut chars, args, &mut argn, &mut bad_width, &mut ignore).unwrap_or(0),
-            );
+        match chars.peek() {
+            Some(&(_, '*')) => {
+                chars.next();
+                match int_arg(args, &mut argn) {
+                    Some(w) => {
+                        if w < 0 {
+                            spec.minus = true;
+                            spec.zero = false;
+                        }
+                        spec.width = usize::try_from(w.unsigned_abs()).ok();
+                    }
+                    None => out.text("%!(BADWIDTH)"),
+                }
+            }
+            _ => match parse_num(&mut chars) {
+                Num::Absent => {}
+                Num::Value(n) => spec.width = Some(n),
+                Num::TooLarge => {
+                    out.text("%!(NOVERB)");
+                    lit_start = format.len();
+                    break;
+                }
+            },
         }
-        if bad_width {
-            out.text("%!(BADWIDTH)");
+        // Go reads a precision only when something follows the point.
+        if let Some(&(pk, '.')) = chars.peek() {
+            if pk + 1 < format.len() {
+                chars.next();
+                if let Some(&(_, '*')) = chars.peek() {
+                    chars.next();
+                    match int_arg(args, &mut argn) {
+                        Some(p) if p >= 0 => spec.prec = usize::try_from(p).ok(),
+                        _ => out.text("%!(BADPREC)"),
+                    }
+                } else {
+                    match parse_num(&mut chars) {
+                        Num::Absent => spec.prec = Some(0),
+                        Num::Value(n) => spec.prec = Some(n),
+                        Num::TooLarge => {
+                            out.text("%!(NOVERB)");
+                            lit_start = format.len();
+                            break;
+                        }
+                    }
+                }
+            }
         }
         let Some((vk, verb)) = chars.next() else {
             out.text("%!(NOVERB)");
@@ -134,42 +169,41 @@ pub(crate) fn sprintf(out: &mut Out, format: &str, args: &[V]) -> Result<(), u32
     Ok(())
 }
 
-fn star_or_num(
-    chars: &mut std::iter::Peekable<std::str::CharIndices>,
-    args: &[V],
-    argn: &mut usize,
-    bad: &mut bool,
-    minus: &mut bool,
-) -> Option<usize> {
-    if let Some(&(_, '*')) = chars.peek() {
-        chars.next();
-        let a = args.get(*argn);
-        *argn += 1;
-        return match a {
-            Some(V::Int(n)) if n.unsigned_abs() <= 1_000_000 => {
-                if *n < 0 {
-                    *minus = true;
-                }
-                usize::try_from(n.unsigned_abs()).ok()
-            }
-            _ => {
-                *bad = true;
-                None
-            }
-        };
-    }
+/// Go's bound on a width or precision (`tooLarge` in fmt/print.go): a number is read
+/// digit by digit while it is at most this, so the largest accepted is 10,000,009;
+/// a longer one ends the directive with `%!(NOVERB)`, and a `*` argument past it is
+/// `%!(BADWIDTH)`/`%!(BADPREC)`. Output is therefore bounded per directive.
+const MAX_WIDTH: usize = 1_000_000;
+
+/// A width or precision written in the format (Go's `parsenum`).
+enum Num {
+    Absent,
+    Value(usize),
+    TooLarge,
+}
+
+fn parse_num(chars: &mut std::iter::Peekable<std::str::CharIndices>) -> Num {
     let mut n: Option<usize> = None;
     while let Some(&(_, d)) = chars.peek() {
         let Some(v) = d.to_digit(10) else { break };
+        if n.unwrap_or(0) > MAX_WIDTH {
+            return Num::TooLarge;
+        }
         chars.next();
-        n = Some(
-            n.unwrap_or(0)
-                .saturating_mul(10)
-                .saturating_add(v as usize)
-                .min(1_000_000),
-        );
+        n = Some(n.unwrap_or(0) * 10 + v as usize);
     }
-    n
+    n.map_or(Num::Absent, Num::Value)
+}
+
+/// A `*` width or precision: the next argument when it is an int within Go's bound
+/// (Go's `intFromArg`; an argument is consumed only when there is one).
+fn int_arg(args: &[V], argn: &mut usize) -> Option<i64> {
+    let a = args.get(*argn)?;
+    *argn += 1;
+    match a {
+        V::Int(n) if n.unsigned_abs() <= MAX_WIDTH as u64 => Some(*n),
+        _ => None,
+    }
 }
 
 fn pad(out: &mut Out, s: &str, spec: Spec) {
@@ -318,8 +352,8 @@ fn fmt_int(out: &mut Out, v: &V, i: i64, spec: Spec) -> Result<(), u32> {
         if p == 0 && mag == 0 {
             digits.clear();
         }
-        while digits.len() < p {
-            digits.insert(0, '0');
+        if digits.len() < p {
+            digits = format!("{}{digits}", "0".repeat(p - digits.len()));
         }
     }
     let sign = if i < 0 {
@@ -377,6 +411,14 @@ fn dec_form(digits: &str, exp: i32) -> String {
     }
 }
 
+/// More fraction digits than any float64 has (its exact decimal expansion has at most
+/// 1074): `%.Nf` formats this many and appends zeros, because Rust's formatter refuses
+/// precisions above 65535 (it panics) while Go's accepts up to 10,000,009.
+const FRACTION_DIGITS: usize = 1100;
+/// More significant digits than any float64 has (at most 767): `%.Ne` and `%.Ng` round
+/// to at most this many, the rest are zeros.
+const SIGNIFICANT_DIGITS: usize = 800;
+
 /// strconv.FormatFloat(f, 'g', prec, 64) for a non-negative finite f.
 fn fmt_g(f: f64, prec: Option<usize>, upper: bool) -> String {
     let (digits, exp, eprec) = match prec {
@@ -386,7 +428,7 @@ fn fmt_g(f: f64, prec: Option<usize>, upper: bool) -> String {
         }
         Some(p) => {
             let p = p.max(1);
-            let (d, e) = sci_parts(&format!("{:.*e}", p - 1, f));
+            let (d, e) = sci_parts(&format!("{:.*e}", (p - 1).min(SIGNIFICANT_DIGITS), f));
             let d = d.trim_end_matches('0').to_string();
             let d = if d.is_empty() { "0".to_string() } else { d };
             let mut eprec = p;
@@ -424,10 +466,19 @@ fn fmt_float(out: &mut Out, v: &V, f: f64, spec: Spec) -> Result<(), u32> {
             'v' | 'g' => fmt_g(a, spec.prec, false),
             'G' => fmt_g(a, spec.prec, true),
             'e' | 'E' => {
-                let (d, e) = sci_parts(&format!("{:.*e}", spec.prec.unwrap_or(6), a));
+                let prec = spec.prec.unwrap_or(6);
+                let exact = prec.min(SIGNIFICANT_DIGITS);
+                let (mut d, e) = sci_parts(&format!("{a:.exact$e}"));
+                d.extend(std::iter::repeat_n('0', prec - exact));
                 exp_form(&d, e, spec.verb == 'E')
             }
-            'f' | 'F' => format!("{:.*}", spec.prec.unwrap_or(6), a),
+            'f' | 'F' => {
+                let prec = spec.prec.unwrap_or(6);
+                let exact = prec.min(FRACTION_DIGITS);
+                let mut s = format!("{a:.exact$}");
+                s.extend(std::iter::repeat_n('0', prec - exact));
+                s
+            }
             _ => return bad_verb(out, v, spec.verb),
         }
     };

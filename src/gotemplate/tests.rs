@@ -283,6 +283,59 @@ fn printf_verbs() {
     assert_eq!(ok("{{ printf \"%.2f\" .f }}", d), "%!f(json.Number=1.5)");
 }
 
+/// Widths and precisions as Go bounds them (fmt's `tooLarge`): a precision past what
+/// Rust's formatter takes (65535) still prints Go's digits, and a number past Go's
+/// bound ends the directive; nothing panics.
+#[test]
+fn printf_huge_width_and_precision() {
+    let d = json!({});
+    let f = ok("{{ printf \"%.65536f\" 1.5 }}", d.clone());
+    assert_eq!(f.len(), 2 + 65536);
+    assert!(f.starts_with("1.5000") && f.bytes().skip(3).all(|b| b == b'0'));
+    let e = ok("{{ printf \"%.70000e\" 1.5 }}", d.clone());
+    assert_eq!(e, format!("1.5{}e+00", "0".repeat(69999)));
+    let e = ok("{{ printf \"%.65536E\" 0.1 }}", d.clone());
+    assert!(e.starts_with("1.000000000000000055511151231257827021181583404541015625000"));
+    assert!(e.ends_with("0E-01") && e.len() == 65536 + 6);
+    // %g trims to the float's exact digits.
+    assert_eq!(
+        ok("{{ printf \"%.70000g\" 0.1 }}", d.clone()),
+        "0.1000000000000000055511151231257827021181583404541015625"
+    );
+    assert_eq!(
+        ok("{{ printf \"%.1100f\" 5e-324 }}", d.clone())
+            .trim_end_matches('0')
+            .len(),
+        2 + 1074
+    );
+    let i = ok("{{ printf \"%.1000000d\" 7 }}", d.clone());
+    assert_eq!((i.len(), i.ends_with("07")), (1_000_000, true));
+    let w = ok("{{ printf \"%10000001d|\" 7 }}", d.clone());
+    assert_eq!(w.len(), 10_000_002);
+    // Past Go's bound: the rest of the format is dropped, the argument is extra.
+    assert_eq!(
+        ok("{{ printf \"a%100000000d|b\" 7 }}", d.clone()),
+        "a%!(NOVERB)%!(EXTRA int=7)"
+    );
+    assert_eq!(
+        ok("{{ printf \"%.100000000f|\" 1.5 }}", d.clone()),
+        "%!(NOVERB)%!(EXTRA float64=1.5)"
+    );
+    assert_eq!(
+        ok(
+            "{{ printf \"%*d|%.*d|%.*d|%-*d|\" 1000001 1 -1 2 1000001 3 -3 4 }}",
+            d.clone()
+        ),
+        "%!(BADWIDTH)1|%!(BADPREC)2|%!(BADPREC)3|4  |"
+    );
+    assert_eq!(
+        ok("{{ printf \"%*d|\" \"x\" 1 }}", d.clone()),
+        "%!(BADWIDTH)1|"
+    );
+    assert_eq!(ok("{{ printf \"%.\" }}", d.clone()), "%!.(MISSING)");
+    assert_eq!(ok("{{ printf \"%.f|%.e\" 2.5 2.5 }}", d), "2|2e+00");
+}
+
 #[test]
 fn print_and_println() {
     let d = json!({"n": 1});
