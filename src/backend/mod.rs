@@ -4,8 +4,8 @@
 //! and warnings, or every error. It never touches the file system or the engine:
 //! the output depends only on the plan and the options; [`output`] writes (or
 //! checks) the result. Static targets render the shared deployment model of
-//! [`lower`] in their own form ([`compose`], [`helm`]); [`graph`] draws the plan and
-//! the model's dependency edges as a picture.
+//! [`lower`] in their own form ([`compose`], [`helm`], [`terraform`]); [`graph`]
+//! draws the plan and the model's dependency edges as a picture.
 
 pub mod compose;
 pub mod graph;
@@ -13,6 +13,7 @@ pub mod helm;
 pub mod lower;
 pub mod output;
 pub mod plan;
+pub mod terraform;
 pub mod yaml;
 
 use crate::diagnostic::Diagnostic;
@@ -36,6 +37,8 @@ pub enum Target {
     Compose,
     /// A Helm chart directory.
     Helm,
+    /// A Terraform configuration for the kreuzwerker/docker provider.
+    Terraform,
     /// The plan as a picture, in this format.
     Graph(graph::Format),
 }
@@ -92,6 +95,7 @@ pub fn compile(
         }),
         Target::Compose => compose::compile(plan, info, opts),
         Target::Helm => helm::compile(plan, info, opts),
+        Target::Terraform => terraform::compile(plan, info, opts),
         Target::Graph(format) => Ok(Compiled {
             output: graph::compile(plan, info, format),
             warnings: Vec::new(),
