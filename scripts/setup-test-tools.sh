@@ -14,6 +14,11 @@
 #   groff, man                                Debian's groff-base and man-db
 #                                             (the completion scripts and man pages are
 #                                             checked with them; about 11 MB to download)
+#   dot, node                                 Debian's graphviz and nodejs (`kplan graph`:
+#                                             dot reads every DOT graph, node runs Mermaid's
+#                                             parser on every Mermaid graph)
+#   .tools/mermaid                            Mermaid's own parser, bundled for Node by
+#                                             mermaid-parser-py (scripts/requirements-mermaid.txt)
 #
 # Idempotent: a second run only checks that every tool still answers (a second or so).
 # Only Debian's package archive and PyPI are used.
@@ -79,6 +84,16 @@ if ! shells_and_man_present >/dev/null; then
     shells_and_man_present >/dev/null || die "a shell, groff or man is still missing after apt-get install"
 fi
 
+# --- graphviz and nodejs (for `kplan graph`) -----------------------------------------
+if ! { command -v dot && command -v node; } >/dev/null; then
+    log "installing Debian's graphviz and nodejs"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -qq >/dev/null
+    as_root apt-get install -y -qq --no-install-recommends graphviz nodejs >/dev/null
+    { command -v dot && command -v node; } >/dev/null || die "dot or node is still missing after apt-get install"
+fi
+echo 'digraph { a -> b }' | dot -Tsvg >/dev/null || die "graphviz's dot does not run"
+
 # --- the Python venv with the pinned oracles -----------------------------------------
 want_stamp="$(sha256sum "$REQS" | cut -d' ' -f1) $("$PY" -c 'import sys;print(sys.version.split()[0])')"
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want_stamp" ]; then
@@ -90,6 +105,24 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want_stam
         || die "pip could not install $REQS (see pip's message above)"
     echo "$want_stamp" >"$STAMP"
 fi
+
+# --- Mermaid's parser (for `kplan graph --format mermaid`) ----------------------------
+# Only the package's JavaScript bundle is used, so it goes into its own directory
+# without its Python dependencies (pinned by hash), apart from the venv.
+MERMAID="$TOOLS/mermaid"
+MERMAID_REQS="$ROOT/scripts/requirements-mermaid.txt"
+mermaid_stamp="$(sha256sum "$MERMAID_REQS" | cut -d' ' -f1)"
+if [ "$(cat "$MERMAID/.kplan-stamp" 2>/dev/null)" != "$mermaid_stamp" ]; then
+    log "installing Mermaid's parser into $MERMAID"
+    rm -rf "$MERMAID"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-input --no-deps --require-hashes \
+        --target "$MERMAID" -r "$MERMAID_REQS" \
+        || die "pip could not install $MERMAID_REQS (see pip's message above)"
+    echo "$mermaid_stamp" >"$MERMAID/.kplan-stamp"
+fi
+printf 'flowchart LR\n  a --> b\n' >"$TOOLS/mermaid-check.mmd"
+node "$ROOT/tests/oracles/mermaid.js" "$TOOLS/mermaid-check.mmd" >/dev/null \
+    || die "Mermaid's parser does not run (node tests/oracles/mermaid.js)"
 
 # --- check that every oracle really works -------------------------------------------
 # One Python process for all imports; it also prints where the compose binary is.
@@ -124,4 +157,4 @@ else
 fi
 
 ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
-log "ok in $((ms / 1000)).$(printf '%03d' $((ms % 1000)))s: compose $compose_version, busybox, jq, shells, man, oracles in $VENV"
+log "ok in $((ms / 1000)).$(printf '%03d' $((ms % 1000)))s: compose $compose_version, busybox, jq, shells, man, dot, Mermaid's parser, oracles in $VENV"

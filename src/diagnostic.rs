@@ -23,12 +23,28 @@ pub struct Diagnostic {
     /// Where the problem is; `None` only for problems outside any file (bad CLI args).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<Span>,
-    /// Other places involved (e.g. where a value is produced), each with a note.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Other places involved (e.g. where a value is produced), each with a note (in
+    /// JSON: `{"at": ..., "note": ...}` objects).
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "related_objects"
+    )]
     pub related: Vec<(Span, String)>,
     /// How to fix it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+}
+
+fn related_objects<S: serde::Serializer>(
+    related: &[(Span, String)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Related<'a> {
+        at: &'a Span,
+        note: &'a str,
+    }
+    s.collect_seq(related.iter().map(|(at, note)| Related { at, note }))
 }
 
 impl Diagnostic {

@@ -4,7 +4,9 @@
 //! tests/out/errors/<case>.txt. Set KPLAN_BLESS=1 to rewrite the files after reviewing
 //! the change; `git diff tests/out` then shows what changed. A fixture's `args.yaml` or
 //! `args.json` is passed with `--args-file`, its `image-config.json` to `compile` with
-//! `--image-config`.
+//! `--image-config`. `kplan graph` of every valid package matches
+//! tests/out/graph/<case>/graph.mmd and graph.dot (tests/graph.rs checks those with
+//! Mermaid's parser and Graphviz).
 
 mod support;
 
@@ -303,6 +305,50 @@ fn valid_fixtures_match_golden_compose_projects() {
     if let Err(report) = support::oracle_check("compose", &projects) {
         panic!("the real Compose rejects golden projects:\n{report}");
     }
+}
+
+/// `kplan graph` in both formats for every valid fixture: the same bytes as
+/// tests/out/graph/<case>/graph.{mmd,dot}, on every run, and `-o DIR --check` agrees.
+#[test]
+fn valid_fixtures_match_golden_graphs() {
+    let mut problems = Vec::new();
+    let scratch = root().join("target/kplan/golden-graph");
+    let _ = std::fs::remove_dir_all(&scratch);
+    for case in cases("fixtures/valid") {
+        let name = case_name(&case);
+        for (format, file) in [("mermaid", "graph.mmd"), ("dot", "graph.dot")] {
+            let args = ["graph", &rel(&case), "--format", format];
+            let out = kplan(&args, &case);
+            if !out.status.success() {
+                problems.push(format!(
+                    "{name} {format}: kplan failed:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+                continue;
+            }
+            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+            compare(
+                &root().join(format!("tests/out/graph/{name}/{file}")),
+                &stdout,
+                &mut problems,
+            );
+            if kplan(&args, &case).stdout != out.stdout {
+                problems.push(format!("{name} {format}: two runs gave different output"));
+            }
+            let dir = scratch.join(&name).to_string_lossy().into_owned();
+            let written = kplan(&[&args[..], &["-o", &dir]].concat(), &case);
+            let check = kplan(&[&args[..], &["-o", &dir, "--check"]].concat(), &case);
+            let on_disk = std::fs::read(scratch.join(&name).join(file)).unwrap_or_default();
+            if !written.status.success() || check.status.code() != Some(0) || on_disk != out.stdout
+            {
+                problems.push(format!(
+                    "{name} {format}: -o wrote other bytes than stdout, or --check disagreed:\n{}",
+                    String::from_utf8_lossy(&check.stderr)
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 /// Every valid fixture's Helm chart (see [`golden_outputs`]); every golden chart

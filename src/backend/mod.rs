@@ -4,9 +4,11 @@
 //! and warnings, or every error. It never touches the file system or the engine:
 //! the output depends only on the plan and the options; [`output`] writes (or
 //! checks) the result. Static targets render the shared deployment model of
-//! [`lower`] in their own form ([`compose`], [`helm`], [`terraform`]).
+//! [`lower`] in their own form ([`compose`], [`helm`], [`terraform`]); [`graph`]
+//! draws the plan and the model's dependency edges as a picture.
 
 pub mod compose;
+pub mod graph;
 pub mod helm;
 pub mod lower;
 pub mod output;
@@ -37,6 +39,8 @@ pub enum Target {
     Helm,
     /// A Terraform configuration for the kreuzwerker/docker provider.
     Terraform,
+    /// The plan as a picture, in this format.
+    Graph(graph::Format),
 }
 
 /// How the files are going to be written, and what the package does not say.
@@ -92,5 +96,9 @@ pub fn compile(
         Target::Compose => compose::compile(plan, info, opts),
         Target::Helm => helm::compile(plan, info, opts),
         Target::Terraform => terraform::compile(plan, info, opts),
+        Target::Graph(format) => Ok(Compiled {
+            output: graph::compile(plan, info, format),
+            warnings: Vec::new(),
+        }),
     }
 }

@@ -1,11 +1,17 @@
 //! `kplan apply PKG`: validate (images included), show the plan, confirm, then make
 //! Docker match the package; a second apply of the same package changes nothing.
+//!
+//! With `--output json` (which needs `--yes`: there is no one to ask), stdout holds one
+//! document once apply ends (schemas/apply.schema.json): the plan, what was done, the
+//! `plan.print` messages and the error, if any. A failure before there is a plan (an
+//! invalid package, a missing image, a held lock) prints nothing on stdout.
 
 use super::enclave::{self, EnclaveArgs};
 use super::pipeline::{self, PackageArgs};
 use super::OutputFormat;
 use crate::console::{err, errln, out, outln};
 use crate::executor::apply::{self, Options};
+use crate::executor::diff::ChangeSet;
 use crate::executor::progress::Progress;
 use crate::executor::{diff, ipam, lock, observe, render, state::EnclaveState};
 use crate::frontend::ClusterType;
@@ -27,8 +33,8 @@ pub struct ApplyArgs {
     /// How many steps run at once (at least 1).
     #[arg(long, default_value_t = 8, value_parser = at_least_one)]
     pub parallelism: usize,
-    /// How to print the result: text for people, json for scripts.
-    #[arg(long, value_enum, default_value_t)]
+    /// How to print the result: text for people, json for scripts (needs --yes).
+    #[arg(long, value_enum, default_value_t, requires_if("json", "yes"))]
     pub output: OutputFormat,
     /// Exit 2 when changes were made (0 none, 1 error).
     #[arg(long)]
@@ -74,12 +80,13 @@ fn apply_cmd(args: &ApplyArgs) -> Result<i32, i32> {
         .map_err(|e| fail(anyhow::anyhow!(e)))?;
     let cs = diff::diff(&loaded.plan, &loaded.info, &observed, &recorded, args.prune);
     let json = args.output == OutputFormat::Json;
-    if json {
-        outln!("{}", render::json(&cs));
-    } else {
+    if !json {
         out!("{}", render::text(&cs));
     }
     if !cs.has_changes() {
+        if json {
+            print_json(&cs, None, &[], None);
+        }
         return Ok(0);
     }
     if !args.yes {
@@ -111,7 +118,12 @@ fn apply_cmd(args: &ApplyArgs) -> Result<i32, i32> {
         opts,
         &progress,
     )
-    .map_err(fail)?;
+    .map_err(|e| {
+        if json {
+            print_json(&cs, None, &progress.messages(), Some(&format!("{e:#}")));
+        }
+        fail(e)
+    })?;
     let msg = format!(
         "Apply complete: {} created, {} replaced, {} updated, {} removed, {} unchanged; {} tasks run, {} reused.",
         outcome.created,
@@ -123,9 +135,38 @@ fn apply_cmd(args: &ApplyArgs) -> Result<i32, i32> {
         outcome.tasks_reused
     );
     if json {
+        print_json(&cs, Some(&outcome), &progress.messages(), None);
         errln!("{msg}");
     } else {
         outln!("{msg}");
     }
     Ok(if args.detailed_exitcode { 2 } else { 0 })
+}
+
+/// The `--output json` document: the plan's fields, then what apply did.
+fn print_json(
+    cs: &ChangeSet,
+    outcome: Option<&apply::Outcome>,
+    messages: &[String],
+    error: Option<&str>,
+) {
+    let mut doc = render::json(cs);
+    let result = outcome.map(|o| {
+        serde_json::json!({
+            "created": o.created,
+            "replaced": o.replaced,
+            "updated": o.updated,
+            "removed": o.removed,
+            "unchanged": o.kept,
+            "tasks_run": o.tasks_run,
+            "tasks_reused": o.tasks_reused,
+        })
+    });
+    if let Some(m) = doc.as_object_mut() {
+        m.insert("applied".into(), outcome.is_some().into());
+        m.insert("result".into(), result.into());
+        m.insert("messages".into(), messages.into());
+        m.insert("error".into(), error.into());
+    }
+    super::json::print(&doc);
 }

@@ -126,7 +126,7 @@ pub fn run(args: &CompileArgs) -> i32 {
             return 1;
         }
     };
-    emit(&output, args)
+    emit(&output, args.out.as_deref(), args.check)
 }
 
 /// The `--image-config` file: a JSON object, image reference -> its entrypoint and
@@ -156,14 +156,16 @@ fn package_dir_from_out(args: &CompileArgs) -> Option<String> {
     backend::output::relative_path(&out, &pkg)
 }
 
-fn emit(output: &Output, args: &CompileArgs) -> i32 {
-    let Some(dir) = &args.out else {
+/// Writes `output` to stdout (no `-o DIR`), into `out`, or, with `check`, compares
+/// it with the files in `out`; returns the exit code.
+pub(super) fn emit(output: &Output, out: Option<&std::path::Path>, check: bool) -> i32 {
+    let Some(dir) = out else {
         for bytes in output.files.values() {
             console::write_bytes(Stream::Out, bytes);
         }
         return 0;
     };
-    if args.check {
+    if check {
         return match backend::output::check(output, dir) {
             Ok(report) if report.is_current() => {
                 errln!(

@@ -11,7 +11,9 @@ mod compile;
 mod completions;
 mod destroy;
 mod enclave;
+mod graph;
 mod images;
+mod json;
 mod man;
 mod pipeline;
 mod plan;
@@ -39,6 +41,9 @@ pub enum Command {
     Compile(compile::CompileArgs),
     /// Interpret and validate a package; report every problem at once.
     Validate(validate::ValidateArgs),
+    /// Draw the plan: services, tasks, files artifacts and what connects them
+    /// (Mermaid or Graphviz DOT; stdout without -o).
+    Graph(graph::GraphArgs),
     /// Show what `apply` would change on Docker; changes nothing (and notes when another
     /// kplan holds the enclave's lock).
     Plan(plan::PlanArgs),
@@ -113,6 +118,7 @@ fn dispatch(args: impl IntoIterator<Item = OsString>) -> i32 {
     match cli.command {
         Command::Compile(a) => compile::run(&a),
         Command::Validate(a) => validate::run(&a),
+        Command::Graph(a) => graph::run(&a),
         Command::Plan(a) => plan::run(&a),
         Command::Apply(a) => apply::run(&a),
         Command::Destroy(a) => destroy::run(&a),

@@ -3,7 +3,7 @@
 use super::enclave::{self, EnclaveArgs};
 use super::pipeline::{self, PackageArgs};
 use super::OutputFormat;
-use crate::console::{errln, out, outln};
+use crate::console::{errln, out};
 use crate::executor::{diff, observe, render, state::EnclaveState};
 use crate::frontend::ClusterType;
 use clap::Args;
@@ -49,7 +49,7 @@ fn plan(args: &PlanArgs) -> Result<i32, i32> {
     let cs = diff::diff(&loaded.plan, &loaded.info, &observed, &recorded, args.prune);
     match args.output {
         OutputFormat::Text => out!("{}", render::text(&cs)),
-        OutputFormat::Json => outln!("{}", render::json(&cs)),
+        OutputFormat::Json => super::json::print(&render::json(&cs)),
     }
     Ok(if args.detailed_exitcode && cs.has_changes() {
         2

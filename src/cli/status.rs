@@ -107,7 +107,7 @@ pub fn run(args: &StatusArgs) -> i32 {
         OutputFormat::Json => {
             let doc =
                 serde_json::json!({"enclave": name, "network": observed.network, "services": rows});
-            outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            super::json::print(&doc);
         }
         OutputFormat::Text => {
             outln!(

@@ -2,7 +2,7 @@
 
 use super::pipeline::{self, PackageArgs};
 use super::OutputFormat;
-use crate::console::{errln, outln};
+use crate::console::errln;
 use crate::diagnostic::Diagnostic;
 use crate::frontend::ClusterType;
 use clap::Args;
@@ -20,7 +20,7 @@ pub struct ValidateArgs {
     pub check_images: bool,
 }
 
-/// The `--output json` document.
+/// The `--output json` document (schemas/validate.schema.json).
 #[derive(Serialize)]
 struct Report<'a> {
     valid: bool,
@@ -89,10 +89,7 @@ pub fn run(args: &ValidateArgs) -> i32 {
 }
 
 fn print_json(report: &Report) {
-    match serde_json::to_string_pretty(report) {
-        Ok(s) => outln!("{s}"),
-        Err(e) => errln!("error: {e}"),
-    }
+    super::json::print(report);
 }
 
 /// Missing images, checked against the local engine exactly as `kplan apply` does.

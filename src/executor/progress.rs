@@ -1,5 +1,6 @@
 //! Progress of an apply, on stderr: one timestamped line per event (a service being
-//! created, ready, a task running, done), and `print` messages on stdout. On a
+//! created, ready, a task running, done), and `print` messages on stdout (quiet, for
+//! `--output json`: no progress, and the messages kept for the document). On a
 //! terminal a live footer line under the events shows what is in flight and for how
 //! long; elsewhere only the plain lines are written. Output is written whole under a
 //! lock, so parallel steps never interleave within a line.
@@ -16,6 +17,8 @@ pub struct Progress {
     live: bool,
     /// What is in flight, since when.
     running: Mutex<BTreeMap<String, Instant>>,
+    /// The `print` messages, when quiet.
+    messages: Mutex<Vec<String>>,
 }
 
 impl Progress {
@@ -25,7 +28,16 @@ impl Progress {
             quiet,
             live: !quiet && console::is_terminal(Stream::Err),
             running: Mutex::new(BTreeMap::new()),
+            messages: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The `print` messages kept when quiet, in order.
+    pub fn messages(&self) -> Vec<String> {
+        self.messages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn with_footer(&self, write: impl FnOnce()) {
@@ -84,8 +96,15 @@ impl Progress {
         }
     }
 
-    /// A `plan.print` message.
+    /// A `plan.print` message: on stdout, or kept when quiet.
     pub fn print(&self, msg: &str) {
+        if self.quiet {
+            self.messages
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(msg.to_owned());
+            return;
+        }
         self.with_footer(|| {
             outln!("{msg}");
         });

@@ -121,9 +121,9 @@ fn orphans(cs: &ChangeSet, o: &mut String) {
     }
 }
 
-/// The plan as JSON.
-pub fn json(cs: &ChangeSet) -> String {
-    let doc = serde_json::json!({
+/// The plan as a JSON object (the fields of schemas/plan.schema.json but `version`).
+pub fn json(cs: &ChangeSet) -> serde_json::Value {
+    serde_json::json!({
         "enclave": cs.enclave,
         "changes": cs.has_changes(),
         "summary": {
@@ -133,6 +133,5 @@ pub fn json(cs: &ChangeSet) -> String {
             "destroy": cs.destroyed(),
         },
         "change_set": cs,
-    });
-    serde_json::to_string_pretty(&doc).unwrap_or_default()
+    })
 }

@@ -256,6 +256,11 @@ pub struct Uses {
     pub services: BTreeSet<ServiceId>,
     pub tasks: BTreeSet<TaskId>,
     pub artifacts: BTreeSet<ArtifactId>,
+    /// The references behind `services` and `tasks`, with the field each reads
+    /// (`kplan graph` labels its edges with them).
+    pub refs: BTreeSet<RuntimeRef>,
+    /// The mounts behind `artifacts`: (artifact, the path it is mounted at).
+    pub mounts: BTreeSet<(ArtifactId, String)>,
 }
 
 impl Uses {
@@ -269,6 +274,7 @@ impl Uses {
                     self.tasks.insert(*task);
                 }
             }
+            self.refs.insert(r.clone());
         }
     }
 
@@ -285,8 +291,11 @@ impl Uses {
         }
     }
 
-    fn artifact(&mut self, a: Option<ArtifactId>) {
-        self.artifacts.extend(a);
+    fn mount(&mut self, path: &str, a: Option<ArtifactId>) {
+        if let Some(a) = a {
+            self.artifacts.insert(a);
+            self.mounts.insert((a, path.to_owned()));
+        }
     }
 }
 
@@ -305,15 +314,17 @@ pub fn service_uses(plan: &Plan, info: &PlanInfo, id: ServiceId) -> Uses {
         i.recipe(&rc.recipe);
         i.data(&rc.target_value);
     }
-    for m in c.files.values() {
+    for (path, m) in &c.files {
         match m {
             Mount::Artifacts(names) => names
                 .iter()
-                .for_each(|n| i.artifact(info.service_mount(id, n))),
+                .for_each(|n| i.mount(path, info.service_mount(id, n))),
             Mount::Persistent { .. } => {}
         }
     }
     i.services.remove(&id);
+    i.refs
+        .retain(|r| !matches!(r, RuntimeRef::Service { service, .. } if *service == id));
     i
 }
 
@@ -326,8 +337,8 @@ pub fn task_uses(plan: &Plan, info: &PlanInfo, id: TaskId) -> Uses {
     task_strings(&t.kind).into_iter().for_each(|e| i.expr(e));
     match &t.kind {
         TaskKind::RunSh { files, .. } | TaskKind::RunPython { files, .. } => files
-            .values()
-            .for_each(|n| i.artifact(info.task_mount(id, n))),
+            .iter()
+            .for_each(|(path, n)| i.mount(path, info.task_mount(id, n))),
         TaskKind::Exec { .. }
         | TaskKind::Request { .. }
         | TaskKind::Wait { .. }
@@ -335,6 +346,8 @@ pub fn task_uses(plan: &Plan, info: &PlanInfo, id: TaskId) -> Uses {
         | TaskKind::Print { .. } => {}
     }
     i.tasks.remove(&id);
+    i.refs
+        .retain(|r| !matches!(r, RuntimeRef::Task { task, .. } if *task == id));
     i
 }
 
