@@ -107,6 +107,33 @@ pub fn render(d: &Diagnostic, sources: &dyn SourceLookup) -> String {
     out
 }
 
+/// Widest source line shown whole; a longer one (minified JSON, generated code) is
+/// shown as this many characters around the column, with `...` where it is cut.
+const SHOWN_CHARS: usize = 400;
+
+/// The part of `text` shown for column `col` (0-based), and the column within it.
+fn window(text: &str, col: usize) -> (String, usize) {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= SHOWN_CHARS {
+        return (text.to_owned(), col);
+    }
+    let start = col
+        .saturating_sub(SHOWN_CHARS / 2)
+        .min(chars.len() - SHOWN_CHARS);
+    let end = start + SHOWN_CHARS;
+    let mut shown = String::new();
+    let mut col = col - start.min(col);
+    if start > 0 {
+        shown.push_str("...");
+        col += 3;
+    }
+    shown.extend(&chars[start..end]);
+    if end < chars.len() {
+        shown.push_str("...");
+    }
+    (shown, col)
+}
+
 fn snippet(out: &mut String, at: &Span, note: Option<&str>, sources: &dyn SourceLookup) {
     let _ = writeln!(out, "  --> {at}");
     let src = sources.source(&at.file);
@@ -124,7 +151,7 @@ fn snippet(out: &mut String, at: &Span, note: Option<&str>, sources: &dyn Source
             let num = at.line.to_string();
             let pad = " ".repeat(num.len());
             let text = text.replace('\t', "    ");
-            let col = at.col.saturating_sub(1) as usize;
+            let (text, col) = window(&text, at.col.saturating_sub(1) as usize);
             let _ = writeln!(out, " {pad} |");
             let _ = writeln!(out, "{}", format!(" {num} | {text}").trim_end());
             let marker = format!("{}^", " ".repeat(col.min(text.chars().count())));

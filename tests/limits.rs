@@ -72,3 +72,42 @@ fn values_starlark_cannot_hold_are_errors_at_their_statement() {
         "folded-range.star:1:1",
     );
 }
+
+/// `--args-file` with `text` and `compile tests/limits/args.star`.
+fn compile_with_args(text: &str) -> Output {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("args.json");
+    std::fs::write(&file, text).expect("write args");
+    let file = file.to_string_lossy().into_owned();
+    compile("args.star", &["--args-file", &file])
+}
+
+#[test]
+fn deeply_nested_args_are_refused_in_linear_time() {
+    // 100,000 levels (200 KB): the YAML parser took over a minute on these.
+    let n = 100_000;
+    for (text, col) in [
+        (
+            format!("{{\"a\": {}{}}}", "[".repeat(n), "]".repeat(n)),
+            134,
+        ),
+        (
+            format!("a: {}1{}", "{\"b\": ".repeat(n), "}".repeat(n)),
+            4 + 128 * 6,
+        ),
+    ] {
+        let o = compile_with_args(&text);
+        let err = refused(&o, "KP003", "args.json:1:");
+        assert!(err.contains(&format!("args.json:1:{col}")), "{err}");
+        assert!(err.contains("more than 128 levels deep"), "{err}");
+        // The snippet shows the part of the 200 KB line around the column.
+        assert!(err.lines().all(|l| l.len() < 500), "{err}");
+    }
+    // 128 levels are accepted.
+    let o = compile_with_args(&format!(
+        "{{\"a\": {}{}}}",
+        "[".repeat(127),
+        "]".repeat(127)
+    ));
+    assert!(o.status.success(), "{}", text(&o).1);
+}

@@ -111,6 +111,20 @@ fn read_args(opts: &Options) -> Result<Option<serde_json::Value>, Failure> {
     if text.trim().is_empty() {
         return Ok(None);
     }
+    if let Err((line, col)) = check_args_depth(&text) {
+        let at = Span::new(origin.clone(), line, col);
+        let mut failure = fail(
+            "KP003",
+            format!(
+                "{} nests lists and objects more than {MAX_ARGS_DEPTH} levels deep",
+                describe_origin(&origin)
+            ),
+            Some(at),
+        )
+        .with_hint("pass flatter arguments; real packages nest a few levels");
+        failure.sources.insert(&origin, &text);
+        return Err(failure);
+    }
     let value: serde_json::Value = match serde_json::from_str(&text) {
         Ok(v) => v,
         Err(json_err) => match serde_yaml::from_str::<serde_json::Value>(&text) {
@@ -163,6 +177,45 @@ fn read_args(opts: &Options) -> Result<Option<serde_json::Value>, Failure> {
             "write the arguments as an object, e.g. '{\"name\": \"value\"}' or 'name: value'",
         )),
     }
+}
+
+/// Deepest nesting of `[`/`{` accepted in `--args`: serde_json's own recursion limit.
+/// Checked before parsing, in linear time, because the YAML parser (tried when the text
+/// is not JSON, and JSON deeper than this is not) takes quadratic time in the depth of
+/// flow collections: 100,000 levels took over a minute.
+const MAX_ARGS_DEPTH: usize = 128;
+
+/// The 1-based line and column of the first bracket nested deeper than
+/// [`MAX_ARGS_DEPTH`], skipping quoted strings (JSON `"..."` with backslash escapes,
+/// YAML `'...'`).
+fn check_args_depth(text: &str) -> Result<(), (u32, u32)> {
+    let (mut depth, mut line, mut col) = (0usize, 1u32, 0u32);
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in text.chars() {
+        col += 1;
+        if c == '\n' {
+            (line, col) = (line + 1, 0);
+        }
+        match quote {
+            Some(_) if escaped => escaped = false,
+            Some('"') if c == '\\' => escaped = true,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '"' | '\'' => quote = Some(c),
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > MAX_ARGS_DEPTH {
+                        return Err((line, col));
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            },
+        }
+    }
+    Ok(())
 }
 
 /// `--args` or `--args-file PATH`, for messages.
