@@ -2,7 +2,7 @@
 //! package resolver, the module cache (each module evaluated once per run, cycles
 //! reported with the chain), the sources read, and the plan recorder.
 
-use super::dialect::{check_limits, dialect, expand_indent_tabs};
+use super::dialect::{dialect, expand_indent_tabs};
 use super::package::{Kind, Packages, Refused, ResolvedFile};
 use super::positions::KeyPositions;
 use super::recorder::Recorder;
@@ -152,13 +152,13 @@ impl Context {
         self.files
             .borrow_mut()
             .insert(file.display.clone(), file.clone());
-        if let Err((line, col, msg)) = check_limits(&text) {
+        let src = expand_indent_tabs(&text).into_owned();
+        if let Err((line, col, msg)) = super::nesting::check(&file.display, &src) {
             return Err(ParseFailure::Limit(
                 crate::ir::Span::new(file.display.clone(), line, col),
                 msg,
             ));
         }
-        let src = expand_indent_tabs(&text).into_owned();
         let ast = AstModule::parse(&file.display, src, &dialect()).map_err(ParseFailure::Syntax)?;
         self.keys.borrow_mut().add_module(&ast);
         Ok(ast)

@@ -12,6 +12,7 @@ mod globals;
 mod guard;
 mod instruction;
 mod locator;
+mod nesting;
 mod package;
 mod plan_artifacts;
 mod plan_object;

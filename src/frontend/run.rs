@@ -24,8 +24,35 @@ fn fail(code: &'static str, msg: impl Into<String>, at: Option<Span>) -> Failure
     }
 }
 
-/// Interprets the package named in `opts`.
+/// Stack of the thread every interpretation runs on. starlark-rust parses, compiles
+/// and evaluates recursively; `nesting.rs` bounds how deep a file may nest, and
+/// tests/limits.rs evaluates each construct at its bound on this stack. Each passes
+/// on 64 MiB in a debug build (the deepest: 1000 nested `lambda`s); 256 MiB leaves
+/// four times that. It is address space: pages are touched only when used.
+const EVAL_STACK_BYTES: usize = 256 << 20;
+
+/// Interprets the package named in `opts`, on a thread of its own with a stack of
+/// known size, whatever thread calls it.
 pub fn interpret(opts: &Options) -> Result<Interpreted, Failure> {
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .name("kplan-eval".into())
+            .stack_size(EVAL_STACK_BYTES)
+            .spawn_scoped(scope, || interpret_here(opts))
+            .map_err(|e| {
+                fail(
+                    "KP011",
+                    format!("cannot start the evaluation thread: {e}"),
+                    None,
+                )
+            })?;
+        thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+fn interpret_here(opts: &Options) -> Result<Interpreted, Failure> {
     let (packages, main) = super::root::locate(opts)?;
     let args = read_args(opts)?;
     let ctx = Context::new(
