@@ -2,6 +2,12 @@
 //! nested Starlark (and the templates it renders) is parsed and evaluated recursively;
 //! the frontend also bounds nesting, so input cannot overflow even this stack.
 
+/// Counts what the evaluation thread allocates, to stop a package at its budget
+/// (`--max-eval-memory`, see `kplan::memory`).
+#[global_allocator]
+static ALLOCATOR: kplan::memory::Accounting<std::alloc::System> =
+    kplan::memory::Accounting(std::alloc::System);
+
 /// 512 MiB of address space; pages are only touched when used.
 const STACK_BYTES: usize = 512 << 20;
 

@@ -224,3 +224,44 @@ fn nesting_past_the_limit_is_refused_before_the_stack_runs_out() {
         assert!(err.contains("more than 1000"), "{construct}: {err}");
     }
 }
+
+#[test]
+fn memory_past_the_budget_stops_the_evaluation_at_its_line() {
+    let low = ["--max-eval-memory", "64MiB"];
+    // Growth statement by statement: stopped before the next statement.
+    refused(
+        &compile("lambda-chain.star", &low),
+        "KP014",
+        "lambda-chain.star:4:5",
+    );
+    refused(
+        &compile("list-doubling.star", &low),
+        "KP014",
+        "list-doubling.star:5:13",
+    );
+    // One allocation far past the budget (8 GB, 1 GB): stopped before it is made.
+    for (case, at) in [
+        ("list-repeat.star", "list-repeat.star:4:5"),
+        ("string-repeat.star", "string-repeat.star:4:5"),
+    ] {
+        let err = refused(&compile(case, &low), "KP014", at);
+        assert!(err.contains("more than 64 MiB"), "{err}");
+        assert!(err.contains("--max-eval-memory"), "{err}");
+    }
+}
+
+#[test]
+fn template_output_past_its_bound_is_an_error_at_the_action() {
+    let o = compile("template-range.star", &["--max-template-output", "1MiB"]);
+    let err = refused(&o, "KP011", "template-range.star:3:5");
+    assert!(err.contains("lines.txt:1:37"), "{err}");
+    assert!(err.contains("larger than 1048576 bytes"), "{err}");
+    assert!(err.contains("--max-template-output"), "{err}");
+}
+
+#[test]
+fn sizes_are_read_with_units() {
+    let o = compile("args.star", &["--max-eval-memory", "lots"]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("use K, M or G"), "{}", text(&o).1);
+}

@@ -118,6 +118,8 @@ fn mutated_packages_never_panic() {
                 offline: true,
                 cluster_type: ClusterType::Docker,
                 allow_privileged: false,
+                max_eval_memory: kplan::memory::DEFAULT_BUDGET,
+                max_template_output: kplan::gotemplate::DEFAULT_MAX_OUTPUT,
             };
             let result = std::panic::catch_unwind(|| match frontend::interpret(&opts) {
                 Ok(i) => kplan::validate::validate(&i.plan).is_ok(),

@@ -42,6 +42,8 @@ pub struct Context {
     pub globals: Globals,
     pub cluster: ClusterType,
     pub allow_privileged: bool,
+    /// Most bytes one rendered template may hold.
+    pub max_template_output: usize,
     pub sources: RefCell<Sources>,
     pub rec: RefCell<Recorder>,
     /// Where dict keys are written, for diagnostics about them (a bad port id).
@@ -64,6 +66,7 @@ impl Context {
             globals,
             cluster,
             allow_privileged,
+            max_template_output: crate::gotemplate::DEFAULT_MAX_OUTPUT,
             sources: RefCell::default(),
             rec: RefCell::default(),
             keys: RefCell::default(),
