@@ -30,14 +30,22 @@ pub const DEFAULT_BUDGET: usize = 1 << 30;
 /// ends at a safe point with the error at its line.
 const BACKSTOP: usize = 3;
 
-thread_local! {
-    /// This thread's budget in bytes; 0: not accounted.
-    static BUDGET: Cell<usize> = const { Cell::new(0) };
+/// One thread's account; all in one cell, so a charge costs one thread-local access.
+#[derive(Clone, Copy)]
+struct Account {
+    /// The budget in bytes; 0: this thread is not accounted.
+    budget: usize,
     /// Bytes allocated minus bytes freed on this thread since its budget was set
     /// (memory freed here but allocated elsewhere makes it smaller, never below 0).
-    static LIVE: Cell<usize> = const { Cell::new(0) };
-    /// The largest `LIVE` reached.
-    static PEAK: Cell<usize> = const { Cell::new(0) };
+    live: usize,
+    /// Where the backstop stops the process: [`BACKSTOP`] budgets.
+    backstop: usize,
+}
+
+thread_local! {
+    static ACCOUNT: Cell<Account> = const {
+        Cell::new(Account { budget: 0, live: 0, backstop: usize::MAX })
+    };
 }
 
 /// What the backstop calls before it exits: prints the error (the budget is off
@@ -49,23 +57,23 @@ pub struct Accounting<A>(pub A);
 
 #[inline]
 fn charge(grow: usize, shrink: usize) {
-    let _ = BUDGET.try_with(|budget| {
-        let limit = budget.get();
-        if limit == 0 {
+    let _ = ACCOUNT.try_with(|cell| {
+        let mut account = cell.get();
+        if account.budget == 0 {
             return;
         }
-        let live = LIVE.get().saturating_add(grow).saturating_sub(shrink);
-        LIVE.set(live);
-        if live > PEAK.get() {
-            PEAK.set(live);
-            if live / BACKSTOP > limit {
-                budget.set(0);
-                if let Some(report) = EXHAUSTED.get() {
-                    report(limit);
-                }
-                std::process::exit(1);
+        account.live = account.live.saturating_add(grow).saturating_sub(shrink);
+        if account.live > account.backstop {
+            cell.set(Account {
+                budget: 0,
+                ..account
+            });
+            if let Some(report) = EXHAUSTED.get() {
+                report(account.budget);
             }
+            std::process::exit(1);
         }
+        cell.set(account);
     });
 }
 
@@ -103,9 +111,11 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for Accounting<A> {
 
 /// Gives this thread a budget of `bytes` (0: none) and starts counting from zero.
 pub fn set_budget(bytes: usize) {
-    LIVE.set(0);
-    PEAK.set(0);
-    BUDGET.set(bytes);
+    ACCOUNT.set(Account {
+        budget: bytes,
+        live: 0,
+        backstop: bytes.saturating_mul(BACKSTOP),
+    });
 }
 
 /// Registers what prints the backstop's error (see the module doc).
@@ -115,6 +125,6 @@ pub fn on_exhausted(report: fn(usize)) {
 
 /// `Some(budget)` when this thread has allocated more than its budget.
 pub fn exceeded() -> Option<usize> {
-    let limit = BUDGET.get();
-    (limit != 0 && LIVE.get() > limit).then_some(limit)
+    let account = ACCOUNT.get();
+    (account.budget != 0 && account.live > account.budget).then_some(account.budget)
 }
