@@ -3,10 +3,11 @@
 # local use only (their files are never committed). Lay the packages out first as
 # CACHE/github.com/OWNER/REPO (a git clone each), then:
 #
-#   scripts/try-real-packages.sh CACHE [TARGET...]        # TARGET: plan (default), compose
+#   scripts/try-real-packages.sh CACHE [TARGET...]        # TARGET: plan (default), compose, helm
 #
-# Prints one line per package and target: ok, or the first diagnostic. Compose outputs
-# are also checked with the real Compose binary (`config -q`) when .tools/venv exists.
+# Prints one line per package and target: ok, or the first diagnostic. When .tools/venv
+# exists, Compose outputs are also checked with the real Compose binary (`config -q`),
+# Helm charts with `helm lint --strict`, a render and the Kubernetes schemas (counts).
 # A package whose run() has required parameters gets the arguments listed below.
 set -uo pipefail
 cache="${1:?usage: $0 CACHE [TARGET...]}"
@@ -42,6 +43,13 @@ for pkg in "${packages[@]}"; do
                     checked=", compose config -q ok"
                 else
                     checked=", REJECTED by compose: $(printf '%s\n' "$report" | head -3 | tr '\n' ' ')"
+                fi
+            fi
+            if [ "$t" = helm ] && [ -x "$oracle" ]; then
+                if report=$("$oracle" "$root/tests/oracles/oracle.py" helm "$dir" 2>&1); then
+                    checked=", $(printf '%s\n' "$report" | sed -n 's/^ok [^ ]* (\(.*\))$/\1/p')"
+                else
+                    checked=", REJECTED: $(printf '%s\n' "$report" | head -3 | tr '\n' ' ')"
                 fi
             fi
             printf '%-45s %-8s ok (%d ms, %d files%s)\n' "$pkg" "$t" "$ms" "$(find "$dir" -type f ! -name .kplan-files | wc -l)" "$checked"

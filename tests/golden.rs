@@ -69,6 +69,23 @@ fn compare(golden: &Path, actual: &str, problems: &mut Vec<String>) {
     }
 }
 
+/// [`compare`] for a file that is not UTF-8 text.
+fn compare_bytes(golden: &Path, actual: &[u8], problems: &mut Vec<String>) {
+    if std::env::var_os("KPLAN_BLESS").is_some() {
+        std::fs::create_dir_all(golden.parent().unwrap_or(Path::new("."))).expect("mkdir");
+        std::fs::write(golden, actual).expect("write golden");
+        return;
+    }
+    match std::fs::read(golden) {
+        Ok(expected) if expected == actual => {}
+        Ok(_) => problems.push(format!("{} differs (binary)", golden.display())),
+        Err(_) => problems.push(format!(
+            "{} is missing; run with KPLAN_BLESS=1 to create it",
+            golden.display()
+        )),
+    }
+}
+
 /// A fixture's directory name.
 fn case_name(case: &Path) -> String {
     case.file_name()
@@ -194,19 +211,18 @@ fn files_under(dir: &Path) -> Vec<String> {
     out
 }
 
-/// `kplan compile --target compose -o DIR` for every valid fixture: the project's
-/// files match tests/out/compose/<case>/ exactly (and nothing else is there), or, for
-/// plans Compose cannot hold, the diagnostics match tests/out/compose-errors/<case>.txt
-/// and nothing is written. Every golden project passes the real Compose binary's
-/// `config -q` and the compose-spec schema, in one oracle batch.
-#[test]
-fn valid_fixtures_match_golden_compose_projects() {
+/// `kplan compile --target TARGET -o DIR` for every valid fixture: the files match
+/// tests/out/TARGET/<case>/ exactly (and nothing else is there), or, for plans the
+/// target cannot hold, the diagnostics match tests/out/TARGET-errors/<case>.txt and
+/// nothing is written; `--check` agrees right after writing. Returns the golden
+/// directories written (for the target's oracle) and every problem.
+fn golden_outputs(target: &str) -> (Vec<PathBuf>, Vec<String>) {
     let mut problems = Vec::new();
-    // Written inside the repository at the same depth as tests/out/compose/<case>, so
-    // `build:` contexts (relative to the output directory) are the same in both.
-    let scratch = root().join("target/kplan/golden-compose");
+    // Written inside the repository at the same depth as tests/out/<target>/<case>, so
+    // paths relative to the output directory (Compose `build:` contexts) are the same.
+    let scratch = root().join(format!("target/kplan/golden-{target}"));
     let _ = std::fs::remove_dir_all(&scratch);
-    let mut projects = Vec::new();
+    let mut outputs = Vec::new();
     for case in cases("fixtures/valid") {
         let name = case_name(&case);
         let dir = scratch.join(&name);
@@ -214,7 +230,7 @@ fn valid_fixtures_match_golden_compose_projects() {
             "compile",
             &rel(&case),
             "--target",
-            "compose",
+            target,
             "-o",
             &dir.to_string_lossy(),
         ];
@@ -224,11 +240,14 @@ fn valid_fixtures_match_golden_compose_projects() {
             problems.push(format!("{name}: kplan panicked:\n{stderr}"));
             continue;
         }
-        let golden_dir = root().join(format!("tests/out/compose/{name}"));
-        let errors_file = root().join(format!("tests/out/compose-errors/{name}.txt"));
+        let golden_dir = root().join(format!("tests/out/{target}/{name}"));
+        let errors_file = root().join(format!("tests/out/{target}-errors/{name}.txt"));
         if out.status.code() == Some(1) {
             if dir.exists() {
                 problems.push(format!("{name}: failed but wrote {}", dir.display()));
+            }
+            if std::env::var_os("KPLAN_BLESS").is_some() {
+                let _ = std::fs::remove_dir_all(&golden_dir);
             }
             compare(&errors_file, &stderr, &mut problems);
             continue;
@@ -243,8 +262,11 @@ fn valid_fixtures_match_golden_compose_projects() {
         }
         let produced = files_under(&dir);
         for f in &produced {
-            let actual = std::fs::read_to_string(dir.join(f)).expect("read output");
-            compare(&golden_dir.join(f), &actual, &mut problems);
+            let actual = std::fs::read(dir.join(f)).expect("read output");
+            match String::from_utf8(actual) {
+                Ok(text) => compare(&golden_dir.join(f), &text, &mut problems),
+                Err(e) => compare_bytes(&golden_dir.join(f), e.as_bytes(), &mut problems),
+            }
         }
         for f in files_under(&golden_dir) {
             if !produced.contains(&f) {
@@ -263,13 +285,41 @@ fn valid_fixtures_match_golden_compose_projects() {
                 String::from_utf8_lossy(&check.stdout)
             ));
         }
-        projects.push(golden_dir);
+        outputs.push(golden_dir);
     }
+    (outputs, problems)
+}
+
+/// Every valid fixture's Compose project (see [`golden_outputs`]); every golden
+/// project passes the real Compose binary's `config -q` and the compose-spec schema,
+/// in one oracle batch.
+#[test]
+fn valid_fixtures_match_golden_compose_projects() {
+    let (projects, problems) = golden_outputs("compose");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     if projects.is_empty() || support::oracle_python().is_none() {
         return;
     }
     if let Err(report) = support::oracle_check("compose", &projects) {
         panic!("the real Compose rejects golden projects:\n{report}");
+    }
+}
+
+/// Every valid fixture's Helm chart (see [`golden_outputs`]); every golden chart
+/// passes `helm lint --strict`, renders with its default values, and every rendered
+/// object is valid in strict mode for Kubernetes 1.30 and the newest schemas.
+#[test]
+fn valid_fixtures_match_golden_helm_charts() {
+    let (charts, problems) = golden_outputs("helm");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(
+        charts.len() >= 3,
+        "too few fixtures compile to a chart: {charts:?}"
+    );
+    if support::oracle_python().is_none() {
+        return;
+    }
+    if let Err(report) = support::oracle_check("helm", &charts) {
+        panic!("Helm or the Kubernetes schemas reject golden charts:\n{report}");
     }
 }

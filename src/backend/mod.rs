@@ -4,12 +4,14 @@
 //! and warnings, or every error. It never touches the file system or the engine:
 //! the output depends only on the plan and the options; [`output`] writes (or
 //! checks) the result. Static targets render the shared deployment model of
-//! [`lower`] in their own form ([`compose`] today).
+//! [`lower`] in their own form ([`compose`], [`helm`]).
 
 pub mod compose;
+pub mod helm;
 pub mod lower;
 pub mod output;
 pub mod plan;
+pub mod yaml;
 
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Plan, PlanInfo};
@@ -30,6 +32,8 @@ pub enum Target {
     Plan(plan::Format),
     /// A Docker Compose project.
     Compose,
+    /// A Helm chart directory.
+    Helm,
 }
 
 /// How the files are going to be written, and what the package does not say.
@@ -45,6 +49,10 @@ pub struct Options {
     /// Image reference -> its entrypoint and cmd (`--image-config FILE`), for
     /// services that start through the value wrapper.
     pub images: BTreeMap<String, ImageConfig>,
+    /// The chart's `version` (`--chart-version`; `None`: 0.1.0).
+    pub chart_version: Option<String>,
+    /// The chart's `appVersion` (`--app-version`; `None`: the chart version).
+    pub app_version: Option<String>,
 }
 
 impl Options {
@@ -79,5 +87,6 @@ pub fn compile(
             warnings: Vec::new(),
         }),
         Target::Compose => compose::compile(plan, info, opts),
+        Target::Helm => helm::compile(plan, info, opts),
     }
 }

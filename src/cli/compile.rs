@@ -20,6 +20,8 @@ pub enum Target {
     Plan,
     /// A Docker Compose project.
     Compose,
+    /// A Helm chart.
+    Helm,
 }
 
 impl Target {
@@ -28,6 +30,7 @@ impl Target {
         match self {
             Target::Plan => "a canonical plan",
             Target::Compose => "a Docker Compose project",
+            Target::Helm => "a Helm chart",
         }
     }
 }
@@ -66,11 +69,18 @@ pub struct CompileArgs {
     /// entrypoint (make it with `kplan images inspect PKG`).
     #[arg(long, value_name = "FILE")]
     pub image_config: Option<PathBuf>,
+    /// The Helm chart's version (strict SemVer 2). Default: 0.1.0.
+    #[arg(long, value_name = "SEMVER")]
+    pub chart_version: Option<String>,
+    /// The Helm chart's appVersion. Default: the chart version.
+    #[arg(long, value_name = "VERSION")]
+    pub app_version: Option<String>,
 }
 
 pub fn run(args: &CompileArgs) -> i32 {
     let cluster = match args.target {
         Target::Plan | Target::Compose => ClusterType::Docker,
+        Target::Helm => ClusterType::Kubernetes,
     };
     let images = match &args.image_config {
         Some(path) => match read_image_config(path) {
@@ -92,12 +102,15 @@ pub fn run(args: &CompileArgs) -> i32 {
             PlanFormat::Json => backend::plan::Format::Json,
         }),
         Target::Compose => backend::Target::Compose,
+        Target::Helm => backend::Target::Helm,
     };
     let opts = backend::Options {
         to_stdout: args.out.is_none(),
         package_dir: package_dir_from_out(args),
         tools_image: args.tools_image.clone().unwrap_or_default(),
         images,
+        chart_version: args.chart_version.clone(),
+        app_version: args.app_version.clone(),
     };
     let output: Output = match backend::compile(target, &loaded.plan, &loaded.info, &opts) {
         Ok(c) => {

@@ -5,6 +5,7 @@ Run with the oracle venv's Python (scripts/setup-test-tools.sh makes .tools/venv
 
     .tools/venv/bin/python tests/oracles/oracle.py compose   DIR_OR_FILE...
     .tools/venv/bin/python tests/oracles/oracle.py helm      CHARTDIR...
+    .tools/venv/bin/python tests/oracles/oracle.py helm-render SPEC.json
     .tools/venv/bin/python tests/oracles/oracle.py terraform DIR...
 
 Prints one line per input, `ok PATH` or `FAIL PATH: message` (a message may span
@@ -16,7 +17,12 @@ compose:   the real Docker Compose v2 binary (`config -q`: YAML, schema, referen
            (every schema error). DIR means DIR/compose.yaml.
 helm:      Helm's own `lint --strict`, render with the chart's default values,
            yaml.safe_load_all of every rendered manifest, and kubernetes-validate in
-           strict mode for Kubernetes 1.30 (an unknown apiVersion/kind is a failure).
+           strict mode for Kubernetes 1.30 and for the newest version it ships (an
+           unknown apiVersion/kind is a failure).
+helm-render: SPEC.json is a list of {"chart", "release", "namespace", "values"};
+           each is rendered with those values and its manifests checked as for helm;
+           prints a JSON list of {"errors": [...], "manifests": {template: [docs]}},
+           one per entry (exit 1 if any has errors), for tests that look inside.
 terraform: `terraform fmt -check` must return 0, and Terraform's own configuration
            loader (load_config_dir) must report no error. `validate` is not run: it
            needs the providers' binaries, which cannot be fetched offline.
@@ -33,6 +39,9 @@ RELEASE_NAME = "kplan-test"
 NAMESPACE = "default"
 
 _tmp = tempfile.TemporaryDirectory(prefix="kplan-oracle-")
+
+# What a check found out besides problems, printed after `ok PATH` (e.g. counts).
+NOTES = {}
 
 
 def _indent(msg):
@@ -109,8 +118,6 @@ def _is_manifest(template_path):
 
 def check_helm(paths):
     import helm_python
-    import kubernetes_validate
-    import yaml
 
     problems = {}
     for chart in paths:
@@ -127,40 +134,85 @@ def check_helm(paths):
         for e in lint.get("errors", []):
             if not any(str(e) in x for x in errs):
                 errs.append(f"helm lint: {e}")
-        try:
-            rendered = helm_python.Chart.load(chart).render(None, name=RELEASE_NAME, namespace=NAMESPACE)
-        except Exception as e:
-            errs.append(f"helm render: {type(e).__name__}: {e}")
+        manifests = _render(chart, None, RELEASE_NAME, NAMESPACE, errs)
+        if manifests is not None:
+            _validate(manifests, errs)
+            count = sum(len(d) for d in manifests.values())
+            NOTES[chart] = f"lint --strict clean, {count} objects rendered, valid for Kubernetes {' and '.join(_kube_versions())}"
+    return problems
+
+
+def _kube_versions():
+    import kubernetes_validate
+
+    newest = ".".join(kubernetes_validate.latest_version().split(".")[:2])
+    return [KUBE_VERSION] if newest == KUBE_VERSION else [KUBE_VERSION, newest]
+
+
+def _render(chart, values, release, namespace, errs):
+    """Renders a chart; returns {template: [documents]} of its manifests, or None."""
+    import helm_python
+    import yaml
+
+    try:
+        rendered = helm_python.Chart.load(chart).render(values, name=release, namespace=namespace)
+    except Exception as e:
+        errs.append(f"helm render: {type(e).__name__}: {e}")
+        return None
+    out = {}
+    for tpl, text in sorted(rendered.items()):
+        if not _is_manifest(tpl):
             continue
-        for tpl, text in sorted(rendered.items()):
-            if not _is_manifest(tpl):
-                continue
-            try:
-                docs = list(yaml.safe_load_all(text))
-            except yaml.YAMLError as e:
-                errs.append(f"{tpl}: rendered YAML does not parse: {e}")
-                continue
+        try:
+            out[tpl] = [d for d in yaml.safe_load_all(text) if d is not None]
+        except yaml.YAMLError as e:
+            errs.append(f"{tpl}: rendered YAML does not parse: {e}")
+    return out
+
+
+def _validate(manifests, errs):
+    """Every manifest, strictly, against the Kubernetes schemas of each version."""
+    import kubernetes_validate
+
+    for version in _kube_versions():
+        for tpl, docs in manifests.items():
             for i, doc in enumerate(docs):
-                if doc is None:
-                    continue
                 where = f"{tpl}[{i}]"
                 if not isinstance(doc, dict):
                     errs.append(f"{where}: a manifest must be a mapping, got {type(doc).__name__}")
                     continue
                 try:
-                    kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
+                    kubernetes_validate.validate(doc, version, strict=True)
                 except kubernetes_validate.SchemaNotFoundError:
                     errs.append(
-                        f"{where}: no Kubernetes {KUBE_VERSION} schema for "
+                        f"{where}: no Kubernetes {version} schema for "
                         f"apiVersion={doc.get('apiVersion')!r} kind={doc.get('kind')!r}"
                     )
                 except kubernetes_validate.ValidationError as e:
                     path = ".".join(str(p) for p in getattr(e, "path", []))
                     msg = getattr(e, "message", None) or str(e)
-                    errs.append(f"{where} {doc.get('kind')}: {path + ': ' if path else ''}{msg}")
+                    errs.append(f"{where} {doc.get('kind')} (Kubernetes {version}): {path + ': ' if path else ''}{msg}")
                 except Exception as e:
                     errs.append(f"{where}: kubernetes-validate: {type(e).__name__}: {e}")
-    return problems
+
+
+def helm_render(argv):
+    if len(argv) != 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    with open(argv[0]) as f:
+        spec = json.load(f)
+    results = []
+    for entry in spec:
+        errs = []
+        manifests = _render(entry["chart"], entry.get("values"), entry["release"], entry["namespace"], errs)
+        if manifests is not None:
+            _validate(manifests, errs)
+        results.append({"errors": errs, "manifests": manifests or {}})
+    json.dump(results, sys.stdout)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+    return 1 if any(r["errors"] for r in results) else 0
 
 
 # --- terraform -----------------------------------------------------------------------
@@ -216,6 +268,8 @@ CHECKS = {"compose": check_compose, "helm": check_helm, "terraform": check_terra
 
 
 def main(argv):
+    if argv and argv[0] == "helm-render":
+        return helm_render(argv[1:])
     if len(argv) < 2 or argv[0] not in CHECKS:
         print(__doc__, file=sys.stderr)
         return 2
@@ -233,7 +287,7 @@ def main(argv):
             failed = True
             print(f"FAIL {path}: " + _indent("\n".join(errs)))
         else:
-            print(f"ok {path}")
+            print(f"ok {path}" + (f" ({NOTES[path]})" if path in NOTES else ""))
     sys.stdout.flush()
     return 1 if failed else 0
 

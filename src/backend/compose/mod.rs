@@ -35,13 +35,12 @@ mod health;
 mod model;
 mod services;
 mod tasks;
-mod yaml;
 
 use super::lower::names::{self, Namer};
 use super::lower::store::{Piece, Word, Writes, VALUES_DIR};
 use super::lower::text::Seg;
 use super::lower::{self, Access, Condition, Model, NodeId, Vocabulary};
-use super::{Compiled, Options, Output};
+use super::{yaml, Compiled, Options, Output};
 use crate::diagnostic::Diagnostic;
 use crate::ir::{ArtifactId, Plan, PlanInfo, ServiceField, ServiceId};
 use model::{Dependency, Project};

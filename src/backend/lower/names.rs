@@ -44,7 +44,7 @@ pub fn token(name: &str) -> String {
 
 /// Keeps ASCII alphanumerics and `extra`, replaces anything else with `-`, drops
 /// leading non-alphanumerics; `empty` when nothing is left.
-fn sanitize(s: &str, extra: &str, empty: &str) -> String {
+pub fn sanitize(s: &str, extra: &str, empty: &str) -> String {
     let mapped: String = s
         .chars()
         .map(|c| {

@@ -1,5 +1,7 @@
-//! The YAML text of a Compose file: kplan's own block-style emitter for a
-//! `serde_yaml::Value`, and the `$` escaping Compose's interpolation needs.
+//! YAML text for the static targets: kplan's own block-style emitter for a
+//! `serde_yaml::Value` (Compose), the scalar rule every target shares ([`scalar`],
+//! [`double_quoted_body`]; Helm writes its own trees with it), and the `$` escaping
+//! Compose's interpolation needs.
 //!
 //! Why not `serde_yaml::to_string`: serde_yaml 0.9 quotes strings that *its* YAML 1.2
 //! parser would retype (`true`, `null`, `0755`, `1e3`, `0x1F`, `.inf`), but leaves
@@ -172,8 +174,13 @@ fn looks_typed(s: &str) -> bool {
 }
 
 fn double_quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
+    format!("\"{}\"", double_quoted_body(s))
+}
+
+/// The inside of a YAML double-quoted scalar holding `s` (without the quotes), so a
+/// target can put other text between pieces of one string (Helm's template actions).
+pub fn double_quoted_body(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -196,7 +203,6 @@ fn double_quoted(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out.push('"');
     out
 }
 
