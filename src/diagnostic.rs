@@ -109,7 +109,7 @@ pub fn render(d: &Diagnostic, sources: &dyn SourceLookup) -> String {
 
 /// Widest source line shown whole; a longer one (minified JSON, generated code) is
 /// shown as this many characters around the column, with `...` where it is cut.
-const SHOWN_CHARS: usize = 400;
+const SHOWN_CHARS: usize = 100;
 
 /// The part of `text` shown for column `col` (0-based), and the column within it.
 fn window(text: &str, col: usize) -> (String, usize) {
