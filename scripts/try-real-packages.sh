@@ -3,11 +3,13 @@
 # local use only (their files are never committed). Lay the packages out first as
 # CACHE/github.com/OWNER/REPO (a git clone each), then:
 #
-#   scripts/try-real-packages.sh CACHE [TARGET...]        # TARGET: plan (default), compose, helm
+#   scripts/try-real-packages.sh CACHE [TARGET...]        # TARGET: plan (default), compose, helm, terraform
 #
 # Prints one line per package and target: ok, or the first diagnostic. When .tools/venv
 # exists, Compose outputs are also checked with the real Compose binary (`config -q`),
-# Helm charts with `helm lint --strict`, a render and the Kubernetes schemas (counts).
+# Helm charts with `helm lint --strict`, a render and the Kubernetes schemas (counts),
+# Terraform configurations with Terraform's fmt -check, its config loader and the
+# provider schema check (tests/oracles/oracle.py terraform).
 # A package whose run() has required parameters gets the arguments listed below.
 set -uo pipefail
 cache="${1:?usage: $0 CACHE [TARGET...]}"
@@ -50,6 +52,13 @@ for pkg in "${packages[@]}"; do
                     checked=", $(printf '%s\n' "$report" | sed -n 's/^ok [^ ]* (\(.*\))$/\1/p')"
                 else
                     checked=", REJECTED: $(printf '%s\n' "$report" | head -3 | tr '\n' ' ')"
+                fi
+            fi
+            if [ "$t" = terraform ] && [ -x "$oracle" ]; then
+                if report=$("$oracle" "$root/tests/oracles/oracle.py" terraform "$dir" 2>&1); then
+                    checked=", terraform fmt + loader + provider schema ok"
+                else
+                    checked=", REJECTED by terraform: $(printf '%s\n' "$report" | head -3 | tr '\n' ' ')"
                 fi
             fi
             printf '%-45s %-8s ok (%d ms, %d files%s)\n' "$pkg" "$t" "$ms" "$(find "$dir" -type f ! -name .kplan-files | wc -l)" "$checked"

@@ -323,3 +323,19 @@ fn valid_fixtures_match_golden_helm_charts() {
         panic!("Helm or the Kubernetes schemas reject golden charts:\n{report}");
     }
 }
+
+/// Every valid fixture's Terraform configuration (see [`golden_outputs`]); every golden
+/// configuration passes Terraform's own `fmt -check` and configuration loader, and the
+/// kreuzwerker/docker 4.5.0 schema check (tests/oracles/check_config.py), in one
+/// oracle batch.
+#[test]
+fn valid_fixtures_match_golden_terraform_configs() {
+    let (configs, problems) = golden_outputs("terraform");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    if configs.is_empty() || support::oracle_python().is_none() {
+        return;
+    }
+    if let Err(report) = support::oracle_check("terraform", &configs) {
+        panic!("Terraform rejects golden configurations:\n{report}");
+    }
+}

@@ -4,13 +4,14 @@
 //! and warnings, or every error. It never touches the file system or the engine:
 //! the output depends only on the plan and the options; [`output`] writes (or
 //! checks) the result. Static targets render the shared deployment model of
-//! [`lower`] in their own form ([`compose`], [`helm`]).
+//! [`lower`] in their own form ([`compose`], [`helm`], [`terraform`]).
 
 pub mod compose;
 pub mod helm;
 pub mod lower;
 pub mod output;
 pub mod plan;
+pub mod terraform;
 pub mod yaml;
 
 use crate::diagnostic::Diagnostic;
@@ -34,6 +35,8 @@ pub enum Target {
     Compose,
     /// A Helm chart directory.
     Helm,
+    /// A Terraform configuration for the kreuzwerker/docker provider.
+    Terraform,
 }
 
 /// How the files are going to be written, and what the package does not say.
@@ -88,5 +91,6 @@ pub fn compile(
         }),
         Target::Compose => compose::compile(plan, info, opts),
         Target::Helm => helm::compile(plan, info, opts),
+        Target::Terraform => terraform::compile(plan, info, opts),
     }
 }

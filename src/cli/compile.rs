@@ -22,6 +22,8 @@ pub enum Target {
     Compose,
     /// A Helm chart.
     Helm,
+    /// A Terraform configuration for the Docker provider.
+    Terraform,
 }
 
 impl Target {
@@ -31,6 +33,7 @@ impl Target {
             Target::Plan => "a canonical plan",
             Target::Compose => "a Docker Compose project",
             Target::Helm => "a Helm chart",
+            Target::Terraform => "a Terraform configuration",
         }
     }
 }
@@ -79,7 +82,7 @@ pub struct CompileArgs {
 
 pub fn run(args: &CompileArgs) -> i32 {
     let cluster = match args.target {
-        Target::Plan | Target::Compose => ClusterType::Docker,
+        Target::Plan | Target::Compose | Target::Terraform => ClusterType::Docker,
         Target::Helm => ClusterType::Kubernetes,
     };
     let images = match &args.image_config {
@@ -103,6 +106,7 @@ pub fn run(args: &CompileArgs) -> i32 {
         }),
         Target::Compose => backend::Target::Compose,
         Target::Helm => backend::Target::Helm,
+        Target::Terraform => backend::Target::Terraform,
     };
     let opts = backend::Options {
         to_stdout: args.out.is_none(),

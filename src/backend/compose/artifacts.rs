@@ -12,13 +12,15 @@
 
 use super::model::{ComposeService, NamedVolume};
 use super::{Ctx, Placement};
-use crate::backend::lower::artifacts::{render_template, ArtifactModel, FileBody, FileModel};
+use crate::backend::lower::artifacts::{
+    is_plain_relative, static_content, ArtifactModel, FileBody, FileModel,
+};
 use crate::backend::lower::names::artifact_base;
 use crate::backend::lower::script::COPY_SCRIPT;
-use crate::backend::lower::store::{render_script, Piece, RenderedFile, Source};
+use crate::backend::lower::store::{render_script, split_rendered, RenderedFile};
 use crate::backend::lower::{JobKind, NodeId};
 use crate::diagnostic::Diagnostic;
-use crate::ir::{ArtifactId, Mount, RuntimeRef, ServiceId, Span};
+use crate::ir::{ArtifactId, Mount, ServiceId, Span};
 use std::collections::BTreeMap;
 
 /// Decides where every artifact lives, writing compile-time files into the output.
@@ -97,22 +99,12 @@ fn rendered(cx: &mut Ctx, id: ArtifactId, tok: &str, files: &[FileModel]) -> Ren
         match &f.body {
             FileBody::Text(t) if t.has_values() => {
                 let word = cx.word(t);
-                let mut sources = Vec::new();
-                let mut n = 0;
-                for p in &word.0 {
-                    match p {
-                        Piece::Lit(l) if l.is_empty() => {}
-                        Piece::Lit(l) => {
-                            cx.out.add(
-                                format!("{parts_dir}/{}/{n}", f.path),
-                                l.clone().into_bytes(),
-                            );
-                            sources.push(Source::Part(format!("{RENDER_PARTS}/{}/{n}", f.path)));
-                            n += 1;
-                            render.parts = Some(parts_dir.clone());
-                        }
-                        Piece::File(v) => sources.push(Source::Value(v.clone())),
-                    }
+                let (parts, sources) =
+                    split_rendered(&word, &|n| format!("{RENDER_PARTS}/{}/{n}", f.path));
+                for (n, l) in parts {
+                    cx.out
+                        .add(format!("{parts_dir}/{}/{n}", f.path), l.into_bytes());
+                    render.parts = Some(parts_dir.clone());
                 }
                 render.files.push(RenderedFile {
                     path: f.path.clone(),
@@ -179,7 +171,7 @@ pub fn artifact_volume(cx: &mut Ctx, base: &str) -> String {
 /// Whether a file of an artifact can be written beside `compose.yaml` (KP204 when
 /// its path is not a plain relative one).
 fn placeable(cx: &mut Ctx, id: ArtifactId, path: &str) -> bool {
-    if safe_rel(path) {
+    if is_plain_relative(path) {
         return true;
     }
     let a = cx.plan.artifact(id);
@@ -194,44 +186,14 @@ fn placeable(cx: &mut Ctx, id: ArtifactId, path: &str) -> bool {
     false
 }
 
-fn safe_rel(p: &str) -> bool {
-    !p.is_empty()
-        && !p.starts_with('/')
-        && p.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
-        && !p.contains(['\\', ':', '\n'])
-}
-
-/// The bytes of one compile-time file: service references become DNS names;
-/// templates whose logic waited for an address are rendered now with those names.
+/// The bytes of one compile-time file, service references as DNS names (KP205 when a
+/// deferred template cannot be rendered).
 fn content(cx: &mut Ctx, f: &FileModel, at: &Span, place: &str) -> Option<Vec<u8>> {
-    match &f.body {
-        FileBody::Bytes(b) => Some(b.clone()),
-        FileBody::Text(t) => Some(cx.text(t).into_bytes()),
-        FileBody::Template {
-            template,
-            data,
-            reason,
-        } => {
-            let resolve = |r: &RuntimeRef| -> Result<String, String> {
-                match r {
-                    RuntimeRef::Service { service, field } => Ok(cx.service_text(*service, *field)),
-                    RuntimeRef::Task { .. } => Err("a run-time value".into()),
-                }
-            };
-            match render_template(&f.path, template, data, &resolve) {
-                Ok(bytes) => Some(bytes),
-                Err(e) => {
-                    cx.diags.push(
-                        Diagnostic::error(
-                            "KP205",
-                            format!("{place} cannot be rendered with the services' DNS names: {e}"),
-                            Some(at.clone()),
-                        )
-                        .with_hint(format!("kplan deferred it because {reason}; make the template only print run-time values")),
-                    );
-                    None
-                }
-            }
+    match static_content(f, at, place, &|id, fld| cx.service_text(id, fld)) {
+        Ok(bytes) => Some(bytes),
+        Err(d) => {
+            cx.diags.push(*d);
+            None
         }
     }
 }

@@ -37,8 +37,7 @@ mod services;
 mod tasks;
 
 use super::lower::names::{self, Namer};
-use super::lower::store::{Piece, Word, Writes, VALUES_DIR};
-use super::lower::text::Seg;
+use super::lower::store::{Word, Writes, VALUES_DIR};
 use super::lower::{self, Access, Condition, Model, NodeId, Vocabulary};
 use super::{yaml, Compiled, Options, Output};
 use crate::diagnostic::Diagnostic;
@@ -223,24 +222,9 @@ impl<'a> Ctx<'a> {
 
     /// A text as a shell word: run-time values read from their files in the store.
     pub fn word(&self, t: &lower::text::Text) -> Word {
-        let mut w = Word::default();
-        let mut lit = String::new();
-        for s in t.segs() {
-            match s {
-                Seg::Lit(l) => lit.push_str(l),
-                Seg::Service(id, f) => lit.push_str(&self.service_text(*id, *f)),
-                Seg::Value(v) => {
-                    if !lit.is_empty() {
-                        w.0.push(Piece::Lit(std::mem::take(&mut lit)));
-                    }
-                    w.0.push(Piece::File(self.value_file(*v)));
-                }
-            }
-        }
-        if !lit.is_empty() || w.0.is_empty() {
-            w.0.push(Piece::Lit(lit));
-        }
-        w
+        lower::store::word(t, &|id, f| self.service_text(id, f), &|v| {
+            self.value_file(v)
+        })
     }
 
     pub fn words(&self, ts: &[lower::text::Text]) -> Vec<Word> {
@@ -254,10 +238,7 @@ impl<'a> Ctx<'a> {
 
     /// A task's results as the files it writes in the containers.
     pub fn writes(&self, r: &lower::program::Results) -> Writes {
-        Writes {
-            output: r.output.as_ref().map(|p| format!("{VALUES_DIR}/{p}")),
-            code: r.code.as_ref().map(|p| format!("{VALUES_DIR}/{p}")),
-        }
+        Writes::under(r, VALUES_DIR)
     }
 
     /// The Compose name of a node.
@@ -278,10 +259,6 @@ impl<'a> Ctx<'a> {
     pub fn text(&self, t: &lower::text::Text) -> String {
         t.render_static(|id, f| self.service_text(id, f))
             .unwrap_or_default()
-    }
-
-    pub fn texts(&self, ts: &[lower::text::Text]) -> Vec<String> {
-        ts.iter().map(|t| self.text(t)).collect()
     }
 
     /// Turns the model's edges into `depends_on`, then makes `up --wait` wait for

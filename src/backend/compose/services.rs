@@ -7,8 +7,7 @@ use super::model::{
     Build, ComposeService, CountOrAll, Deploy, DeviceRequest, PublishedPort, ResourceSet, Resources,
 };
 use super::Ctx;
-use crate::backend::lower::store::{start_script, Word};
-use crate::backend::lower::{NodeId, ServiceModel};
+use crate::backend::lower::{build_context, NodeId, ServiceModel};
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Image, Span, Transport};
 
@@ -51,35 +50,10 @@ fn service(cx: &mut Ctx, m: &ServiceModel) -> ComposeService {
         ..ComposeService::default()
     };
     out.build = build;
-    match &m.start {
-        // A run-time value in its strings: a wrapper reads it from the value store,
-        // exports the env vars holding one and `exec`s the whole argv.
-        Some(argv) => {
-            let argv = cx.words(argv);
-            let env: Vec<(String, Word)> = m
-                .env
-                .iter()
-                .filter(|(_, v)| v.has_values())
-                .map(|(k, v)| (k.clone(), cx.word(v)))
-                .collect();
-            out.entrypoint = Some(vec![
-                "/bin/sh".to_owned(),
-                "-c".to_owned(),
-                start_script(&argv, &env),
-            ]);
-        }
-        None => {
-            if !m.entrypoint.is_empty() {
-                out.entrypoint = Some(cx.texts(&m.entrypoint));
-            }
-            if !m.cmd.is_empty() {
-                out.command = Some(cx.texts(&m.cmd));
-            }
-        }
-    }
-    for (k, v) in m.env.iter().filter(|(_, v)| !v.has_values()) {
-        out.environment.insert(k.clone(), cx.text(v));
-    }
+    let start = m.start_command(&|t| cx.word(t), &|t| cx.text(t));
+    out.entrypoint = start.entrypoint;
+    out.command = start.cmd;
+    out.environment = start.env;
     out.labels = c.labels.clone();
     out.user = c.user.as_ref().map(|u| match u.gid {
         Some(g) => format!("{}:{g}", u.uid),
@@ -192,17 +166,8 @@ pub fn image(
             target_stage,
             build_args,
         } => {
-            // Faithful only for a context inside the local root package: then the
-            // path from the output directory to it is fixed by the checkout.
-            let in_package = !build_context_dir.starts_with("github.com/");
-            match (&cx.package_dir, in_package) {
-                (Some(pkg), true) => {
-                    let ctx = build_context_dir.trim_start_matches("./");
-                    let context = if ctx.is_empty() || ctx == "." {
-                        pkg.clone()
-                    } else {
-                        format!("{pkg}/{ctx}")
-                    };
+            match build_context(cx.package_dir.as_deref(), build_context_dir) {
+                Ok(context) => {
                     *build = Some(Build {
                         context,
                         dockerfile: build_file.clone(),
@@ -210,12 +175,7 @@ pub fn image(
                         args: build_args.clone(),
                     });
                 }
-                (None, _) | (Some(_), false) => {
-                    let why = if in_package {
-                        "without -o DIR there is no directory to make the build context relative to"
-                    } else {
-                        "the context is in a package from the package cache, outside the project"
-                    };
+                Err(why) => {
                     cx.diags.push(
                         Diagnostic::error(
                             "KP203",

@@ -6,18 +6,15 @@
 //! that first waits for the service's healthcheck, as Kurtosis runs an exec once the
 //! service is ready. kplan's own jobs for run-time values (preparing the value store,
 //! jq extracts, rendering files with run-time holes, `verify`) run in the tools
-//! image. The scripts are the shared ones ([`crate::backend::lower::script`],
-//! [`crate::backend::lower::store`]); every node that reads or writes run-time values
+//! image. The scripts are the shared ones ([`crate::backend::lower::oneshot`]); every node that reads or writes run-time values
 //! mounts the value store (read-only unless it writes).
 
 use super::artifacts::{copier, renderer, task_mounts};
 use super::model::{ComposeService, Hook};
 use super::{services, Ctx, Placement};
+use crate::backend::lower::oneshot::{program_command, shell_job, ShellJob, Writer};
 use crate::backend::lower::program::Program;
-use crate::backend::lower::script::{self, hook_command, one_shot, request_script, wget_words};
-use crate::backend::lower::store::{
-    extract_script, store_init_script, verify_script, wait_script, WaitField, Word, VALUES_DIR,
-};
+use crate::backend::lower::script::{self, hook_command};
 use crate::backend::lower::{JobId, JobKind, NodeId};
 use crate::ir::{GoDuration, ServiceField};
 
@@ -36,100 +33,27 @@ pub fn lower(cx: &mut Ctx) {
         };
         let svc = match &job.kind {
             JobKind::Task(p) => Some(program(cx, node, p)),
-            JobKind::Request(r) => {
-                let target = cx.service_text(r.call.service, ServiceField::Hostname);
-                let authority = format!("{target}:{}", r.call.port);
-                let body = r.call.body.as_ref().map(|b| cx.word(b));
-                let argv = wget_words(&r.call, &authority, body);
-                let writes = cx.writes(&r.results);
-                Some(ComposeService {
-                    image: cx
-                        .plan
-                        .service(r.call.service)
-                        .config
-                        .image
-                        .reference()
-                        .to_owned(),
-                    entrypoint: Some(vec!["/bin/sh".to_owned(), "-c".to_owned()]),
-                    command: Some(vec![request_script(&argv, &r.codes, &r.verify, &writes)]),
-                    volumes: cx.store_mount(node).into_iter().collect(),
-                    restart: Some("no".into()),
-                    ..ComposeService::default()
-                })
-            }
             JobKind::Copy { .. } => copier(cx, node),
-            JobKind::StoreInit => Some(tools(cx, store_init_script())),
-            JobKind::Extract {
-                input,
-                json,
-                outputs,
-                ..
-            } => {
-                let abs = |p: &str| format!("{VALUES_DIR}/{p}");
-                let outputs: Vec<(String, String)> =
-                    outputs.iter().map(|(f, p)| (f.clone(), abs(p))).collect();
-                Some(tools(cx, extract_script(&abs(input), *json, &outputs)))
-            }
             JobKind::Render { artifact } => renderer(cx, node, *artifact),
-            JobKind::Wait {
-                task,
-                call,
-                field,
-                filter,
-                assertion,
-                target,
-                interval,
-                timeout,
-                body,
-                results,
-                outputs,
-            } => {
-                let host = cx.service_text(call.service, ServiceField::Hostname);
-                let authority = format!("{host}:{}", call.port);
-                let req_body = call.body.as_ref().map(|b| cx.word(b));
-                let argv = wget_words(call, &authority, req_body);
-                let field = match (field.as_str(), filter) {
-                    ("code", _) => WaitField::Code,
-                    (_, Some(f)) => WaitField::Extract(f.clone()),
-                    _ => WaitField::Body,
+            JobKind::Request(_)
+            | JobKind::StoreInit
+            | JobKind::Extract { .. }
+            | JobKind::Wait { .. }
+            | JobKind::Verify { .. } => {
+                let mut diags = Vec::new();
+                let writer = Writer {
+                    word: &|t| cx.word(t),
+                    host: &|s| cx.service_text(s, ServiceField::Hostname),
                 };
-                let secs = interval.as_std().as_secs().max(1);
-                let tries = timeout.as_std().as_secs().div_ceil(secs).max(1);
-                let abs = |p: &str| format!("{VALUES_DIR}/{p}");
-                let outputs: Vec<(String, String)> =
-                    outputs.iter().map(|(f, p)| (f.clone(), abs(p))).collect();
-                let script = wait_script(
-                    &argv,
-                    &abs(&format!("{body}.poll")),
-                    &field,
-                    *assertion,
-                    target,
-                    secs,
-                    tries,
-                    &cx.writes(results),
-                    &outputs,
-                );
-                if script.is_none() {
-                    let t = cx.plan.task(*task);
-                    cx.diags.push(
-                        crate::diagnostic::Diagnostic::error(
-                            "KP201",
-                            format!("the result of plan.wait is read, but its comparison ({} {}) cannot be written as a shell test, so kplan cannot poll it at run time", assertion.as_str(), serde_json::to_string(target).unwrap_or_default()),
-                            Some(t.at.clone()),
-                        )
-                        .with_hint("compare with ==, != or IN against strings or integers, or deploy with `kplan apply`"),
-                    );
-                }
-                script.map(|s| tools(cx, s))
-            }
-            JobKind::Verify {
-                value,
-                assertion,
-                target,
-                ..
-            } => {
-                let w = cx.word(value);
-                verify_script(&w, *assertion, target).map(|s| tools(cx, s))
+                let job = shell_job(cx.plan, &job.kind, &writer, &mut diags);
+                cx.diags.extend(diags);
+                job.map(|j| match j {
+                    ShellJob::InTools(script) => tools(cx, script),
+                    ShellJob::InServiceImage(s, script) => ComposeService {
+                        image: cx.plan.service(s).config.image.reference().to_owned(),
+                        ..tools(cx, script)
+                    },
+                })
             }
         };
         if let Some(svc) = svc {
@@ -184,22 +108,7 @@ fn program(cx: &mut Ctx, node: NodeId, p: &Program) -> ComposeService {
         }
     }
     volumes.extend(cx.store_mount(node));
-    let argv = cx.words(&p.argv);
-    let value_env: Vec<(String, Word)> = p
-        .env
-        .iter()
-        .filter(|(_, v)| v.has_values())
-        .map(|(k, v)| (k.clone(), cx.word(v)))
-        .collect();
-    let cmd = one_shot(
-        &argv,
-        &value_env,
-        p.setup.as_deref(),
-        &p.codes,
-        &p.verify,
-        &store,
-        &cx.writes(&p.results),
-    );
+    let cmd = program_command(p, &|t| cx.word(t), &store);
     let mut build = None;
     let who = format!("{} '{}'", p.instruction, cx.name(node));
     let image = services::image(cx, &p.image, &who, &task.at, &mut build);

@@ -37,6 +37,53 @@ pub enum FileBody {
     },
 }
 
+/// The bytes of a file known at compile time: service references written by
+/// `service` (a target's DNS names), a deferred template rendered with them; KP205
+/// when that template still cannot be rendered (`place`: "file 'x' of artifact 'y'").
+/// A text file holding run-time values is not static: its caller renders it at run time.
+pub fn static_content(
+    f: &FileModel,
+    at: &crate::ir::Span,
+    place: &str,
+    service: &dyn Fn(ServiceId, crate::ir::ServiceField) -> String,
+) -> Result<Vec<u8>, Box<Diagnostic>> {
+    match &f.body {
+        FileBody::Bytes(b) => Ok(b.clone()),
+        FileBody::Text(t) => Ok(t.render_static(service).unwrap_or_default().into_bytes()),
+        FileBody::Template {
+            template,
+            data,
+            reason,
+        } => {
+            let resolve = |r: &RuntimeRef| -> Result<String, String> {
+                match r {
+                    RuntimeRef::Service { service: s, field } => Ok(service(*s, *field)),
+                    RuntimeRef::Task { .. } => Err("a run-time value".into()),
+                }
+            };
+            render_template(&f.path, template, data, &resolve).map_err(|e| {
+                Box::new(
+                    Diagnostic::error(
+                        "KP205",
+                        format!("{place} cannot be rendered with the services' DNS names: {e}"),
+                        Some(at.clone()),
+                    )
+                    .with_hint(format!("kplan deferred it because {reason}; make the template only print run-time values")),
+                )
+            })
+        }
+    }
+}
+
+/// Whether an artifact's file path is a plain relative one (no `..`, `.`, empty or
+/// absolute components, no `\`, `:` or line break), so a target can place it.
+pub fn is_plain_relative(p: &str) -> bool {
+    !p.is_empty()
+        && !p.starts_with('/')
+        && p.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
+        && !p.contains(['\\', ':', '\n'])
+}
+
 /// Where an artifact's files come from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ArtifactModel {

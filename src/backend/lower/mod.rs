@@ -19,13 +19,14 @@
 //! Each file holds one concern: [`text`] (resolving IR strings against what the
 //! target can hold, KP201/KP202), [`names`], [`probe`], [`artifacts`], [`program`]
 //! and [`script`] (the one copy of the task scripts), [`store`] (the value store in
-//! POSIX sh), [`edges`], [`values`]; the model is assembled by `services.rs` and
+//! POSIX sh), [`oneshot`] (the commands of the jobs, for targets that run them), [`edges`], [`values`]; the model is assembled by `services.rs` and
 //! `tasks.rs`. Everything here is pure: the engine is never asked (an image's
 //! entrypoint comes in through [`Rules::images`]).
 
 pub mod artifacts;
 pub mod edges;
 pub mod names;
+pub mod oneshot;
 pub mod probe;
 pub mod program;
 pub mod script;
@@ -91,6 +92,88 @@ pub struct ServiceModel {
     pub start: Option<Vec<Text>>,
     /// The step that adds it.
     pub step: usize,
+}
+
+/// How a target writes a service's command and environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StartCommand {
+    /// `None`: the image's.
+    pub entrypoint: Option<Vec<String>>,
+    /// `None`: the image's.
+    pub cmd: Option<Vec<String>>,
+    /// The env vars that hold no run-time value (the others are exported by the
+    /// wrapper).
+    pub env: BTreeMap<String, String>,
+}
+
+impl ServiceModel {
+    /// Its entrypoint, cmd and env as a container runs them: as given, or, when a
+    /// run-time value is in them, `/bin/sh -c WRAPPER` ([`store::start_script`]) that
+    /// reads the values, exports the env vars holding one and `exec`s the whole argv.
+    /// `word` and `text` write a text as the target does.
+    pub fn start_command(
+        &self,
+        word: &dyn Fn(&Text) -> store::Word,
+        text: &dyn Fn(&Text) -> String,
+    ) -> StartCommand {
+        let mut out = StartCommand::default();
+        match &self.start {
+            Some(argv) => {
+                let argv: Vec<store::Word> = argv.iter().map(word).collect();
+                let env: Vec<(String, store::Word)> = self
+                    .env
+                    .iter()
+                    .filter(|(_, v)| v.has_values())
+                    .map(|(k, v)| (k.clone(), word(v)))
+                    .collect();
+                out.entrypoint = Some(vec![
+                    "/bin/sh".to_owned(),
+                    "-c".to_owned(),
+                    store::start_script(&argv, &env),
+                ]);
+            }
+            None => {
+                if !self.entrypoint.is_empty() {
+                    out.entrypoint = Some(self.entrypoint.iter().map(text).collect());
+                }
+                if !self.cmd.is_empty() {
+                    out.cmd = Some(self.cmd.iter().map(text).collect());
+                }
+            }
+        }
+        for (k, v) in self.env.iter().filter(|(_, v)| !v.has_values()) {
+            out.env.insert(k.clone(), text(v));
+        }
+        out
+    }
+}
+
+/// The build context of an `ImageBuildSpec` relative to the output directory
+/// (`package_dir`: the local root package relative to it, when there is one), or why
+/// a target that builds from that directory cannot build it faithfully: only a
+/// context inside the local root package has a path from the output directory that
+/// the checkout fixes.
+pub fn build_context(
+    package_dir: Option<&str>,
+    build_context_dir: &str,
+) -> Result<String, &'static str> {
+    let in_package = !build_context_dir.starts_with("github.com/");
+    match (package_dir, in_package) {
+        (Some(pkg), true) => {
+            let ctx = build_context_dir.trim_start_matches("./");
+            Ok(if ctx.is_empty() || ctx == "." {
+                pkg.to_owned()
+            } else {
+                format!("{pkg}/{ctx}")
+            })
+        }
+        (None, true) => {
+            Err("without -o DIR there is no directory to make the build context relative to")
+        }
+        (_, false) => {
+            Err("the context is in a package from the package cache, outside the output directory")
+        }
+    }
 }
 
 /// A one-shot container.
@@ -360,5 +443,21 @@ impl Builder<'_> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::build_context;
+
+    #[test]
+    fn build_contexts_are_relative_to_the_output_only_inside_the_local_package() {
+        assert_eq!(build_context(Some("../pkg"), "./"), Ok("../pkg".to_owned()));
+        assert_eq!(
+            build_context(Some("../pkg"), "./img"),
+            Ok("../pkg/img".to_owned())
+        );
+        assert!(build_context(None, "./img").is_err());
+        assert!(build_context(Some("../pkg"), "github.com/o/r/img").is_err());
     }
 }

@@ -12,7 +12,9 @@
 //! `jq` for extracts) in the image that runs the script.
 
 use super::script::{quote, test};
-use crate::ir::{Assertion, Data};
+use super::text::{Seg, Text};
+use super::values::ValueId;
+use crate::ir::{Assertion, Data, ServiceField, ServiceId};
 use std::collections::BTreeMap;
 
 /// Where Docker-based targets mount the value store.
@@ -50,6 +52,56 @@ impl Word {
     pub fn has_values(&self) -> bool {
         self.as_lit().is_none()
     }
+}
+
+/// A text as a shell word: service references written by `service`, each run-time
+/// value read from its file (`file`: the value's absolute path in the container).
+pub fn word(
+    t: &Text,
+    service: &dyn Fn(ServiceId, ServiceField) -> String,
+    file: &dyn Fn(ValueId) -> String,
+) -> Word {
+    let mut w = Word::default();
+    let mut lit = String::new();
+    for s in t.segs() {
+        match s {
+            Seg::Lit(l) => lit.push_str(l),
+            Seg::Service(id, f) => lit.push_str(&service(*id, *f)),
+            Seg::Value(v) => {
+                if !lit.is_empty() {
+                    w.0.push(Piece::Lit(std::mem::take(&mut lit)));
+                }
+                w.0.push(Piece::File(file(*v)));
+            }
+        }
+    }
+    if !lit.is_empty() || w.0.is_empty() {
+        w.0.push(Piece::Lit(lit));
+    }
+    w
+}
+
+/// A file with run-time holes as the literal pieces a render job concatenates with
+/// the value files: each non-empty literal piece numbered in order (`(n, text)`),
+/// and the sources in order, the `n`-th piece read from `part(n)`.
+pub fn split_rendered(
+    word: &Word,
+    part: &dyn Fn(usize) -> String,
+) -> (Vec<(usize, String)>, Vec<Source>) {
+    let mut parts = Vec::new();
+    let mut sources = Vec::new();
+    for p in &word.0 {
+        match p {
+            Piece::Lit(l) if l.is_empty() => {}
+            Piece::Lit(l) => {
+                let n = parts.len();
+                parts.push((n, l.clone()));
+                sources.push(Source::Part(part(n)));
+            }
+            Piece::File(v) => sources.push(Source::Value(v.clone())),
+        }
+    }
+    (parts, sources)
 }
 
 /// The value files a script reads, each into one variable, once.
@@ -111,6 +163,14 @@ pub struct Writes {
 }
 
 impl Writes {
+    /// A task's results as the files it writes, under the store mounted at `dir`.
+    pub fn under(r: &super::program::Results, dir: &str) -> Writes {
+        Writes {
+            output: r.output.as_ref().map(|p| format!("{dir}/{p}")),
+            code: r.code.as_ref().map(|p| format!("{dir}/{p}")),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.output.is_none() && self.code.is_none()
     }
