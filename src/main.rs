@@ -2,12 +2,14 @@
 //! nested Starlark (and the templates it renders) is parsed and evaluated recursively;
 //! the frontend also bounds nesting, so input cannot overflow even this stack.
 
-/// mimalloc: compiling allocates many small, short-lived values (Starlark's AST and
-/// bytecode, owned copies of arguments); glibc's malloc/free were a fifth of the
-/// instructions of compiling ethereum-package; mimalloc cuts the total by 22%
-/// (jemalloc by 15%).
+/// Counts what the evaluation thread allocates, to stop a package at its budget
+/// (`--max-eval-memory`, see `kplan::memory`), over mimalloc: compiling allocates many
+/// small, short-lived values (Starlark's AST and bytecode, owned copies of arguments);
+/// glibc's malloc/free were a fifth of the instructions of compiling ethereum-package;
+/// mimalloc cuts the total by 22% (jemalloc by 15%).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: kplan::memory::Accounting<mimalloc::MiMalloc> =
+    kplan::memory::Accounting(mimalloc::MiMalloc);
 
 /// 512 MiB of address space; pages are only touched when used.
 const STACK_BYTES: usize = 512 << 20;

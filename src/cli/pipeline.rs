@@ -38,6 +38,40 @@ pub struct PackageArgs {
     /// devices and capabilities beyond the unprivileged set (e.g. SYS_ADMIN).
     #[arg(long)]
     pub privileged: bool,
+    /// Most memory the package's evaluation may allocate (bytes, or with K, M, G,
+    /// KiB, MiB, GiB); past it, evaluation stops with KP014 at the statement.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub max_eval_memory: usize,
+    /// Most bytes one template of render_templates may produce (same units).
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    pub max_template_output: usize,
+}
+
+/// A size: a number of bytes, optionally followed by K, M, G (or KiB, MiB, GiB;
+/// powers of 1024 either way).
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let digits = t.len() - t.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let (number, unit) = t.split_at(digits);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        other => {
+            return Err(format!(
+                "unknown unit '{other}'; use K, M or G (KiB, MiB, GiB)"
+            ))
+        }
+    };
+    let n: usize = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size; write e.g. 512MiB or 4GiB"))?;
+    match n.checked_mul(1 << shift) {
+        Some(0) => Err("the size must be more than 0".into()),
+        Some(b) => Ok(b),
+        None => Err(format!("'{text}' is too large")),
+    }
 }
 
 /// A loaded package: the plan, what validation proved, and the sources for snippets.
@@ -59,6 +93,8 @@ impl PackageArgs {
             offline: self.offline,
             cluster_type: cluster,
             allow_privileged: self.privileged,
+            max_eval_memory: self.max_eval_memory,
+            max_template_output: self.max_template_output,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! package resolver, the module cache (each module evaluated once per run, cycles
 //! reported with the chain), the sources read, and the plan recorder.
 
-use super::dialect::{check_limits, dialect, expand_indent_tabs};
+use super::dialect::{dialect, expand_indent_tabs};
 use super::package::{Kind, Packages, Refused, ResolvedFile};
 use super::positions::KeyPositions;
 use super::recorder::Recorder;
@@ -42,6 +42,8 @@ pub struct Context {
     pub globals: Globals,
     pub cluster: ClusterType,
     pub allow_privileged: bool,
+    /// Most bytes one rendered template may hold.
+    pub max_template_output: usize,
     pub sources: RefCell<Sources>,
     pub rec: RefCell<Recorder>,
     /// Where dict keys are written, for diagnostics about them (a bad port id).
@@ -64,6 +66,7 @@ impl Context {
             globals,
             cluster,
             allow_privileged,
+            max_template_output: crate::gotemplate::DEFAULT_MAX_OUTPUT,
             sources: RefCell::default(),
             rec: RefCell::default(),
             keys: RefCell::default(),
@@ -152,13 +155,13 @@ impl Context {
         self.files
             .borrow_mut()
             .insert(file.display.clone(), file.clone());
-        if let Err((line, col, msg)) = check_limits(&text) {
+        let src = expand_indent_tabs(&text).into_owned();
+        if let Err((line, col, msg)) = super::nesting::check(&file.display, &src) {
             return Err(ParseFailure::Limit(
                 crate::ir::Span::new(file.display.clone(), line, col),
                 msg,
             ));
         }
-        let src = expand_indent_tabs(&text).into_owned();
         let ast = AstModule::parse(&file.display, src, &dialect()).map_err(ParseFailure::Syntax)?;
         self.keys.borrow_mut().add_module(&ast);
         Ok(ast)

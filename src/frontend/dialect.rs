@@ -31,101 +31,6 @@ pub fn expand_indent_tabs(src: &str) -> std::borrow::Cow<'_, str> {
     expand(src)
 }
 
-/// Deepest bracket nesting accepted (starlark-go's own parser is recursive too; real
-/// packages nest a few levels).
-pub const MAX_NESTING: usize = 1000;
-/// Most operators accepted in one logical line (a chain `a + b + ...` nests as deep).
-pub const MAX_OPERATORS_PER_LINE: usize = 5000;
-
-/// Refuses input the recursive parser and evaluator could not handle without
-/// exhausting the stack: brackets nested deeper than [`MAX_NESTING`], or more than
-/// [`MAX_OPERATORS_PER_LINE`] operators in one logical line. Returns the 1-based line
-/// and column of the offending character and a message.
-pub fn check_limits(src: &str) -> Result<(), (u32, u32, String)> {
-    // Over bytes: every character that matters here is ASCII, and a UTF-8 continuation
-    // byte never equals one, so only the column needs care (it counts characters: a
-    // continuation byte does not advance it). Collecting the text into `char`s first
-    // cost 6% of compiling ethereum-package (callgrind).
-    let bytes = src.as_bytes();
-    let mut depth = 0usize;
-    let mut ops = 0usize;
-    let (mut line, mut col) = (1u32, 0u32);
-    let mut quote: Option<(u8, bool)> = None;
-    let mut in_comment = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c & 0xC0 != 0x80 {
-            col += 1;
-        }
-        if c == b'\n' {
-            line += 1;
-            col = 0;
-            in_comment = false;
-            if matches!(quote, Some((_, false))) {
-                quote = None;
-            }
-            if depth == 0 && quote.is_none() {
-                ops = 0;
-            }
-            i += 1;
-            continue;
-        }
-        if let Some((q, triple)) = quote {
-            if c == b'\\' {
-                // The escaped character is skipped (its continuation bytes, if any,
-                // are then passed over below without counting).
-                i += 2;
-                col += 1;
-                continue;
-            }
-            if c == q
-                && (!triple || (i + 2 < bytes.len() && bytes[i + 1] == q && bytes[i + 2] == q))
-            {
-                quote = None;
-                i += if triple { 3 } else { 1 };
-                continue;
-            }
-            i += 1;
-            continue;
-        }
-        if in_comment {
-            // Nothing in a comment counts, and the column restarts at the newline.
-            i += bytes[i..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .unwrap_or(bytes.len() - i);
-            continue;
-        }
-        match c {
-            b'#' => in_comment = true,
-            b'"' | b'\'' => {
-                let triple = i + 2 < bytes.len() && bytes[i + 1] == c && bytes[i + 2] == c;
-                quote = Some((c, triple));
-                i += if triple { 3 } else { 1 };
-                continue;
-            }
-            b'(' | b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Err((line, col, format!("brackets are nested more than {MAX_NESTING} levels deep; split the expression into named parts")));
-                }
-            }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            b'+' | b'-' | b'*' | b'/' | b'%' | b'|' | b'&' | b'^' | b'<' | b'>' | b'=' | b'!'
-            | b'.' => {
-                ops += 1;
-                if ops > MAX_OPERATORS_PER_LINE {
-                    return Err((line, col, format!("this expression has more than {MAX_OPERATORS_PER_LINE} operators; split it into several statements")));
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    Ok(())
-}
-
 fn expand(src: &str) -> std::borrow::Cow<'_, str> {
     let mut out = String::with_capacity(src.len() + 64);
     let chars: Vec<char> = src.chars().collect();
@@ -218,22 +123,6 @@ fn expand(src: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn limits_are_reported_in_characters_not_bytes() {
-        let deep = format!("x = \"é\" + {}", "(".repeat(MAX_NESTING + 1));
-        let (line, col, msg) = check_limits(&deep).unwrap_err();
-        assert_eq!((line, col), (1, 11 + MAX_NESTING as u32), "{msg}");
-        // Brackets in strings (escaped quotes, multi-byte text) and comments do not count.
-        let quoted = format!(
-            "x = \"\\\"é{}\"  # {}\n",
-            "(".repeat(2000),
-            "[".repeat(2000)
-        );
-        assert!(check_limits(&quoted).is_ok());
-        let triple = format!("x = '''é\n{}'''\ny = 1\n", "{".repeat(2000));
-        assert!(check_limits(&triple).is_ok());
-    }
 
     #[test]
     fn expands_tabs_only_in_indentation() {

@@ -43,7 +43,12 @@ impl<'e> BeforeStmtFuncDyn<'e> for Watch {
         _eval: &mut Evaluator<'v, '_, 'e>,
     ) -> starlark::Result<()> {
         STATEMENT.with(|s| *s.borrow_mut() = Some(span.to_file_span()));
-        Ok(())
+        match crate::memory::exceeded() {
+            Some(limit) => Err(starlark::Error::new_other(anyhow::Error::new(OverBudget {
+                limit,
+            }))),
+            None => Ok(()),
+        }
     }
 }
 
@@ -92,6 +97,42 @@ pub fn catching<R>(f: impl FnOnce() -> R) -> Result<R, String> {
             .with(|m| m.borrow_mut().take())
             .unwrap_or_else(|| "unknown panic".to_owned())
     })
+}
+
+/// The evaluation allocated more than `--max-eval-memory`.
+#[derive(Debug, thiserror::Error)]
+#[error("the package allocated more than {} of memory (--max-eval-memory)", mib(*.limit))]
+pub struct OverBudget {
+    pub limit: usize,
+}
+
+fn mib(bytes: usize) -> String {
+    format!("{} MiB", bytes >> 20)
+}
+
+const OVER_BUDGET_HINT: &str = "look for a loop or repetition that grows without bound; if the package needs more, raise --max-eval-memory (e.g. --max-eval-memory 8GiB)";
+
+/// The code and hint of an [`OverBudget`] error.
+pub fn over_budget(e: &starlark::Error) -> Option<(&'static str, Option<String>)> {
+    match e.kind() {
+        starlark::ErrorKind::Other(a) => a
+            .downcast_ref::<OverBudget>()
+            .map(|_| (LIMIT, Some(OVER_BUDGET_HINT.to_owned()))),
+        _ => None,
+    }
+}
+
+/// The budget's backstop (see `crate::memory`): one allocation would take the
+/// evaluation past three times its budget, which cannot be refused, so the error is printed
+/// here, at the statement running, and kplan exits.
+pub fn report_exhausted(limit: usize) {
+    let d = Diagnostic::error(LIMIT, OverBudget { limit }.to_string(), statement())
+        .with_hint(OVER_BUDGET_HINT);
+    let text = crate::diagnostic::render(&d, &crate::diagnostic::NoSources);
+    crate::console::write(
+        crate::console::Stream::Err,
+        format_args!("{text}\nerror: 1 problem found; nothing was written or changed\n"),
+    );
 }
 
 /// The diagnostic for a panic caught while evaluating, at `at` (the running call).

@@ -12,6 +12,7 @@ mod globals;
 mod guard;
 mod instruction;
 mod locator;
+mod nesting;
 mod package;
 mod plan_artifacts;
 mod plan_object;
@@ -62,6 +63,10 @@ pub struct Options {
     /// `--privileged`: allow privileged services, host PID, docker.sock mounts, devices
     /// and capabilities beyond the unprivileged set.
     pub allow_privileged: bool,
+    /// `--max-eval-memory`: bytes the evaluation may allocate (see `crate::memory`).
+    pub max_eval_memory: usize,
+    /// `--max-template-output`: bytes one rendered template may hold.
+    pub max_template_output: usize,
 }
 
 /// A successful interpretation.

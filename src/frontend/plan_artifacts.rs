@@ -174,7 +174,7 @@ pub fn methods(builder: &mut MethodsBuilder) {
         let mut errors = Vec::new();
         let describe = |r: &RuntimeRef| describe_ref(&ctx.rec.borrow(), r);
         for (path, template, data) in converted {
-            match templates::render(&path, &template, &data, &describe) {
+            match templates::render(&path, &template, &data, &describe, ctx.max_template_output) {
                 Ok(content) => files.push(ArtifactFile {
                     path: path.trim_start_matches('/').to_owned(),
                     mode: 0o644,

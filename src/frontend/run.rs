@@ -24,16 +24,64 @@ fn fail(code: &'static str, msg: impl Into<String>, at: Option<Span>) -> Failure
     }
 }
 
-/// Interprets the package named in `opts`.
+/// Stack of the thread every interpretation runs on. starlark-rust parses, compiles
+/// and evaluates recursively; `nesting.rs` bounds how deep a file may nest, and
+/// tests/limits.rs evaluates each construct at its bound on this stack. Each passes
+/// on 64 MiB in a debug build (the deepest: 1000 nested `lambda`s); 256 MiB leaves
+/// four times that. It is address space: pages are touched only when used.
+const EVAL_STACK_BYTES: usize = 256 << 20;
+
+/// Interprets the package named in `opts`, on a thread of its own with a stack of
+/// known size, whatever thread calls it.
 pub fn interpret(opts: &Options) -> Result<Interpreted, Failure> {
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .name("kplan-eval".into())
+            .stack_size(EVAL_STACK_BYTES)
+            .spawn_scoped(scope, || interpret_here(opts))
+            .map_err(|e| {
+                fail(
+                    "KP011",
+                    format!("cannot start the evaluation thread: {e}"),
+                    None,
+                )
+            })?;
+        thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+fn interpret_here(opts: &Options) -> Result<Interpreted, Failure> {
+    crate::memory::on_exhausted(guard::report_exhausted);
+    crate::memory::set_budget(opts.max_eval_memory);
+    let mut result = interpret_budgeted(opts);
+    // The last statement may have gone past the budget with no statement after it.
+    if let (Ok(_), Some(limit)) = (&result, crate::memory::exceeded()) {
+        let d = Diagnostic::error(
+            guard::LIMIT,
+            guard::OverBudget { limit }.to_string(),
+            guard::statement(),
+        );
+        result = Err(Failure {
+            diagnostics: vec![d],
+            sources: result.map(|i| i.sources).unwrap_or_default(),
+        });
+    }
+    crate::memory::set_budget(0);
+    result
+}
+
+fn interpret_budgeted(opts: &Options) -> Result<Interpreted, Failure> {
     let (packages, main) = super::root::locate(opts)?;
     let args = read_args(opts)?;
-    let ctx = Context::new(
+    let mut ctx = Context::new(
         packages,
         globals::build(),
         opts.cluster_type,
         opts.allow_privileged,
     );
+    ctx.max_template_output = opts.max_template_output;
     let result = evaluate(&ctx, &main, opts, args);
     let sources = ctx.sources.borrow().clone();
     let output = match result {
@@ -255,8 +303,8 @@ pub fn to_diagnostic(code: &'static str, e: &starlark::Error) -> Diagnostic {
     } else {
         None
     };
-    // A refused locator or path keeps its own code and hint.
-    let (code, hint) = match super::context::refusal(e) {
+    // A refused locator or path, and a budget exceeded, keep their own code and hint.
+    let (code, hint) = match super::context::refusal(e).or_else(|| guard::over_budget(e)) {
         Some((code, h)) => (code, h),
         None => (code, hint.map(str::to_owned)),
     };

@@ -14,11 +14,12 @@ pub fn render(
     template: &str,
     data: &Data,
     describe: &dyn Fn(&RuntimeRef) -> String,
+    max_output: usize,
 ) -> Result<FileContent, String> {
     let parsed = Template::parse(path, template).map_err(|e| format!("render_templates: {e}"))?;
     let mut holes = Vec::new();
     let value = to_value(data, &mut holes).map_err(|e| format!("render_templates: {path}: {e}"))?;
-    match parsed.execute(&value) {
+    match parsed.execute_limited(&value, max_output) {
         Ok(pieces) => {
             let expr = StrExpr::from_parts(pieces.into_iter().map(|p| match p {
                 Piece::Text(t) => Part::Lit(t),

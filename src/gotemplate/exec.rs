@@ -19,12 +19,18 @@ struct State<'a> {
     name: &'a str,
     vars: Vec<(&'a str, V<'a>)>,
     out: Out,
+    max_output: usize,
 }
 
 type XResult<T> = Result<T, ExecError>;
 
 /// Runs a parsed template over `data`.
-pub(crate) fn execute<'a>(name: &'a str, root: &'a [Node], data: &'a Value) -> XResult<Vec<Piece>> {
+pub(crate) fn execute<'a>(
+    name: &'a str,
+    root: &'a [Node],
+    data: &'a Value,
+    max_output: usize,
+) -> XResult<Vec<Piece>> {
     // Go's Execute with nil data gives an invalid dot: `.x` is `<no value>`.
     let dot = match data {
         Value::Null => V::NoValue,
@@ -34,6 +40,7 @@ pub(crate) fn execute<'a>(name: &'a str, root: &'a [Node], data: &'a Value) -> X
         name,
         vars: vec![("$", dot.clone())],
         out: Out::default(),
+        max_output,
     };
     st.walk_list(&dot, root)?;
     Ok(st.out.0)
@@ -81,6 +88,20 @@ impl<'a> State<'a> {
         Ok(Flow::Normal)
     }
 
+    /// Fails at `loc` once the output is past its bound.
+    fn bounded(&self, loc: &Loc) -> XResult<()> {
+        if self.out.1 > self.max_output {
+            return Err(self.fail(
+                loc,
+                format!(
+                    "the output is larger than {} bytes (raise it with --max-template-output)",
+                    self.max_output
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn walk(&mut self, dot: &V<'a>, node: &'a Node) -> XResult<Flow> {
         match node {
             Node::Text(p) => self.out.pieces(p),
@@ -93,6 +114,7 @@ impl<'a> State<'a> {
                         return Err(self.need(&pipe.loc, h, "printing"));
                     }
                 }
+                self.bounded(&pipe.loc)?;
             }
             Node::If(c) | Node::With(c) => {
                 let mark = self.vars.len();
@@ -144,9 +166,23 @@ impl<'a> State<'a> {
                         format!("can't use {n} to iterate over more than one variable"),
                     ));
                 }
-                for i in 0..n.max(0) {
-                    items.push((V::Int(i), V::Int(i)));
+                // Counted, not collected: `range 1000000000` must not hold a billion
+                // values (the output bound stops a body that prints).
+                if n <= 0 {
+                    if let Some(e) = &c.else_list {
+                        return self.walk_list(dot, e);
+                    }
+                    return Ok(Flow::Normal);
                 }
+                let mark = self.vars.len();
+                for i in 0..n {
+                    let flow = self.iterate(c, mark, V::Int(i), V::Int(i))?;
+                    self.bounded(&c.loc)?;
+                    if let Flow::Break = flow {
+                        break;
+                    }
+                }
+                return Ok(Flow::Normal);
             }
             V::NoValue | V::Nil => {}
             other => {
@@ -165,30 +201,37 @@ impl<'a> State<'a> {
         }
         let mark = self.vars.len();
         for (key, elem) in items {
-            let decl = &c.pipe.decl;
-            if c.pipe.is_assign {
-                if let Some(last) = decl.last() {
-                    self.set_var(&c.loc, last, elem.clone())?;
-                }
-                if decl.len() > 1 {
-                    self.set_var(&c.loc, &decl[0], key)?;
-                }
-            } else {
-                let n = self.vars.len();
-                if !decl.is_empty() && n > 0 {
-                    self.vars[n - 1].1 = elem.clone();
-                }
-                if decl.len() > 1 && n > 1 {
-                    self.vars[n - 2].1 = key;
-                }
-            }
-            let flow = self.walk_list(&elem, &c.list)?;
-            self.vars.truncate(mark);
+            let flow = self.iterate(c, mark, key, elem)?;
+            self.bounded(&c.loc)?;
             if let Flow::Break = flow {
                 break;
             }
         }
         Ok(Flow::Normal)
+    }
+
+    /// One iteration of `range`: binds the variables, runs the body.
+    fn iterate(&mut self, c: &'a Control, mark: usize, key: V<'a>, elem: V<'a>) -> XResult<Flow> {
+        let decl = &c.pipe.decl;
+        if c.pipe.is_assign {
+            if let Some(last) = decl.last() {
+                self.set_var(&c.loc, last, elem.clone())?;
+            }
+            if decl.len() > 1 {
+                self.set_var(&c.loc, &decl[0], key)?;
+            }
+        } else {
+            let n = self.vars.len();
+            if !decl.is_empty() && n > 0 {
+                self.vars[n - 1].1 = elem.clone();
+            }
+            if decl.len() > 1 && n > 1 {
+                self.vars[n - 2].1 = key;
+            }
+        }
+        let flow = self.walk_list(&elem, &c.list)?;
+        self.vars.truncate(mark);
+        Ok(flow)
     }
 
     fn set_var(&mut self, loc: &Loc, name: &str, v: V<'a>) -> XResult<()> {

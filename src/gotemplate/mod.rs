@@ -33,6 +33,10 @@ mod tests;
 pub use number::{Number, NumberError};
 pub use value::{value_from_json, Piece, Value};
 
+/// The default bound on what one template execution writes: 64 MiB, a thousand
+/// times the largest file the real packages render.
+pub const DEFAULT_MAX_OUTPUT: usize = 64 << 20;
+
 /// A parsed template.
 #[derive(Debug)]
 pub struct Template {
@@ -110,8 +114,20 @@ impl Template {
         })
     }
 
-    /// Executes the template over `data`; adjacent text pieces are merged.
+    /// Executes the template over `data`; adjacent text pieces are merged. Output
+    /// past [`DEFAULT_MAX_OUTPUT`] bytes is an error.
     pub fn execute(&self, data: &Value) -> Result<Vec<Piece>, ExecError> {
-        exec::execute(&self.name, &self.root, data)
+        self.execute_limited(data, DEFAULT_MAX_OUTPUT)
+    }
+
+    /// [`Template::execute`] with output bounded to `max_output` bytes: past it the
+    /// action that wrote the last piece fails (Go has no bound; a template such as
+    /// `{{ range 1000000000 }}...` would fill memory).
+    pub fn execute_limited(
+        &self,
+        data: &Value,
+        max_output: usize,
+    ) -> Result<Vec<Piece>, ExecError> {
+        exec::execute(&self.name, &self.root, data, max_output)
     }
 }

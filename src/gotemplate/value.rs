@@ -147,13 +147,14 @@ pub(crate) fn plain(pieces: &[Piece]) -> Result<Cow<'_, str>, u32> {
 
 /// Output under construction: adjacent text pieces are merged.
 #[derive(Debug, Default)]
-pub(crate) struct Out(pub(crate) Vec<Piece>);
+pub(crate) struct Out(pub(crate) Vec<Piece>, pub(crate) usize);
 
 impl Out {
     pub(crate) fn text(&mut self, s: &str) {
         if s.is_empty() {
             return;
         }
+        self.1 += s.len();
         if let Some(Piece::Text(t)) = self.0.last_mut() {
             t.push_str(s);
         } else {

@@ -48,6 +48,8 @@ pub fn load_package(package: &Path, args: Option<&str>) -> kplan::cli::Loaded {
         package_cache: None,
         offline: true,
         privileged: false,
+        max_eval_memory: kplan::memory::DEFAULT_BUDGET,
+        max_template_output: kplan::gotemplate::DEFAULT_MAX_OUTPUT,
     };
     match kplan::cli::load_quiet(&a, kplan::frontend::ClusterType::Docker) {
         Ok((l, _)) => l,
