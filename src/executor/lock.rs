@@ -311,13 +311,19 @@ pub struct EnclaveLock {
     token: String,
     /// A stale lock that was removed to take this one: its holder and why it was stale.
     pub broke_stale: Option<(Holder, String)>,
-    _local: state::Lock,
+    /// The local lock; `None` only while dropping.
+    local: Option<state::Lock>,
 }
 
 impl Drop for EnclaveLock {
     fn drop(&mut self) {
-        held_locks().retain(|r| r.token != self.token);
+        // The registry stays locked until both locks are gone, so a signal arriving
+        // meanwhile waits for this and finds nothing left to release (were the entry
+        // dropped first, the signal's exit could leave the local lock file behind).
+        let mut held = held_locks();
         let _ = release(&self.engine, &self.volume, &self.token);
+        drop(self.local.take());
+        held.retain(|r| r.token != self.token);
     }
 }
 
@@ -352,24 +358,34 @@ pub fn acquire(
             }
         };
         if found.labels.get(LABEL_TOKEN) == Some(&me.token) {
-            // Ours: now the local one (same state directory used on two engines).
-            let local = match state.lock() {
+            // Ours: now the local one (same state directory used on two engines),
+            // taken and registered under one hold of the registry, so a signal never
+            // sees the file existing but unregistered.
+            let local = {
+                let mut held = held_locks();
+                let local = state.lock();
+                if let Ok(l) = &local {
+                    for r in held.iter_mut().filter(|r| r.token == me.token) {
+                        r.lock_file = Some(l.path().to_path_buf());
+                    }
+                }
+                local
+            };
+            let local = match local {
                 Ok(l) => l,
                 Err(e) => {
-                    held_locks().retain(|r| r.token != me.token);
+                    // Released before it leaves the registry, for the same reason.
                     let _ = release(engine, &volume, &me.token);
+                    held_locks().retain(|r| r.token != me.token);
                     return Err(e);
                 }
             };
-            for r in held_locks().iter_mut().filter(|r| r.token == me.token) {
-                r.lock_file = Some(local.path().to_path_buf());
-            }
             return Ok(EnclaveLock {
                 engine: engine.clone(),
                 volume,
                 token: me.token,
                 broke_stale,
-                _local: local,
+                local: Some(local),
             });
         }
         held_locks().retain(|r| r.token != me.token);
