@@ -268,6 +268,8 @@ fn two_releases_share_a_namespace() {
         (&chart, "one", "shared", Value::Null),
         (&chart, "two", "shared", Value::Null),
         (&chart, long, "shared", Value::Null),
+        // Helm accepts dots in a release name; a Service name is a DNS label.
+        (&chart, "dev.eu", "shared", Value::Null),
     ]) else {
         return;
     };
@@ -283,6 +285,12 @@ fn two_releases_share_a_namespace() {
                 "{kind} {name} of release {i} collides with another release's"
             );
             if kind == "Service" {
+                let label = name.starts_with(|c: char| c.is_ascii_lowercase())
+                    && name.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                assert!(label, "Service {name} of release {i} is not a DNS label");
                 services.insert(name);
             }
         }

@@ -22,9 +22,10 @@ release alone when it holds the chart's name), at most 63 characters. */}}
 
 {{- /* The name of one object, (list $ "suffix"): <fullname>-<suffix>; when that
 is over 63 characters, its first 54 and 8 hex digits of its SHA-256, so two long
-names stay distinct. Every reference to a service uses it too. */}}
+names stay distinct. Dots (allowed in release names) become dashes, because a
+Service name is a DNS label. Every reference to a service uses it too. */}}
 {{- define "web-db.objectName" -}}
-{{- $n := printf "%s-%s" (include "web-db.fullname" (index . 0)) (index . 1) -}}
+{{- $n := printf "%s-%s" (include "web-db.fullname" (index . 0)) (index . 1) | replace "." "-" -}}
 {{- if gt (len $n) 63 -}}
 {{- printf "%s-%s" (trunc 54 $n | trimSuffix "-") (sha256sum $n | trunc 8) -}}
 {{- else -}}
