@@ -1,6 +1,6 @@
 //! What one evaluation may allocate. [`Accounting`] wraps the global allocator (the
-//! binary installs it; generic over the inner allocator so a faster one can replace
-//! `System` without touching this) and counts the bytes live on each thread that has
+//! binary installs it over mimalloc, see main.rs; it is generic over the inner
+//! allocator, so choosing another does not touch this) and counts the bytes live on each thread that has
 //! a budget ([`set_budget`]): only the evaluation thread has one, so every other
 //! allocation costs one thread-local read more.
 //!

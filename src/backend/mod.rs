@@ -80,6 +80,23 @@ pub struct Compiled {
     pub warnings: Vec<Diagnostic>,
 }
 
+impl Compiled {
+    /// A backend's result from what it wrote and every diagnostic it found: sorted by
+    /// position (then code) and deduplicated; `Err` with all of them when any is an
+    /// error, else the output with the warnings.
+    pub fn finish(output: Output, mut diags: Vec<Diagnostic>) -> Result<Self, Vec<Diagnostic>> {
+        diags.sort_by(|a, b| a.at.cmp(&b.at).then(a.code.cmp(b.code)));
+        diags.dedup();
+        if diags.iter().any(Diagnostic::is_error) {
+            return Err(diags);
+        }
+        Ok(Compiled {
+            output,
+            warnings: diags,
+        })
+    }
+}
+
 /// Lowers the plan to `target`; `Err` holds every error (and the warnings), sorted
 /// by position.
 pub fn compile(

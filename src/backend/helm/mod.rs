@@ -85,16 +85,7 @@ pub fn compile(plan: &Plan, info: &PlanInfo, opts: &Options) -> Result<Compiled,
             .with_hint("pass -o DIR to write the chart into DIR"),
         );
     }
-    let mut diags = cx.diags;
-    diags.sort_by(|a, b| a.at.cmp(&b.at).then(a.code.cmp(b.code)));
-    diags.dedup();
-    if diags.iter().any(Diagnostic::is_error) {
-        return Err(diags);
-    }
-    Ok(Compiled {
-        output: cx.out,
-        warnings: diags,
-    })
+    Compiled::finish(cx.out, cx.diags)
 }
 
 /// The rendering context shared by the per-object renderers.
