@@ -16,7 +16,7 @@ use starlark::any::ProvidesStaticType;
 use starlark::environment::{FrozenModule, Globals, GlobalsBuilder, LibraryExtension, Module};
 use starlark::eval::{Arguments, Evaluator};
 use starlark::starlark_simple_value;
-use starlark::syntax::{AstModule, Dialect, DialectTypes};
+use starlark::syntax::AstModule;
 use starlark::values::structs::AllocStruct;
 use starlark::values::{starlark_value, Heap, StarlarkValue, Value};
 use std::cell::RefCell;
@@ -75,23 +75,6 @@ impl<'v> StarlarkValue<'v> for Stub {
     }
     fn radd(&self, _lhs: Value<'v>, heap: Heap<'v>) -> Option<starlark::Result<Value<'v>>> {
         Some(Ok(heap.alloc(Stub)))
-    }
-}
-
-/// kplan's dialect (src/frontend/dialect.rs), repeated: the floor must parse the same
-/// language.
-fn dialect() -> Dialect {
-    Dialect {
-        enable_def: true,
-        enable_lambda: true,
-        enable_load: true,
-        enable_keyword_only_arguments: true,
-        enable_positional_only_arguments: false,
-        enable_types: DialectTypes::ParseOnly,
-        enable_load_reexport: true,
-        enable_top_level_stmt: true,
-        enable_f_strings: true,
-        ..Dialect::Extended
     }
 }
 
@@ -225,7 +208,7 @@ impl Run {
     fn parse(&self, path: &Path) -> starlark::Result<AstModule> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| starlark::Error::new_other(anyhow::anyhow!("{}: {e}", path.display())))?;
-        AstModule::parse(&path.to_string_lossy(), text, &dialect())
+        AstModule::parse(&path.to_string_lossy(), text, &kplan::frontend::dialect())
     }
 
     fn import(&self, path: &Path) -> starlark::Result<(FrozenModule, Vec<String>)> {

@@ -32,6 +32,9 @@ mod upload;
 mod value;
 
 pub use cache::cache_dir;
+/// The Starlark dialect packages are parsed with; public for the compile benchmark's
+/// bare-evaluation floor (benches/compile/bare.rs), which must parse the same language.
+pub use dialect::dialect;
 pub use run::interpret;
 pub use sources::Sources;
 
