@@ -8,11 +8,7 @@ use super::tree::{emit_plain, Map, Node};
 use super::{comment_safe, go_string, Ctx};
 use crate::backend::Options;
 use crate::diagnostic::Diagnostic;
-use regex::Regex;
 use std::fmt::Write as _;
-
-/// Strict SemVer 2, which `helm lint --strict` asks of a chart version.
-const SEMVER: &str = r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-(0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)(\.(0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*))*)?(\+[0-9a-zA-Z-]+(\.[0-9a-zA-Z-]+)*)?$";
 
 /// Writes `Chart.yaml`, `.helmignore` and `templates/_helpers.tpl`.
 pub fn write(cx: &mut Ctx, opts: &Options) {
@@ -20,8 +16,9 @@ pub fn write(cx: &mut Ctx, opts: &Options) {
         .chart_version
         .clone()
         .unwrap_or_else(|| super::DEFAULT_CHART_VERSION.to_owned());
-    let semver = Regex::new(SEMVER).unwrap_or_else(|e| unreachable!("{e}"));
-    if !semver.is_match(&version) {
+    // Strict SemVer 2 (no leading zeros, no `v`), which `helm lint --strict` asks of a
+    // chart version: the semver crate's parser is exactly that.
+    if semver::Version::parse(&version).is_err() {
         cx.diags.push(
             Diagnostic::error(
                 "KP306",
