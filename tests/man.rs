@@ -159,8 +159,18 @@ fn man_shows_every_subcommand_and_flag() {
         for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
             let shown = match (arg.get_long(), arg.get_value_names()) {
                 (Some(long), _) => format!("--{long}"),
-                (None, Some(names)) => format!("<{}>", names[0]),
-                (None, None) => format!("<{}>", arg.get_id().as_str().to_uppercase()),
+                (None, names) => {
+                    let value = names.map_or_else(
+                        || arg.get_id().as_str().to_uppercase(),
+                        |names| names[0].to_string(),
+                    );
+                    // A positional argument: <CODE> when it is required, [CODE] when not.
+                    if arg.is_required_set() {
+                        format!("<{value}>")
+                    } else {
+                        format!("[{value}]")
+                    }
+                }
             };
             assert!(
                 page.contains(&shown),
