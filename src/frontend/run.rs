@@ -26,7 +26,7 @@ fn fail(code: Code, msg: impl Into<String>, at: Option<Span>) -> Failure {
 
 /// Stack of the thread every interpretation runs on. starlark-rust parses, compiles
 /// and evaluates recursively; `nesting.rs` bounds how deep a file may nest, and
-/// tests/limits.rs evaluates each construct at its bound on this stack. Each passes
+/// tests/it/limits.rs evaluates each construct at its bound on this stack. Each passes
 /// on 64 MiB in a debug build (the deepest: 1000 nested `lambda`s); 256 MiB leaves
 /// four times that. It is address space: pages are touched only when used.
 const EVAL_STACK_BYTES: usize = 256 << 20;

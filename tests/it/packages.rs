@@ -1,9 +1,9 @@
 //! How legitimate package layouts resolve, through the real `kplan` binary: a package
 //! in a subdirectory of its repository, a dependency that names the root package,
 //! symbolic links inside a package, and files that are not regular files.
-//! (Attempts to reach outside a package are in tests/attacks.rs.)
+//! (Attempts to reach outside a package are in tests/it/attacks.rs.)
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Output};

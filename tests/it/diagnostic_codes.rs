@@ -4,7 +4,7 @@
 //! (`KPLAN_BLESS=1` rewrites it), the READMEs and module docs name only defined codes
 //! with their severity, and `kplan explain` prints what the registry holds.
 
-mod support;
+use crate::support;
 
 use kplan::diagnostic::codes::{self, Code};
 use std::collections::BTreeSet;
@@ -71,7 +71,7 @@ fn docs_diagnostics_md_is_generated_from_the_registry() {
     let current = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         current == generated,
-        "docs/diagnostics.md is not what src/diagnostic/codes.rs generates; run `KPLAN_BLESS=1 cargo test --test diagnostic_codes` and commit it"
+        "docs/diagnostics.md is not what src/diagnostic/codes.rs generates; run `KPLAN_BLESS=1 cargo test --test it diagnostic_codes::` and commit it"
     );
 }
 

@@ -3,7 +3,7 @@
 //! image) are validated against the schemas committed in schemas/ with the real
 //! check-jsonschema (draft 2020-12, in .tools/venv), and carry `"version": 1`.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

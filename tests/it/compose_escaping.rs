@@ -5,7 +5,7 @@
 //! re-escapes `$` as `$$`) with the strings of kplan's own plan (`--target plan
 //! --output json`), and, when Docker is there, with what the created container holds.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::collections::BTreeMap;

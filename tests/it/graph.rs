@@ -1,4 +1,4 @@
-//! `kplan graph` checked with the real readers of its output. tests/golden.rs keeps
+//! `kplan graph` checked with the real readers of its output. tests/it/golden.rs keeps
 //! tests/out/graph/<case>/graph.{mmd,dot} equal to what kplan prints for every valid
 //! fixture; here every one of those files is read by
 //! - Graphviz's `dot` (Debian's graphviz): `-Tsvg` with no warning at all, and
@@ -11,7 +11,7 @@
 //! fixtures/valid/graph-escaping, which hold every character either syntax treats
 //! specially. The README's Mermaid graph must be the current one of fixtures/valid/web-db.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -6,7 +6,7 @@
 //! and `python` that print the arguments they receive (made with `docker commit`
 //! from the busybox test image, no registry).
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -3,7 +3,7 @@
 //! unified diff when a file differs or a file kplan wrote is stale), and no output at
 //! all when a plan cannot be lowered (exit 1, every diagnostic).
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Output};

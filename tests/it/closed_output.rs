@@ -6,7 +6,7 @@
 //! Each run gets a pipe whose reading end is closed before kplan starts, so every write
 //! to that stream fails with EPIPE, deterministically.
 
-mod support;
+use crate::support;
 
 use std::process::{Command, Output, Stdio};
 use support::{

@@ -2,7 +2,7 @@
 //! every subcommand and flag, are byte-stable, and are found where `kplan man --help`
 //! says to install them.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -3,9 +3,9 @@
 //! the Kubernetes schemas): adversarial strings arrive exactly, values overrides land,
 //! two releases share a namespace without a name collision, the chart flags, and the
 //! refusals (stdout, a bad version). Goldens, lint and default renders are in
-//! tests/golden.rs.
+//! tests/it/golden.rs.
 
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};

@@ -2,7 +2,7 @@
 //! made with scripts/record-docker-state.py after applying fixtures/valid/apply-web):
 //! no Docker needed.
 
-mod support;
+use crate::support;
 
 use kplan::cli::Loaded;
 use kplan::executor::diff::{diff, Action, ChangeSet, TaskAction};

@@ -7,7 +7,7 @@
 //! sees the files the run_sh task and store_service_files stored.
 //! The project is always removed with `down -v`, also when the test fails.
 
-mod support;
+use crate::support;
 
 fn exec(container: &str, script: &str) -> String {
     support::docker_ok(["exec", container, "sh", "-c", script])

@@ -5,10 +5,10 @@
 //! the change; `git diff tests/out` then shows what changed. A fixture's `args.yaml` or
 //! `args.json` is passed with `--args-file`, its `image-config.json` to `compile` with
 //! `--image-config`. `kplan graph` of every valid package matches
-//! tests/out/graph/<case>/graph.mmd and graph.dot (tests/graph.rs checks those with
+//! tests/out/graph/<case>/graph.mmd and graph.dot (tests/it/graph.rs checks those with
 //! Mermaid's parser and Graphviz).
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,8 +1,8 @@
 //! What `kplan apply` refuses before it changes anything, beyond missing images (which
-//! tests/executor_e2e.rs covers): a task against a service the package removes later,
+//! tests/it/executor_e2e.rs covers): a task against a service the package removes later,
 //! and an engine it cannot reach (the error names the address and what failed).
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 use support::{busybox_image, docker, require_docker, unique_name};

@@ -11,7 +11,7 @@
 //! `pre-commit try-repo` cannot be used: it runs a hook without `args:`, and this hook
 //! needs the package, target and output directory there.
 
-mod support;
+use crate::support;
 
 use serde_yaml::{Mapping, Value};
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@
 //! of a provider-less configuration, applied offline) and compares the values with
 //! the strings of kplan's own plan (`--target plan --output json`).
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::process::{Command, Stdio};

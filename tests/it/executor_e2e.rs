@@ -4,7 +4,7 @@
 //! uses its own enclave and state directory and destroys them at the end, also when
 //! it fails.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

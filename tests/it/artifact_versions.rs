@@ -7,9 +7,9 @@
 //! service added last (`final`: version 3). The validator's bindings are checked
 //! here, and the real Compose `up --wait` and `kplan apply` on the real engine must
 //! give each consumer exactly its version; apply redoes only the users of a version
-//! that changes. The plan and Compose goldens are checked by tests/golden.rs.
+//! that changes. The plan and Compose goldens are checked by tests/it/golden.rs.
 
-mod support;
+use crate::support;
 
 use kplan::ir::{ArtifactId, ServiceId, TaskId};
 use support::{busybox_image, docker_ok, repo_root, require_docker, ApplyEnclave};

@@ -9,7 +9,7 @@
 //! exec`); `kplan apply` of the same package gives the same bytes in the same
 //! places. Projects and enclaves are always removed, also when a test fails.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

@@ -4,7 +4,7 @@
 //! values), bash, zsh and fish from the paths `kplan completions --help` and README.md
 //! give. PowerShell is not in Debian's archive: its script is checked by content only.
 
-mod support;
+use crate::support;
 
 use regex::Regex;
 use std::path::Path;

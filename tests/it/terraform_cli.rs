@@ -3,7 +3,7 @@
 //! (exit 0), and a run() return value holding run-time values is reported (KP220)
 //! instead of being written as an output.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

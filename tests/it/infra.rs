@@ -2,7 +2,7 @@
 //! no registry, container-to-container traffic by name on a network the test makes,
 //! and the real validators installed by `scripts/setup-test-tools.sh`.
 
-mod support;
+use crate::support;
 
 use support::*;
 
@@ -210,10 +210,15 @@ fn probe_needs_docker() {
 fn a_skip_is_reported_after_the_summary_and_fails_where_required() {
     let run = |require: bool| {
         let mut cmd = std::process::Command::new(std::env::current_exe().expect("test binary"));
-        cmd.args(["--exact", "probe_needs_docker", "--test-threads", "1"])
-            .env("DOCKER_HOST", "unix:///nonexistent/kplan-test-docker.sock")
-            .env_remove("KPLAN_REQUIRE_DOCKER")
-            .stdin(std::process::Stdio::null());
+        cmd.args([
+            "--exact",
+            "infra::probe_needs_docker",
+            "--test-threads",
+            "1",
+        ])
+        .env("DOCKER_HOST", "unix:///nonexistent/kplan-test-docker.sock")
+        .env_remove("KPLAN_REQUIRE_DOCKER")
+        .stdin(std::process::Stdio::null());
         if require {
             cmd.env("KPLAN_REQUIRE_DOCKER", "1");
         }
@@ -229,7 +234,7 @@ fn a_skip_is_reported_after_the_summary_and_fails_where_required() {
     assert!(stdout.contains("test result: ok. 1 passed"), "{stdout}");
     assert!(
         stderr.contains(
-            "skipped: 1 test(s) did not run their checks:\n  probe_needs_docker: no Docker engine"
+            "skipped: 1 test(s) did not run their checks:\n  infra::probe_needs_docker: no Docker engine"
         ),
         "the skip is not reported:\n{stdout}\n{stderr}"
     );

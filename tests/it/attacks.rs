@@ -19,7 +19,7 @@
 //! stderr, files written; (c) leave the lab outside the output directory as it was
 //! (git wrote nothing, no empty directories in the cache).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! to recompute, and the frontend turns `private_ip_address_placeholder` into typed
 //! references (so nothing after it scans text for the placeholder).
 
-mod support;
+use crate::support;
 
 use kplan::cli::Loaded;
 use kplan::ir::{Part, RuntimeRef, ServiceField, ServiceId, StrExpr, TaskId};

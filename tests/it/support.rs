@@ -1,4 +1,4 @@
-//! Shared helpers for kplan's integration tests: `mod support;` in each test file.
+//! Shared helpers for kplan's integration tests: `use crate::support;` in each test module.
 //!
 //! Tests that need the Docker engine or the real validators ("oracles", installed by
 //! `scripts/setup-test-tools.sh` into `.tools/venv`) ask for them here. When one is

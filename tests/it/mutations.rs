@@ -8,7 +8,7 @@
 //! about 2,400 in all); a long run by hand:
 //!
 //! ```text
-//! KPLAN_FUZZ_RUNS=5000 KPLAN_FUZZ_SEED=7 cargo test --release --test mutations -- --nocapture
+//! KPLAN_FUZZ_RUNS=5000 KPLAN_FUZZ_SEED=7 cargo test --release --test it mutations:: -- --nocapture
 //! ```
 //!
 //! It prints `fuzz: N executions, V valid, R rejected with diagnostics, 0 crashes`.

@@ -6,7 +6,7 @@
 //! must hold the same lines as the README shows under it, in any interleaving, with
 //! times and addresses masked.
 
-mod support;
+use crate::support;
 
 use std::process::{Command, Stdio};
 use support::{
@@ -14,7 +14,7 @@ use support::{
 };
 
 /// Marks the session in README.md: the ```console block after this line.
-const MARKER: &str = "<!-- tests/readme_example.rs runs this session -->";
+const MARKER: &str = "<!-- tests/it/readme_example.rs runs this session -->";
 
 /// One `$ kplan ...` line and the output the README shows for it.
 struct Step {

@@ -3,7 +3,7 @@
 //! which runs kplan with its stdin, stdout and stderr on a pty and copies what we write
 //! to its stdin to the terminal.
 
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

@@ -2,9 +2,9 @@
 //! round trip), exactly as compile does: fixtures/valid/template-numbers is applied on
 //! the real engine, and the files its services mount, one rendered at compile time and
 //! one rendered by apply once a run-time value exists, must equal the Compose golden
-//! output (tests/out/compose/template-numbers), which tests/golden.rs checks.
+//! output (tests/out/compose/template-numbers), which tests/it/golden.rs checks.
 
-mod support;
+use crate::support;
 
 use support::{busybox_image, docker_ok, repo_root, require_docker, ApplyEnclave};
 

@@ -5,7 +5,7 @@
 //! abort (a signal). Limits are set low by flag where the point is the limit, so the
 //! tests stay fast.
 
-mod support;
+use crate::support;
 
 use std::process::Output;
 
