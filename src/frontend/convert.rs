@@ -7,7 +7,7 @@ use super::refs::RefTable;
 use super::value::{format_float, KValue, Owned};
 use crate::ir::{
     Assertion, Data, ExecRecipe, GoDuration, GpuConfig, HttpMethod, HttpRecipe, Image, Mount, Port,
-    ReadyCondition, Recipe, ServiceConfig, Span, StrExpr, Toleration, Transport, User,
+    ReadyCondition, Recipe, ServiceConfig, Span, StrExpr, TaskField, Toleration, Transport, User,
 };
 use std::collections::BTreeMap;
 
@@ -251,14 +251,24 @@ impl<'a> Conv<'a> {
         }
     }
 
+    /// The field `name` of `recipe`'s result that `what` (a `wait`, a `ReadyCondition`)
+    /// compares.
+    pub fn task_field(&mut self, what: &str, recipe: &Recipe, name: &str) -> TaskField {
+        super::fields::of_recipe(recipe, name).unwrap_or_else(|e| {
+            self.fail(format!("{what}: {e}"));
+            TaskField::Code
+        })
+    }
+
     pub fn ready_condition(&mut self, k: &KValue) -> Option<ReadyCondition> {
         let recipe = k.get("recipe").and_then(|r| match r {
             Owned::Kurtosis(rk) => Some(self.recipe(rk)),
             _ => None,
         })?;
+        let field = self.str_field(k, "field").unwrap_or_default();
         Some(ReadyCondition {
+            field: self.task_field("ReadyCondition", &recipe, &field),
             recipe,
-            field: self.str_field(k, "field").unwrap_or_default(),
             assertion: k
                 .get("assertion")
                 .and_then(Owned::as_str)

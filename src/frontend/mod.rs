@@ -8,6 +8,7 @@ mod check;
 mod context;
 mod convert;
 mod dialect;
+mod fields;
 mod globals;
 mod guard;
 mod instruction;

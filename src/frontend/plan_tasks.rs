@@ -418,8 +418,10 @@ pub fn methods(builder: &mut MethodsBuilder) {
         a.finish()?;
         let recipe = recipe.ok_or_else(|| other("wait needs a recipe"))?;
         let target = target.unwrap_or(Owned::None);
-        let (recipe, target_value) = convert(ctx, &at, from.as_ref(), "wait", |c| {
-            (c.recipe(&recipe), c.data(&target))
+        let (recipe, field, target_value) = convert(ctx, &at, from.as_ref(), "wait", |c| {
+            let recipe = c.recipe(&recipe);
+            let field = c.task_field("field", &recipe, &field);
+            (recipe, field, c.data(&target))
         })?;
         let (main, extract) = match &recipe {
             Recipe::Exec(r) => ("output", r.extract.clone()),

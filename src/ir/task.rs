@@ -1,7 +1,7 @@
 //! Tasks: instructions that run once (exec, request, wait, verify, print, run_sh,
 //! run_python) and may produce run-time values.
 
-use super::{Data, GoDuration, Image, Span, StrExpr};
+use super::{Data, GoDuration, Image, Span, StrExpr, TaskField};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -36,7 +36,8 @@ pub enum TaskKind {
     Wait {
         service_name: String,
         recipe: Recipe,
-        field: String,
+        /// The field of the recipe's result compared; one the result holds.
+        field: TaskField,
         assertion: Assertion,
         target_value: Data,
         interval: GoDuration,
