@@ -28,6 +28,7 @@ mod run;
 mod sources;
 mod syntax;
 mod templates;
+mod type_checks;
 mod types;
 mod upload;
 mod value;
