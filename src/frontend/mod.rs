@@ -27,6 +27,7 @@ mod root;
 mod run;
 mod sources;
 mod syntax;
+mod task_args;
 mod templates;
 mod type_checks;
 mod types;
