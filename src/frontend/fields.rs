@@ -44,7 +44,7 @@ pub fn of_recipe(recipe: &Recipe, name: &str) -> Result<TaskField, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::{ExecRecipe, HttpMethod, HttpRecipe};
+    use crate::ir::{ExecRecipe, HttpRecipe};
 
     fn exec(keys: &[&str]) -> Recipe {
         Recipe::Exec(ExecRecipe {
@@ -54,15 +54,7 @@ mod tests {
     }
 
     fn get() -> Recipe {
-        Recipe::Http(HttpRecipe {
-            method: HttpMethod::Get,
-            port_id: "http".into(),
-            endpoint: "/".into(),
-            body: None,
-            content_type: None,
-            extract: Default::default(),
-            headers: Default::default(),
-        })
+        Recipe::Http(HttpRecipe::get("http"))
     }
 
     #[test]

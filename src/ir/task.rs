@@ -180,6 +180,22 @@ pub struct HttpRecipe {
     pub headers: BTreeMap<String, String>,
 }
 
+#[cfg(test)]
+impl HttpRecipe {
+    /// `GetHttpRequestRecipe(port_id, endpoint="/")`, for unit tests.
+    pub fn get(port_id: &str) -> HttpRecipe {
+        HttpRecipe {
+            method: HttpMethod::Get,
+            port_id: port_id.into(),
+            endpoint: "/".into(),
+            body: None,
+            content_type: None,
+            extract: BTreeMap::new(),
+            headers: BTreeMap::new(),
+        }
+    }
+}
+
 /// The comparison of `verify`, `wait` and `ReadyCondition`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Assertion {

@@ -66,19 +66,10 @@ pub fn recipe_port(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::HttpMethod;
     use crate::validate::testing::{at, port, service};
 
     fn get(port_id: &str) -> HttpRecipe {
-        HttpRecipe {
-            method: HttpMethod::Get,
-            port_id: port_id.into(),
-            endpoint: "/".into(),
-            body: None,
-            content_type: None,
-            extract: Default::default(),
-            headers: Default::default(),
-        }
+        HttpRecipe::get(port_id)
     }
 
     #[test]
