@@ -5,7 +5,7 @@
 //! version current there (see [`crate::ir::PlanInfo::bound_artifact`]); a name not
 //! produced yet cannot be mounted (KP105).
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{ArtifactId, ArtifactSource, Plan, Span};
 use std::collections::BTreeMap;
 
@@ -56,7 +56,7 @@ impl Artifacts {
         if let (Some(instruction), Some(prev)) = (instruction, self.current.get(&a.name)) {
             return Some(
                 Diagnostic::error(
-                    "KP106",
+                    Code::KP106,
                     format!(
                         "{instruction} cannot use files artifact name '{}': it is already produced earlier in this run",
                         a.name
@@ -76,7 +76,7 @@ impl Artifacts {
 /// KP105 for a name no step before has produced; points at a later production if any.
 fn missing(plan: &Plan, name: &str, what: &str, at: &Span) -> Diagnostic {
     let d = Diagnostic::error(
-        "KP105",
+        Code::KP105,
         format!("files artifact '{name}' mounted by {what} does not exist"),
         Some(at.clone()),
     );

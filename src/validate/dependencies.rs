@@ -4,7 +4,7 @@
 //! `print` after the step before it. These edges are the DAG the executor runs.
 
 use super::references::Uses;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{ArtifactId, ServiceId, Span, TaskId};
 use std::collections::{BTreeSet, HashMap};
 
@@ -70,7 +70,7 @@ impl Producers {
 pub fn cycle(step: usize, after: &BTreeSet<usize>, at: &Span) -> Option<Diagnostic> {
     after.iter().any(|a| *a >= step).then(|| {
         Diagnostic::error(
-            "KP112",
+            Code::KP112,
             "this instruction depends on one that comes after it",
             Some(at.clone()),
         )
@@ -122,6 +122,6 @@ mod tests {
     fn a_step_cannot_come_after_a_later_one() {
         assert!(cycle(2, &BTreeSet::from([0, 1]), &at(1)).is_none());
         let d = cycle(2, &BTreeSet::from([0, 3]), &at(1)).expect("KP112");
-        assert_eq!(d.code, "KP112");
+        assert_eq!(d.code, Code::KP112);
     }
 }

@@ -1,7 +1,7 @@
 //! Image rules (KP111): a service's image reference, and the Dockerfile of an image it
 //! builds, must be named.
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Image, Plan, Service};
 
 pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
@@ -15,7 +15,7 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
 fn empty_image(s: &Service) -> Option<Diagnostic> {
     s.config.image.reference().trim().is_empty().then(|| {
         Diagnostic::error(
-            "KP111",
+            Code::KP111,
             format!("service '{}' has an empty image", s.name),
             Some(s.at.clone()),
         )
@@ -26,7 +26,7 @@ fn empty_image(s: &Service) -> Option<Diagnostic> {
 fn empty_build_file(s: &Service) -> Option<Diagnostic> {
     match &s.config.image {
         Image::Build { build_file, .. } if build_file.is_empty() => Some(Diagnostic::error(
-            "KP111",
+            Code::KP111,
             format!("service '{}' has an empty build_file", s.name),
             Some(s.at.clone()),
         )),

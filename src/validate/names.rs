@@ -2,7 +2,7 @@
 //! labels (they become DNS names and volume names), port ids are RFC 6335 service
 //! names (they become Kubernetes port names). Each invalid name gets a suggestion.
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Mount, Plan, Service};
 use regex::Regex;
 use std::sync::OnceLock;
@@ -53,7 +53,7 @@ fn service_name(s: &Service) -> Option<Diagnostic> {
     }
     Some(
         Diagnostic::error(
-            "KP101",
+            Code::KP101,
             format!("service name '{}' is invalid: it must be 1-63 lower-case letters, digits and '-', start with a letter and end with a letter or digit", s.name),
             Some(s.at.clone()),
         )
@@ -69,7 +69,7 @@ fn port_ids(s: &Service) -> Vec<Diagnostic> {
         .filter(|(id, _)| !rfc6335().is_match(id))
         .map(|(id, p)| {
             Diagnostic::error(
-                "KP102",
+                Code::KP102,
                 format!("port id '{id}' of service '{}' is invalid: it must be 1-15 lower-case letters, digits and '-', start with a letter and end with a letter or digit", s.name),
                 Some(p.id_at.clone()),
             )
@@ -85,7 +85,7 @@ fn persistent_keys(s: &Service) -> Vec<Diagnostic> {
         match m {
             Mount::Persistent { key, .. } if !rfc1035().is_match(key) => out.push(
                 Diagnostic::error(
-                    "KP103",
+                    Code::KP103,
                     format!("persistent directory key '{key}' (mounted at {dir} in '{}') is invalid: it must be 1-63 lower-case letters, digits and '-', starting with a letter", s.name),
                     Some(s.at.clone()),
                 )
@@ -106,7 +106,7 @@ mod tests {
     fn service_names_are_rfc1035_labels() {
         assert!(service_name(&service("web-1", 1)).is_none());
         let d = service_name(&service("Web_1", 1)).expect("KP101");
-        assert_eq!(d.code, "KP101");
+        assert_eq!(d.code, Code::KP101);
         assert_eq!(d.hint.as_deref(), Some("rename it, e.g. 'web'"));
         assert!(service_name(&service(&"a".repeat(64), 1)).is_some());
         assert!(service_name(&service("1web", 1)).is_some());

@@ -2,7 +2,7 @@
 //! must be among them, in its `public_ports` and in the HTTP recipes run against it
 //! (`request`, `wait`, a ready condition).
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{HttpRecipe, Plan, Service};
 
 pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
@@ -20,7 +20,7 @@ fn public_ports(s: &Service) -> Vec<Diagnostic> {
         .filter(|(id, _)| !ports.contains_key(*id))
         .map(|(id, p)| {
             Diagnostic::error(
-                "KP109",
+                Code::KP109,
                 if ports.is_empty() {
                     format!("public port '{id}' of service '{}' is not one of its ports: it has none", s.name)
                 } else {
@@ -47,7 +47,7 @@ pub fn recipe_port(
     let ports: Vec<&str> = s.config.ports.keys().map(String::as_str).collect();
     Some(
         Diagnostic::error(
-            "KP108",
+            Code::KP108,
             format!(
                 "'{instruction}' uses port id '{}' but service '{}' has no such port",
                 recipe.port_id, s.name

@@ -5,7 +5,7 @@
 //! string is the one it names.
 
 use super::services::Services;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{
     ArtifactId, Data, Plan, RuntimeRef, ServiceField, ServiceId, Span, StrExpr, TaskId,
 };
@@ -66,7 +66,7 @@ pub fn data(
 fn after_removal(plan: &Plan, id: ServiceId, field: ServiceField, at: &Span) -> Diagnostic {
     let s = plan.service(id);
     Diagnostic::error(
-        "KP110",
+        Code::KP110,
         format!(
             "the {} of service '{}' is used after the service was removed",
             field.as_str(),

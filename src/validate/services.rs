@@ -2,7 +2,7 @@
 //! `remove_service` takes it away, `start_service`/`stop_service` change whether it
 //! runs, and every instruction that names a service must find it live at that point.
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Plan, ServiceId, Span};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -41,7 +41,7 @@ impl Services {
             format!("services that exist here: {}", known.join(", "))
         };
         Diagnostic::error(
-            "KP107",
+            Code::KP107,
             format!("service '{name}' used by '{instruction}' does not exist at this point"),
             Some(at.clone()),
         )
@@ -54,7 +54,7 @@ impl Services {
         let s = plan.service(id);
         let twice = self.live.get(&s.name).map(|prev| {
             Diagnostic::error(
-                "KP104",
+                Code::KP104,
                 format!("service '{}' is added twice in this package", s.name),
                 Some(s.at.clone()),
             )

@@ -369,6 +369,7 @@ impl Walk<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::Code;
     use crate::validate::testing::{at, plan, service, step, upload};
 
     #[test]
@@ -390,7 +391,7 @@ mod tests {
         let mut diags = Vec::new();
         let info = resolve(&p, &mut diags);
         let found: Vec<_> = diags.iter().map(|d| (d.code, d.at.clone())).collect();
-        assert_eq!(found, [("KP107", Some(at(5)))]);
+        assert_eq!(found, [(Code::KP107, Some(at(5)))]);
         let deps = |i| info.step_deps(i).cloned().unwrap_or_default();
         assert_eq!(deps(1).artifacts, [ArtifactId(0)]);
         assert_eq!(deps(1).after, [0]);
