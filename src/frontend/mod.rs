@@ -15,6 +15,7 @@ mod guard;
 mod instruction;
 mod locator;
 mod nesting;
+mod nesting_bound;
 mod package;
 mod plan_artifacts;
 mod plan_object;
