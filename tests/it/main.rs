@@ -27,6 +27,7 @@ mod golden;
 mod graph;
 mod helm;
 mod help;
+mod http_client;
 mod infra;
 mod json_output;
 mod limits;
