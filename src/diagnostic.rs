@@ -2,6 +2,11 @@
 //! else is involved, and how to fix it; plus the one renderer that prints them, built
 //! on annotate-snippets (the renderer cargo prints its lints with and rustc is moving
 //! to), so kplan's errors read like the compiler's and colour like them on a terminal.
+//! The codes, with what each means, are the registry in [`codes`].
+
+pub mod codes;
+
+pub use codes::Code;
 
 use crate::console::Palette;
 use crate::ir::Span;
@@ -16,12 +21,21 @@ pub enum Severity {
     Warning,
 }
 
+impl Severity {
+    /// As printed: `error`, `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 /// One problem found in a package, with enough context to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
-    /// Stable code, e.g. `KP101`. Families: KP0xx interpretation, KP1xx validation,
-    /// KP2xx compose, KP3xx helm, KP4xx terraform, KP5xx apply.
-    pub code: &'static str,
+    /// Stable code, e.g. `KP101` (see [`codes`]; `kplan explain KP101`).
+    pub code: Code,
     pub severity: Severity,
     pub message: String,
     /// Where the problem is; `None` only for problems outside any file (bad CLI args).
@@ -52,21 +66,26 @@ fn related_objects<S: serde::Serializer>(
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, message: impl Into<String>, at: Option<Span>) -> Self {
+    /// An error; `code` must be one whose severity is error.
+    pub fn error(code: Code, message: impl Into<String>, at: Option<Span>) -> Self {
+        debug_assert_eq!(code.severity(), Severity::Error, "{code} is a warning");
+        Self::new(code, Severity::Error, message.into(), at)
+    }
+
+    /// A warning; `code` must be one whose severity is warning.
+    pub fn warning(code: Code, message: impl Into<String>, at: Option<Span>) -> Self {
+        debug_assert_eq!(code.severity(), Severity::Warning, "{code} is an error");
+        Self::new(code, Severity::Warning, message.into(), at)
+    }
+
+    fn new(code: Code, severity: Severity, message: String, at: Option<Span>) -> Self {
         Diagnostic {
             code,
-            severity: Severity::Error,
-            message: message.into(),
+            severity,
+            message,
             at,
             related: Vec::new(),
             hint: None,
-        }
-    }
-
-    pub fn warning(code: &'static str, message: impl Into<String>, at: Option<Span>) -> Self {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(code, message, at)
         }
     }
 
@@ -144,7 +163,7 @@ pub fn render(d: &Diagnostic, sources: &dyn SourceLookup, palette: Palette) -> S
     }
     let group = level
         .primary_title(d.message.as_str())
-        .id(d.code)
+        .id(d.code.as_str())
         .elements(elements);
     let renderer = if palette.is_on() {
         Renderer::styled()
@@ -215,7 +234,7 @@ mod tests {
 
     #[test]
     fn every_fact_is_shown() {
-        let d = Diagnostic::error("KP101", "bad name", Some(Span::new("main.star", 2, 5)))
+        let d = Diagnostic::error(Code::KP101, "bad name", Some(Span::new("main.star", 2, 5)))
             .with_related(Span::new("main.star", 1, 1), "made here")
             .with_related(Span::new("lib.star", 7, 3), "used there")
             .with_hint("rename it");
@@ -240,19 +259,19 @@ error[KP101]: bad name
 
     #[test]
     fn no_source_names_the_place() {
-        let d = Diagnostic::warning("KP005", "cannot write", Some(Span::new("x.star", 3, 4)));
+        let d = Diagnostic::warning(Code::KP005, "cannot write", Some(Span::new("x.star", 3, 4)));
         assert_eq!(
             plain(&d, &NoSources),
             "warning[KP005]: cannot write\n--> x.star:3:4\n"
         );
-        let d = Diagnostic::error("KP005", "cannot write", None);
+        let d = Diagnostic::error(Code::KP005, "cannot write", None);
         assert_eq!(plain(&d, &NoSources), "error[KP005]: cannot write\n");
     }
 
     #[test]
     fn end_of_file_is_marked() {
         let d = Diagnostic::error(
-            "KP010",
+            Code::KP010,
             "unexpected end",
             Some(Span::new("main.star", 3, 1)),
         );
@@ -264,7 +283,7 @@ error[KP101]: bad name
     fn long_lines_are_cut_around_the_column() {
         let line: &'static str =
             Box::leak(format!("{}HERE{}\n", "a".repeat(300), "b".repeat(300)).into_boxed_str());
-        let d = Diagnostic::error("KP011", "here", Some(Span::new("main.star", 1, 301)));
+        let d = Diagnostic::error(Code::KP011, "here", Some(Span::new("main.star", 1, 301)));
         let text = plain(&d, &One(line));
         let shown = text
             .lines()
@@ -278,7 +297,7 @@ error[KP101]: bad name
 
     #[test]
     fn colour_only_when_the_palette_is_on() {
-        let d = Diagnostic::error("KP101", "bad", Some(Span::new("main.star", 1, 1)));
+        let d = Diagnostic::error(Code::KP101, "bad", Some(Span::new("main.star", 1, 1)));
         let src = One("x = 1\n");
         assert!(!plain(&d, &src).contains('\x1b'));
         let styled = render(&d, &src, Palette::of_choice(true));

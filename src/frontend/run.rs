@@ -11,13 +11,13 @@ use super::plan_object::PlanValue;
 use super::value::Owned;
 use super::{guard, positions, syntax};
 use super::{Failure, Interpreted, Options, Sources};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{self, PackageInfo, Span};
 use starlark::environment::Module;
 use starlark::eval::Evaluator;
-use starlark::values::Value;
+use starlark::values::{Heap, Value};
 
-fn fail(code: &'static str, msg: impl Into<String>, at: Option<Span>) -> Failure {
+fn fail(code: Code, msg: impl Into<String>, at: Option<Span>) -> Failure {
     Failure {
         diagnostics: vec![Diagnostic::error(code, msg, at)],
         sources: Sources::default(),
@@ -26,7 +26,7 @@ fn fail(code: &'static str, msg: impl Into<String>, at: Option<Span>) -> Failure
 
 /// Stack of the thread every interpretation runs on. starlark-rust parses, compiles
 /// and evaluates recursively; `nesting.rs` bounds how deep a file may nest, and
-/// tests/limits.rs evaluates each construct at its bound on this stack. Each passes
+/// tests/it/limits.rs evaluates each construct at its bound on this stack. Each passes
 /// on 64 MiB in a debug build (the deepest: 1000 nested `lambda`s); 256 MiB leaves
 /// four times that. It is address space: pages are touched only when used.
 const EVAL_STACK_BYTES: usize = 256 << 20;
@@ -41,7 +41,7 @@ pub fn interpret(opts: &Options) -> Result<Interpreted, Failure> {
             .spawn_scoped(scope, || interpret_here(opts))
             .map_err(|e| {
                 fail(
-                    "KP011",
+                    Code::KP011,
                     format!("cannot start the evaluation thread: {e}"),
                     None,
                 )
@@ -133,21 +133,21 @@ fn read_args(opts: &Options) -> Result<Option<serde_json::Value>, Failure> {
         (None, Some(f)) => {
             let meta = std::fs::metadata(f).map_err(|e| {
                 fail(
-                    "KP003",
+                    Code::KP003,
                     format!("cannot read --args-file {}: {e}", f.display()),
                     None,
                 )
             })?;
             if meta.len() > 64 << 20 {
                 return Err(fail(
-                    "KP003",
+                    Code::KP003,
                     format!("--args-file {} is larger than 64 MiB", f.display()),
                     None,
                 ));
             }
             let t = std::fs::read_to_string(f).map_err(|e| {
                 fail(
-                    "KP003",
+                    Code::KP003,
                     format!("cannot read --args-file {}: {e}", f.display()),
                     None,
                 )
@@ -162,7 +162,7 @@ fn read_args(opts: &Options) -> Result<Option<serde_json::Value>, Failure> {
     if let Err((line, col)) = check_args_depth(&text) {
         let at = Span::new(origin.clone(), line, col);
         let mut failure = fail(
-            "KP003",
+            Code::KP003,
             format!(
                 "{} nests lists and objects more than {MAX_ARGS_DEPTH} levels deep",
                 describe_origin(&origin)
@@ -203,7 +203,7 @@ fn read_args(opts: &Options) -> Result<Option<serde_json::Value>, Failure> {
                     )
                 };
                 let at = Span::new(origin.clone(), line.max(1) as u32, col.max(1) as u32);
-                let mut failure = fail("KP003", msg, Some(at));
+                let mut failure = fail(Code::KP003, msg, Some(at));
                 failure.sources.insert(&origin, &text);
                 return Err(failure);
             }
@@ -213,7 +213,7 @@ fn read_args(opts: &Options) -> Result<Option<serde_json::Value>, Failure> {
         serde_json::Value::Object(_) => Ok(Some(value)),
         serde_json::Value::Null => Ok(None),
         other => Err(fail(
-            "KP003",
+            Code::KP003,
             format!(
                 "{} must be an object of named arguments, got {}",
                 describe_origin(&origin),
@@ -287,7 +287,7 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
 }
 
 /// Turns a starlark error into a diagnostic at its position.
-pub fn to_diagnostic(code: &'static str, e: &starlark::Error) -> Diagnostic {
+pub fn to_diagnostic(code: Code, e: &starlark::Error) -> Diagnostic {
     let stack = e.call_stack();
     let span = e.span().map(|s| to_span(Some(s))).or_else(|| {
         stack
@@ -334,22 +334,7 @@ fn evaluate(
     opts: &Options,
     args: Option<serde_json::Value>,
 ) -> Result<Option<ir::Data>, Box<Diagnostic>> {
-    let ast = match ctx.parse(main) {
-        Ok(a) => a,
-        Err(ParseFailure::Read(msg)) => {
-            return Err(Box::new(Diagnostic::error("KP001", msg, None)))
-        }
-        Err(ParseFailure::Syntax(e)) => {
-            return Err(Box::new(syntax::diagnose(
-                syntax::SYNTAX,
-                &e,
-                &*ctx.sources.borrow(),
-            )))
-        }
-        Err(ParseFailure::Limit(at, msg)) => {
-            return Err(Box::new(Diagnostic::error("KP013", msg, Some(at))))
-        }
-    };
+    let ast = ctx.parse(main).map_err(|f| parse_failure(ctx, f))?;
     let main_span = Span::new(main.display.clone(), 1, 1);
     // Problems with the main function's signature point at its `def`.
     let def = positions::top_level_def(&ast, &opts.main_function);
@@ -364,11 +349,11 @@ fn evaluate(
         eval.extra = Some(ctx);
         guard::catching(|| eval.eval_module(ast, &ctx.globals))
             .map_err(|panic| stopped(&panic, &main_span))?
-            .map_err(|e| Box::new(syntax::diagnose("KP011", &e, &*ctx.sources.borrow())))?;
+            .map_err(|e| Box::new(syntax::diagnose(Code::KP011, &e, &*ctx.sources.borrow())))?;
         let func = module.get(&opts.main_function).ok_or_else(|| {
             Box::new(
                 Diagnostic::error(
-                    "KP012",
+                    Code::KP012,
                     format!(
                         "No '{}' function found in {}",
                         opts.main_function, main.display
@@ -385,52 +370,25 @@ fn evaluate(
         let heap = eval.heap();
         let plan = heap.alloc(PlanValue);
         let mut positional: Vec<Value> = Vec::new();
-        let mut named: Vec<(String, Value)> = Vec::new();
         if let Some(first) = params.first() {
             if first == "plan" {
                 positional.push(plan);
             } else if opts.main_function == "run" {
                 let first_param = def.as_ref().and_then(|d| d.params.first().cloned());
                 return Err(Box::new(Diagnostic::error(
-                    "KP012",
+                    Code::KP012,
                     format!("Expected argument at index '0' of run function to be called 'plan', got '{first}'"),
                     Some(first_param.unwrap_or_else(|| def_span.clone())),
                 )
                 .with_hint("write `def run(plan, args = {}):`")));
             }
         }
-        // Kurtosis sends `{}` when no arguments are given.
-        let args = args.or_else(|| Some(serde_json::Value::Object(Default::default())));
-        let args_owned = args.as_ref().map(|a| {
-            let o = from_json(a);
-            if a.get("_kurtosis_parser").and_then(|p| p.as_str()) == Some("struct") {
-                to_structs(o)
-            } else {
-                o
-            }
-        });
-        let legacy = params.len() == 2 && params[1] == "args" && positional.len() == 1;
-        match args_owned {
-            Some(a) if legacy => positional.push(a.to_value(heap)),
-            Some(Owned::Dict(entries)) => {
-                for (k, v) in entries {
-                    if let Owned::Str(k) = k {
-                        if k != "_kurtosis_parser" {
-                            named.push((k, v.to_value(heap)));
-                        }
-                    }
-                }
-            }
-            Some(Owned::Struct(fields)) if legacy => {
-                positional.push(Owned::Struct(fields).to_value(heap));
-            }
-            _ => {}
-        }
+        let named = call_args(heap, &params, args, &mut positional);
         let named_refs: Vec<(&str, Value)> = named.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         let ret = guard::catching(|| eval.eval_function(func, &positional, &named_refs))
             .map_err(|panic| stopped(&panic, &main_span))?
             .map_err(|e| {
-            let mut d = syntax::diagnose("KP011", &e, &*ctx.sources.borrow());
+            let mut d = syntax::diagnose(Code::KP011, &e, &*ctx.sources.borrow());
             if d.at.is_none() {
                 d.at = Some(def_span.clone());
             }
@@ -444,7 +402,7 @@ fn evaluate(
         }
         let owned = Owned::from_value(ret).map_err(|e| {
             Diagnostic::error(
-                "KP011",
+                Code::KP011,
                 format!(
                     "the value {}() returned cannot be recorded: {e}",
                     opts.main_function
@@ -462,6 +420,47 @@ fn evaluate(
         let data = conv.data(&owned);
         Ok(Some(data))
     })
+}
+
+/// The diagnostic for a main file that cannot be read or parsed.
+fn parse_failure(ctx: &Context, f: ParseFailure) -> Box<Diagnostic> {
+    Box::new(match f {
+        ParseFailure::Read(msg) => Diagnostic::error(Code::KP001, msg, None),
+        ParseFailure::Syntax(e) => syntax::diagnose(syntax::SYNTAX, &e, &*ctx.sources.borrow()),
+        ParseFailure::Limit(at, msg) => Diagnostic::error(Code::KP013, msg, Some(at)),
+    })
+}
+
+/// The arguments of the main function from `--args`: its keyword arguments, or, with
+/// the legacy signature `run(plan, args)`, the whole object as its second positional
+/// argument (pushed onto `positional`). Kurtosis sends `{}` when none are given.
+fn call_args<'v>(
+    heap: Heap<'v>,
+    params: &[String],
+    args: Option<serde_json::Value>,
+    positional: &mut Vec<Value<'v>>,
+) -> Vec<(String, Value<'v>)> {
+    let args = args.unwrap_or_else(|| serde_json::Value::Object(Default::default()));
+    let o = from_json(&args);
+    let args_owned = if args.get("_kurtosis_parser").and_then(|p| p.as_str()) == Some("struct") {
+        to_structs(o)
+    } else {
+        o
+    };
+    let legacy = params.len() == 2 && params[1] == "args" && positional.len() == 1;
+    let mut named = Vec::new();
+    if legacy {
+        positional.push(args_owned.to_value(heap));
+    } else if let Owned::Dict(entries) = args_owned {
+        for (k, v) in entries {
+            if let Owned::Str(k) = k {
+                if k != "_kurtosis_parser" {
+                    named.push((k, v.to_value(heap)));
+                }
+            }
+        }
+    }
+    named
 }
 
 /// A panic caught while evaluating, at the statement that was running, or at `file`

@@ -12,7 +12,7 @@ use super::tree::{Map, Node, Piece};
 use super::{go_string, Ctx};
 use crate::backend::lower::artifacts::{render_template, ArtifactModel, FileBody, FileModel};
 use crate::backend::lower::names::{artifact_base, sanitize, Namer};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{ArtifactId, Mount, RuntimeRef, ServiceId};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
@@ -90,7 +90,7 @@ pub fn place(cx: &mut Ctx) {
                 };
                 cx.diags.push(
                     Diagnostic::error(
-                        "KP302",
+                        Code::KP302,
                         format!(
                             "{who} mounts artifact '{}', whose files exist only once a task ran; the Helm chart ships files only as ConfigMaps written at compile time",
                             a.name
@@ -129,7 +129,7 @@ fn configmap(cx: &mut Ctx, id: ArtifactId, suffix: &str, files: &[FileModel]) ->
         if !safe_rel(&f.path) {
             cx.diags.push(
                 Diagnostic::error(
-                    "KP302",
+                    Code::KP302,
                     format!("artifact '{}' has a file at '{}', which is not a plain relative path a ConfigMap volume can hold", a.name, f.path),
                     Some(a.at.clone()),
                 )
@@ -163,7 +163,7 @@ fn configmap(cx: &mut Ctx, id: ArtifactId, suffix: &str, files: &[FileModel]) ->
     if size > CONFIGMAP_LIMIT {
         cx.diags.push(
             Diagnostic::error(
-                "KP302",
+                Code::KP302,
                 format!(
                     "artifact '{}' holds {size} bytes; a Kubernetes ConfigMap holds at most {CONFIGMAP_LIMIT} (1 MiB)",
                     a.name
@@ -246,7 +246,7 @@ fn content(cx: &mut Ctx, f: &FileModel, id: ArtifactId) -> Option<(Option<Vec<Pi
                     let a = cx.plan.artifact(id);
                     cx.diags.push(
                         Diagnostic::error(
-                            "KP303",
+                            Code::KP303,
                             format!("file '{}' of artifact '{}' cannot be rendered with the services' names: {e}", f.path, a.name),
                             Some(a.at.clone()),
                         )

@@ -21,7 +21,7 @@ use crate::backend::lower::program::Program;
 use crate::backend::lower::script::one_shot;
 use crate::backend::lower::store::{Word, Writes};
 use crate::backend::lower::{JobId, JobKind, NodeId};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 
 /// Whether a node must wait for job `j` to complete and is a service (or a job
 /// that is refused for that reason, transitively).
@@ -112,7 +112,7 @@ pub fn lower(cx: &mut Ctx) {
             | JobKind::Wait { .. } => continue,
         };
         cx.diags.push(
-            Diagnostic::error("KP305", format!("{what} cannot be lowered: {why}"), at)
+            Diagnostic::error(Code::KP305, format!("{what} cannot be lowered: {why}"), at)
                 .with_hint("compile with --target compose, or run it with kplan apply; for Helm, move the step into the image or the service's command"),
         );
     }

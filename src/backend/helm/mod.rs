@@ -17,10 +17,10 @@
 //! |-------|----------|---------|
 //! | KP201 | error    | a value known only at run time (shared lowering): Helm does not carry them |
 //! | KP202 | error    | a service the package removes later is used (shared lowering) |
+//! | KP206 | error    | a `verify` known at compile time that fails (shared lowering) |
 //! | KP301 | error    | an image a cluster cannot pull as written (built from the package, Nix) |
 //! | KP302 | error    | files that cannot be placed in a ConfigMap (over 1 MiB, unsafe path, produced at run time, `files_to_be_moved`) |
 //! | KP303 | error    | a template that cannot be rendered at compile time |
-//! | KP304 | error    | a `verify` known at compile time that fails |
 //! | KP305 | error    | a one-shot task the chart does not run (a service waits for it, a `request`, a copy out of a running service, privileges) |
 //! | KP306 | error    | `--chart-version`/`--app-version` that Helm refuses |
 //! | KP211 | warning  | a readiness check approximated (shared lowering) |
@@ -40,7 +40,7 @@ use super::lower::names::{self, Namer};
 use super::lower::text::{Seg, Text};
 use super::lower::{self, Model, NodeId, Vocabulary};
 use super::{Compiled, Options, Output};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{ArtifactId, Plan, PlanInfo, ServiceId};
 use std::collections::BTreeMap;
 use tree::{Node, Piece};
@@ -78,7 +78,7 @@ pub fn compile(plan: &Plan, info: &PlanInfo, opts: &Options) -> Result<Compiled,
     if opts.to_stdout {
         cx.diags.push(
             Diagnostic::error(
-                "KP207",
+                Code::KP207,
                 "a Helm chart is a directory of files, which cannot go to stdout",
                 None,
             )

@@ -7,8 +7,10 @@ use super::program::{endpoint, HttpCall};
 use super::store::is_shell_name;
 use super::text::{Refusal, Text, Use};
 use super::{Builder, NodeId, ServiceModel};
-use crate::diagnostic::Diagnostic;
-use crate::ir::{Assertion, Data, GoDuration, Recipe, ServiceId, Span, TaskKind, Transport};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::{
+    Assertion, Data, GoDuration, Recipe, ServiceId, Span, TaskField, TaskKind, Transport,
+};
 use std::collections::BTreeMap;
 
 /// The readiness of every final service, in id order; `plan.wait`s on a service the
@@ -79,7 +81,7 @@ pub(crate) fn readiness(b: &mut Builder) -> BTreeMap<ServiceId, Readiness> {
         };
         let Some(id) = b.r.info.task_service(t).filter(|s| b.r.info.is_final(*s)) else {
             b.r.diags.push(Diagnostic::error(
-                "KP202",
+                Code::KP202,
                 format!("plan.wait checks service '{service_name}', which the package removes later; {} holds only the services that exist at the end", b.r.words.project),
                 Some(task.at.clone()),
             ));
@@ -117,7 +119,7 @@ fn recipe_probe(
     b: &mut Builder,
     id: ServiceId,
     recipe: &Recipe,
-    field: &str,
+    field: &TaskField,
     assertion: Assertion,
     target: &Data,
     at: &Span,
@@ -132,31 +134,10 @@ fn recipe_probe(
             hint: "compare with a value known when the package is interpreted, or deploy with `kplan apply`".into(),
         },
     );
-    let extract = |extract: &BTreeMap<String, String>, field: &str| -> Expect {
-        match field.strip_prefix("extract.") {
-            Some(k) if extract.contains_key(k) => Expect::Extract {
-                key: k.to_owned(),
-                filter: extract[k].clone(),
-                assertion,
-                target: target.clone(),
-            },
-            Some(_) | None => Expect::Unknown(field.to_owned()),
-        }
-    };
     match recipe {
         Recipe::Exec(r) => {
             let argv = b.r.texts(&r.command, &u)?;
-            let expect = match field {
-                "code" => Expect::Code {
-                    assertion,
-                    target: target.clone(),
-                },
-                "output" => Expect::Output {
-                    assertion,
-                    target: target.clone(),
-                },
-                other => extract(&r.extract, other),
-            };
+            let expect = expect(field, TaskField::Output, &r.extract, assertion, target);
             Some(Probe::Exec { argv, expect })
         }
         Recipe::Http(r) => {
@@ -165,17 +146,7 @@ fn recipe_probe(
                 Some(e) => Some(b.r.text(e, &u)?),
                 None => None,
             };
-            let expect = match field {
-                "code" => Expect::Code {
-                    assertion,
-                    target: target.clone(),
-                },
-                "body" => Expect::Output {
-                    assertion,
-                    target: target.clone(),
-                },
-                other => extract(&r.extract, other),
-            };
+            let expect = expect(field, TaskField::Body, &r.extract, assertion, target);
             let call = HttpCall {
                 service: id,
                 port,
@@ -186,6 +157,33 @@ fn recipe_probe(
                 body,
             };
             Some(Probe::Http { call, expect })
+        }
+    }
+}
+
+/// What a probe compares: `field` of a result whose output is called `main` (`output`
+/// for exec, `body` for HTTP) and whose extracts are `extract`.
+fn expect(
+    field: &TaskField,
+    main: TaskField,
+    extract: &BTreeMap<String, String>,
+    assertion: Assertion,
+    target: &Data,
+) -> Expect {
+    let target = target.clone();
+    match field {
+        TaskField::Code => Expect::Code { assertion, target },
+        TaskField::Output | TaskField::Body if *field == main => {
+            Expect::Output { assertion, target }
+        }
+        TaskField::Extract(k) if extract.contains_key(k) => Expect::Extract {
+            key: k.clone(),
+            filter: extract[k].clone(),
+            assertion,
+            target,
+        },
+        TaskField::Output | TaskField::Body | TaskField::Extract(_) => {
+            Expect::Unknown(field.clone())
         }
     }
 }
@@ -218,7 +216,7 @@ pub(crate) fn lower(b: &mut Builder, readiness: &mut BTreeMap<ServiceId, Readine
         if !c.files_to_be_moved.is_empty() {
             b.r.diags.push(
                 Diagnostic::error(
-                    "KP204",
+                    Code::KP204,
                     format!("service '{}' uses files_to_be_moved, which {} cannot do (it mounts files, it does not move them after start)", svc.name, b.r.words.target),
                     Some(svc.at.clone()),
                 )
@@ -270,7 +268,7 @@ fn start(
         if !is_shell_name(k) {
             b.r.diags.push(
                 Diagnostic::error(
-                    "KP214",
+                    Code::KP214,
                     format!("env var '{k}' of service '{}' holds a run-time value, but its name is not a shell variable name, so kplan's start wrapper cannot export it", svc.name),
                     Some(svc.at.clone()),
                 )
@@ -297,7 +295,7 @@ fn start(
         };
         b.r.diags.push(
             Diagnostic::error(
-                "KP214",
+                Code::KP214,
                 format!("service '{}' reads a run-time value in its {}, so it starts through kplan's wrapper, which must run the image's {needs} itself; kplan does not know those of image '{image}'", svc.name, fields.join(" and ")),
                 Some(svc.at.clone()),
             )
@@ -319,7 +317,7 @@ fn start(
     if argv.is_empty() {
         b.r.diags.push(
             Diagnostic::error(
-                "KP214",
+                Code::KP214,
                 format!("service '{}' reads a run-time value, so it starts through kplan's wrapper, but neither the package nor image '{image}' says what to run", svc.name),
                 Some(svc.at.clone()),
             )
