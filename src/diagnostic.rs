@@ -259,10 +259,10 @@ error[KP101]: bad name
 
     #[test]
     fn no_source_names_the_place() {
-        let d = Diagnostic::warning(Code::KP005, "cannot write", Some(Span::new("x.star", 3, 4)));
+        let d = Diagnostic::warning(Code::KP210, "cannot write", Some(Span::new("x.star", 3, 4)));
         assert_eq!(
             plain(&d, &NoSources),
-            "warning[KP005]: cannot write\n--> x.star:3:4\n"
+            "warning[KP210]: cannot write\n--> x.star:3:4\n"
         );
         let d = Diagnostic::error(Code::KP005, "cannot write", None);
         assert_eq!(plain(&d, &NoSources), "error[KP005]: cannot write\n");
