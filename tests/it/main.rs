@@ -14,6 +14,7 @@ mod artifact_versions;
 mod attacks;
 mod cli;
 mod closed_output;
+mod color;
 mod completions;
 mod compose_cli;
 mod compose_e2e;
