@@ -61,7 +61,10 @@ pub fn write_bytes(stream: Stream, bytes: &[u8]) {
     emit(stream, |w| w.write_all(bytes));
 }
 
-#[allow(clippy::disallowed_methods)] // the one place that touches the real streams
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the one place that writes to the real streams"
+)]
 fn emit(stream: Stream, f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) {
     if lost(stream).is_some() {
         return;
@@ -82,7 +85,10 @@ fn emit(stream: Stream, f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) {
 }
 
 /// Whether `stream` is a terminal (for live progress and prompts).
-#[allow(clippy::disallowed_methods)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "asks the real streams whether they are terminals"
+)]
 pub fn is_terminal(stream: Stream) -> bool {
     match stream {
         Stream::Out => std::io::stdout().is_terminal(),

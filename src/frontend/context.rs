@@ -2,6 +2,11 @@
 //! package resolver, the module cache (each module evaluated once per run, cycles
 //! reported with the chain), the sources read, and the plan recorder.
 
+#![allow(
+    unsafe_code,
+    reason = "derive(ProvidesStaticType) expands to an `unsafe impl`"
+)]
+
 use super::dialect::{dialect, expand_indent_tabs};
 use super::package::{Kind, Packages, Refused, ResolvedFile};
 use super::positions::KeyPositions;

@@ -1,8 +1,10 @@
 //! Files-artifact instructions: `upload_files`, `render_templates`,
 //! `store_service_files`, `get_files_artifact`, and `get_cluster_type`.
 
-// Argument lists mirror Kurtosis signatures, so they are as long as Kurtosis made them.
-#![allow(clippy::too_many_arguments)]
+#![allow(
+    clippy::too_many_arguments,
+    reason = "argument lists mirror Kurtosis signatures, as long as Kurtosis made them"
+)]
 
 use super::check::Args;
 use super::context::{other, Context};
@@ -144,7 +146,7 @@ pub fn methods(builder: &mut MethodsBuilder) {
                             .map(|(_, v)| v.clone());
                         match template {
                             Some(Owned::Str(t)) => {
-                                entries.push((path, t.clone(), data.unwrap_or(Owned::None)))
+                                entries.push((path, t.clone(), data.unwrap_or(Owned::None)));
                             }
                             _ => a.fail(
                                 "config",

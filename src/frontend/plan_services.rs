@@ -1,8 +1,10 @@
 //! Service instructions: `add_service`, `add_services`, `get_service`, `get_services`,
 //! `set_service`, `remove_service`, `start_service`, `stop_service`.
 
-// Argument lists mirror Kurtosis signatures, so they are as long as Kurtosis made them.
-#![allow(clippy::too_many_arguments)]
+#![allow(
+    clippy::too_many_arguments,
+    reason = "argument lists mirror Kurtosis signatures, as long as Kurtosis made them"
+)]
 
 use super::check::Args;
 use super::context::{other, Context};
@@ -29,7 +31,7 @@ fn service_value(uuid: &str, name: &str, config: &ServiceConfig) -> KValue {
         .iter()
         .map(|(id, p)| {
             let mut fields = vec![
-                ("number", Owned::Int(p.number as i64)),
+                ("number", Owned::Int(i64::from(p.number))),
                 (
                     "transport_protocol",
                     Owned::Str(p.transport_protocol.as_str().into()),

@@ -1,8 +1,10 @@
 //! Task instructions: `exec`, `request`, `wait`, `verify`, `print`, `run_sh`,
 //! `run_python`. Each records a task and returns placeholders for its results.
 
-// Argument lists mirror Kurtosis signatures, so they are as long as Kurtosis made them.
-#![allow(clippy::too_many_arguments)]
+#![allow(
+    clippy::too_many_arguments,
+    reason = "argument lists mirror Kurtosis signatures, as long as Kurtosis made them"
+)]
 
 use super::check::Args;
 use super::context::{other, Context};
@@ -36,7 +38,11 @@ fn record(
     let uuid = rec.refs.task(id);
     let stores = match &kind {
         TaskKind::RunSh { store, .. } | TaskKind::RunPython { store, .. } => store.clone(),
-        _ => Vec::new(),
+        TaskKind::Exec { .. }
+        | TaskKind::Request { .. }
+        | TaskKind::Wait { .. }
+        | TaskKind::Verify { .. }
+        | TaskKind::Print { .. } => Vec::new(),
     };
     for s in stores {
         rec.artifacts.push(ir::Artifact {

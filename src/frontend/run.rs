@@ -99,9 +99,9 @@ fn interpret_budgeted(opts: &Options) -> Result<Interpreted, Failure> {
             name: if ctx.packages.root_name.is_empty() {
                 main.display.clone()
             } else {
-                ctx.packages.root_name.clone()
+                ctx.packages.root_name
             },
-            main_file: main.display.clone(),
+            main_file: main.display,
             main_function: opts.main_function.clone(),
         },
         services: rec.services,

@@ -3,8 +3,10 @@
 //! holding only the fields that were set; conversion to IR happens where the value is
 //! used (`convert`).
 
-// Constructor argument lists mirror Kurtosis signatures.
-#![allow(clippy::too_many_arguments)]
+#![allow(
+    clippy::too_many_arguments,
+    reason = "constructor argument lists mirror Kurtosis signatures"
+)]
 
 use super::check::Args;
 use super::instruction::to_span;
@@ -32,6 +34,10 @@ fn make(
     }
 }
 
+#[expect(
+    clippy::unreachable,
+    reason = "a constant pattern; the tests compile it"
+)]
 fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
     cell.get_or_init(|| Regex::new(pattern).unwrap_or_else(|e| unreachable!("static regex: {e}")))
 }
@@ -140,7 +146,10 @@ const RECIPES: &[&str] = &[
 ];
 const IMAGES: &[&str] = &["ImageSpec", "ImageBuildSpec", "NixBuildSpec"];
 
-#[allow(non_snake_case)]
+#[allow(
+    non_snake_case,
+    reason = "the constructors have Kurtosis's names, as `PortSpec`"
+)]
 #[starlark_module]
 pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
     fn PortSpec<'v>(

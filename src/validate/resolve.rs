@@ -350,7 +350,7 @@ pub fn resolve(plan: &Plan, diags: &mut Vec<Diagnostic>) -> PlanInfo {
                                 FileContent::Static(_) => {}
                                 FileContent::Text(e) => env.expr(e, &a.at, &mut uses),
                                 FileContent::Template { data, .. } => {
-                                    env.data(data, &a.at, &mut uses)
+                                    env.data(data, &a.at, &mut uses);
                                 }
                             }
                         }

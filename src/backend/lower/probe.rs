@@ -171,7 +171,9 @@ pub fn shell_check(
                 Expect::Extract { key, .. } | Expect::Unknown(key) => {
                     let field = match expect {
                         Expect::Extract { .. } => format!("extract.{key}"),
-                        _ => key.clone(),
+                        Expect::Code { .. } | Expect::Output { .. } | Expect::Unknown(_) => {
+                            key.clone()
+                        }
                     };
                     approx(&format!("field '{field}' (a jq extract) cannot be computed by a healthcheck; the command must succeed instead"));
                     make(line, Some(argv))
@@ -225,7 +227,9 @@ pub fn shell_check(
                 Expect::Extract { key, .. } | Expect::Unknown(key) => {
                     let field = match expect {
                         Expect::Extract { .. } => format!("extract.{key}"),
-                        _ => key.clone(),
+                        Expect::Code { .. } | Expect::Output { .. } | Expect::Unknown(_) => {
+                            key.clone()
+                        }
                     };
                     approx(&format!("field '{field}' (a jq extract) cannot be computed by a healthcheck; the request must answer 2xx instead"));
                     let argv = quiet(argv);
