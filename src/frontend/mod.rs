@@ -8,6 +8,7 @@
     reason = "the frontend type-checks Starlark values (`Owned`, JSON, tokens): a wildcard is \"any other type\""
 )]
 
+mod ahead;
 mod cache;
 mod check;
 mod context;
