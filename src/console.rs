@@ -80,7 +80,10 @@ pub fn write_bytes(stream: Stream, bytes: &[u8]) {
     emit(stream, |w| w.write_all(bytes));
 }
 
-#[allow(clippy::disallowed_methods)] // the one place that touches the real streams
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the one place that writes to the real streams"
+)]
 fn emit(stream: Stream, f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) {
     if lost(stream).is_some() {
         return;
@@ -194,7 +197,10 @@ impl<T: fmt::Display> fmt::Display for Painted<T> {
 }
 
 /// Whether `stream` is a terminal (for live progress and prompts).
-#[allow(clippy::disallowed_methods)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "asks the real streams whether they are terminals"
+)]
 pub fn is_terminal(stream: Stream) -> bool {
     match stream {
         Stream::Out => std::io::stdout().is_terminal(),
