@@ -10,6 +10,8 @@
 //! panics instead, so nothing is skipped there.
 #![allow(dead_code)]
 
+pub mod helm;
+
 use std::ffi::OsStr;
 use std::fs::OpenOptions;
 use std::io::Write;

@@ -8,7 +8,7 @@
 //! Start order: Kubernetes starts every pod at once, and Helm never orders them;
 //! a service that the plan starts after others gets one init container per service
 //! it depends on, in the tools image, that waits until that service's Service
-//! accepts a TCP connection on its first TCP port (`nc -z`), i.e. until a ready pod
+//! accepts a TCP connection on its first TCP port (`nc`), i.e. until a ready pod
 //! backs it. An `exec` on a service becomes its container's `postStart` handler
 //! (which first waits for the service's checks). One-shot tasks are in
 //! [`super::jobs`].
@@ -263,11 +263,13 @@ pub fn wait_container(cx: &mut Ctx, who: &str, at: &Span, dep: ServiceId) -> Opt
     };
     let comp = cx.name(NodeId::Service(dep)).to_owned();
     let host = cx.object_name(&comp);
+    // Not `nc -z`: Debian's busybox nc has no `-z`; a connect with stdin closed
+    // works with busybox's small and full nc alike (exit 0 once connected).
     let script = vec![
-        Piece::Lit("until nc -z -w 2 ".into()),
+        Piece::Lit("until nc -w 2 ".into()),
         Piece::Action(host),
         Piece::Lit(format!(
-            " {port}; do echo waiting for {comp}; sleep 1; done"
+            " {port} </dev/null >/dev/null 2>&1; do echo waiting for {comp}; sleep 1; done"
         )),
     ];
     Some(

@@ -20,7 +20,7 @@ spec:
       command:
         - /bin/sh
         - "-c"
-        - "until nc -z -w 2 {{ include "all-instructions.objectName" (list $ "api") }} 8080; do echo waiting for api; sleep 1; done"
+        - "until nc -w 2 {{ include "all-instructions.objectName" (list $ "api") }} 8080 </dev/null >/dev/null 2>&1; do echo waiting for api; sleep 1; done"
     - name: wait-request-api
       image: {{ .Values.tools.image | toJson }}
       command:

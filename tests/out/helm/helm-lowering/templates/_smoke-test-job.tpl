@@ -23,7 +23,7 @@ spec:
       command:
         - /bin/sh
         - "-c"
-        - "until nc -z -w 2 {{ include "helm-lowering.objectName" (list $ "db") }} 5432; do echo waiting for db; sleep 1; done"
+        - "until nc -w 2 {{ include "helm-lowering.objectName" (list $ "db") }} 5432 </dev/null >/dev/null 2>&1; do echo waiting for db; sleep 1; done"
   containers:
     - name: job
       image: kplan-test/busybox:local

@@ -20,7 +20,7 @@ spec:
       command:
         - /bin/sh
         - "-c"
-        - "until nc -z -w 2 {{ include "runtime-values.objectName" (list $ "web") }} 80; do echo waiting for web; sleep 1; done"
+        - "until nc -w 2 {{ include "runtime-values.objectName" (list $ "web") }} 80 </dev/null >/dev/null 2>&1; do echo waiting for web; sleep 1; done"
     - name: wait-request-web
       image: {{ .Values.tools.image | toJson }}
       command:
