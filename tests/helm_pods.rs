@@ -217,31 +217,35 @@ impl Kubelet {
     }
 }
 
-#[test]
-fn the_charts_jobs_and_pods_carry_the_value_exactly() {
+/// Compiles `fixture` to a chart (with `extra` flags) and renders it as release `t`
+/// with the tools image stand-in; `None` when Docker or the oracles are missing.
+fn rendered(fixture: &str, extra: &[&str]) -> Option<(tempfile::TempDir, Rendered)> {
     if !support::require_docker() {
-        return;
+        return None;
     }
     support::busybox_image();
     let tools = support::tools_image();
     let tmp = tempfile::tempdir().expect("tempdir");
     let chart = tmp.path().join("chart");
-    let images = format!("{FIXTURE}/image-config.json");
-    support::kplan_ok(&[
-        "compile",
-        FIXTURE,
-        "--target",
-        "helm",
-        "--image-config",
-        &images,
-        "-o",
-        chart.to_str().expect("utf-8"),
-    ]);
+    let mut args = vec!["compile", fixture, "--target", "helm", "-o"];
+    args.push(chart.to_str().expect("utf-8"));
+    args.extend_from_slice(extra);
+    support::kplan_ok(&args);
     let values = json!({"tools": {"image": tools}});
-    let Some(r) = render(&[(&chart, "t", "default", values)]) else {
+    let r = render(&[(&chart, "t", "default", values)])?;
+    Some((tmp, r.into_iter().next().expect("one render")))
+}
+
+/// One render's manifests, by template.
+type Rendered = BTreeMap<String, Vec<Value>>;
+
+#[test]
+fn the_charts_jobs_and_pods_carry_the_value_exactly() {
+    let images = format!("{FIXTURE}/image-config.json");
+    let Some((tmp, r)) = rendered(FIXTURE, &["--image-config", &images]) else {
         return;
     };
-    let objs = objects(&r[0]);
+    let objs = objects(&r);
     let mut k = Kubelet::new(tmp.path(), &objs);
     // In an order the done markers allow: each pod's waits are for earlier Jobs.
     for prefix in [
@@ -249,11 +253,11 @@ fn the_charts_jobs_and_pods_carry_the_value_exactly() {
         "t-runtime-values-use-value",
         "t-runtime-values-render-conf",
     ] {
-        let j = job(&r[0], prefix).clone();
+        let j = job(&r, prefix).clone();
         k.pod(&j);
     }
-    let holder = k.pod(find(&r[0], "Deployment", "t-runtime-values-holder"));
-    let plain = k.pod(find(&r[0], "Deployment", "t-runtime-values-plain"));
+    let holder = k.pod(find(&r, "Deployment", "t-runtime-values-holder"));
+    let plain = k.pod(find(&r, "Deployment", "t-runtime-values-plain"));
     let want = vec![
         (&holder, "/tmp/env", VALUE.to_owned()),
         (&holder, "/tmp/arg", format!("prefix:{VALUE}")),
@@ -293,35 +297,19 @@ fn check(want: &[(&String, &str, String)]) {
 
 #[test]
 fn a_copy_out_of_a_running_service_reaches_its_consumer() {
-    if !support::require_docker() {
-        return;
-    }
-    support::busybox_image();
-    let tools = support::tools_image();
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let chart = tmp.path().join("chart");
-    support::kplan_ok(&[
-        "compile",
-        "fixtures/valid/compose-e2e",
-        "--target",
-        "helm",
-        "-o",
-        chart.to_str().expect("utf-8"),
-    ]);
-    let values = json!({"tools": {"image": tools}});
-    let Some(r) = render(&[(&chart, "t", "default", values)]) else {
+    let Some((tmp, r)) = rendered("fixtures/valid/compose-e2e", &[]) else {
         return;
     };
-    let objs = objects(&r[0]);
+    let objs = objects(&r);
     let mut k = Kubelet::new(tmp.path(), &objs);
     // web's postStart runs its exec, then copies /etc/passwd into the claim.
-    let web = k.pod(find(&r[0], "Deployment", "t-compose-e2e-web"));
-    k.pod(find(&r[0], "Deployment", "t-compose-e2e-client"));
-    let j = job(&r[0], "t-compose-e2e-make-result").clone();
+    let web = k.pod(find(&r, "Deployment", "t-compose-e2e-web"));
+    k.pod(find(&r, "Deployment", "t-compose-e2e-client"));
+    let j = job(&r, "t-compose-e2e-make-result").clone();
     k.pod(&j);
-    let j = job(&r[0], "t-compose-e2e-request-web").clone();
+    let j = job(&r, "t-compose-e2e-request-web").clone();
     k.pod(&j);
-    let consumer = k.pod(find(&r[0], "Deployment", "t-compose-e2e-consumer"));
+    let consumer = k.pod(find(&r, "Deployment", "t-compose-e2e-consumer"));
     let passwd = support::docker_ok(["exec", web.as_str(), "cat", "/etc/passwd"]);
     check(&[
         (&consumer, "/passwd/passwd", passwd),

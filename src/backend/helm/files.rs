@@ -497,34 +497,15 @@ pub fn claims(cx: &mut Ctx) {
                 go_string(&svc.name),
                 go_string(key)
             );
-            let mut spec =
-                Map::new().put("accessModes", Node::Seq(vec![Node::str("ReadWriteOnce")]));
-            spec.line("{{- with $p.storageClass }}");
-            spec.set("storageClassName", Node::expr("{{ . | toJson }}"));
-            spec.line("{{- end }}");
-            spec.set(
-                "resources",
-                Map::new()
-                    .put(
-                        "requests",
-                        Map::new()
-                            .put("storage", Node::expr("{{ $p.size | toJson }}"))
-                            .node(),
-                    )
-                    .node(),
+            let doc = super::store::claim_doc(
+                cx,
+                &suffix,
+                &comp,
+                Node::Seq(vec![Node::str("ReadWriteOnce")]),
+                "$p",
+                "size",
             );
-            let doc = Map::new()
-                .put("apiVersion", Node::str("v1"))
-                .put("kind", Node::str("PersistentVolumeClaim"))
-                .put(
-                    "metadata",
-                    Map::new()
-                        .put("name", cx.name_node(&suffix))
-                        .put("labels", cx.labels(&comp, None))
-                        .node(),
-                )
-                .put("spec", spec.node());
-            cx.template(&format!("{suffix}-pvc.yaml"), &[p], doc.node());
+            cx.template(&format!("{suffix}-pvc.yaml"), &[p], doc);
         }
     }
 }

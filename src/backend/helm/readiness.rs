@@ -14,7 +14,8 @@
 //! [`super::jobs`].
 
 use super::store::{
-    awaited_jobs, copies_of, copy_command, prepare_container, wait_job_container, STORE_VOLUME,
+    awaited_jobs, copies_of, copy_command, prepare_container, tools_container, wait_job_container,
+    STORE_VOLUME,
 };
 use super::tree::{Map, Node, Piece};
 use super::{Ctx, WORDS};
@@ -272,21 +273,10 @@ pub fn wait_container(cx: &mut Ctx, who: &str, at: &Span, dep: ServiceId) -> Opt
             " {port} </dev/null >/dev/null 2>&1; do echo waiting for {comp}; sleep 1; done"
         )),
     ];
-    Some(
-        Map::new()
-            .put(
-                "name",
-                Node::str(format!("wait-{comp}").chars().take(63).collect::<String>()),
-            )
-            .put("image", Node::expr("{{ .Values.tools.image | toJson }}"))
-            .put(
-                "command",
-                Node::Seq(vec![
-                    Node::str("/bin/sh"),
-                    Node::str("-c"),
-                    Node::text(script),
-                ]),
-            )
-            .node(),
-    )
+    Some(tools_container(
+        cx,
+        &format!("wait-{comp}"),
+        Node::text(script),
+        Vec::new(),
+    ))
 }

@@ -127,39 +127,44 @@ pub fn claims(cx: &mut Ctx) {
 
 /// One claim of the run-time storage, sized by `runtimeStorage.<size>`.
 fn claim(cx: &mut Ctx, suffix: &str, size: &str) {
-    let mut spec = Map::new().put(
-        "accessModes",
-        Node::expr("{{ list .Values.runtimeStorage.accessMode | toJson }}"),
-    );
-    spec.line("{{- with .Values.runtimeStorage.storageClass }}");
+    let access = Node::expr("{{ list .Values.runtimeStorage.accessMode | toJson }}");
+    let doc = claim_doc(cx, suffix, suffix, access, ".Values.runtimeStorage", size);
+    cx.template(&format!("{suffix}-pvc.yaml"), &[], doc);
+}
+
+/// A PersistentVolumeClaim: `values` is the template expression of the map that
+/// holds its `storageClass` (`""`: the cluster's default) and its `size` key.
+pub fn claim_doc(
+    cx: &Ctx,
+    suffix: &str,
+    component: &str,
+    access: Node,
+    values: &str,
+    size: &str,
+) -> Node {
+    let mut spec = Map::new().put("accessModes", access);
+    spec.line(&format!("{{{{- with {values}.storageClass }}}}"));
     spec.set("storageClassName", Node::expr("{{ . | toJson }}"));
     spec.line("{{- end }}");
+    let storage = Node::expr(format!("{{{{ {values}.{size} | toJson }}}}"));
     spec.set(
         "resources",
         Map::new()
-            .put(
-                "requests",
-                Map::new()
-                    .put(
-                        "storage",
-                        Node::expr(format!("{{{{ .Values.runtimeStorage.{size} | toJson }}}}")),
-                    )
-                    .node(),
-            )
+            .put("requests", Map::new().put("storage", storage).node())
             .node(),
     );
-    let doc = Map::new()
+    Map::new()
         .put("apiVersion", Node::str("v1"))
         .put("kind", Node::str("PersistentVolumeClaim"))
         .put(
             "metadata",
             Map::new()
                 .put("name", cx.name_node(suffix))
-                .put("labels", cx.labels(suffix, None))
+                .put("labels", cx.labels(component, None))
                 .node(),
         )
-        .put("spec", spec.node());
-    cx.template(&format!("{suffix}-pvc.yaml"), &[], doc.node());
+        .put("spec", spec.node())
+        .node()
 }
 
 /// A `persistentVolumeClaim` pod volume.
@@ -211,40 +216,37 @@ pub fn awaited_jobs(cx: &Ctx, who: NodeId) -> Vec<JobId> {
         .unwrap_or_default()
 }
 
+/// An init container of kplan's in the tools image running `/bin/sh -c script`.
+pub fn tools_container(cx: &mut Ctx, name: &str, script: Node, mounts: Vec<Node>) -> Node {
+    cx.uses_tools = true;
+    let mut c = Map::new()
+        .put("name", Node::str(name.chars().take(63).collect::<String>()))
+        .put("image", Node::expr("{{ .Values.tools.image | toJson }}"))
+        .put(
+            "command",
+            Node::Seq(vec![Node::str("/bin/sh"), Node::str("-c"), script]),
+        );
+    if !mounts.is_empty() {
+        c.set("volumeMounts", Node::Seq(mounts));
+    }
+    c.node()
+}
+
 /// The init container that waits until Job `j` has written its done marker.
 pub fn wait_job_container(cx: &mut Ctx, j: JobId) -> Node {
-    cx.uses_tools = true;
     let comp = cx.name(NodeId::Job(j)).to_owned();
     let mut script = vec![Piece::Lit("until [ -e ".into())];
     script.extend(super::jobs::done_marker(cx, j));
     script.push(Piece::Lit(format!(
         " ]; do echo waiting for the job {comp}; sleep 2; done"
     )));
-    Map::new()
-        .put(
-            "name",
-            Node::str(format!("wait-{comp}").chars().take(63).collect::<String>()),
-        )
-        .put("image", Node::expr("{{ .Values.tools.image | toJson }}"))
-        .put(
-            "command",
-            Node::Seq(vec![
-                Node::str("/bin/sh"),
-                Node::str("-c"),
-                Node::text(script),
-            ]),
-        )
-        .put(
-            "volumeMounts",
-            Node::Seq(vec![mount(STORE_VOLUME, VALUES_DIR, true)]),
-        )
-        .node()
+    let mounts = vec![mount(STORE_VOLUME, VALUES_DIR, true)];
+    tools_container(cx, &format!("wait-{comp}"), Node::text(script), mounts)
 }
 
 /// The init container that makes the claims a pod writes writable by any user:
 /// `mounts` are (pod volume, path) pairs, the value store first.
 pub fn prepare_container(cx: &mut Ctx, mounts: &[(String, String)]) -> Node {
-    cx.uses_tools = true;
     let dirs: Vec<String> = mounts
         .iter()
         .map(|(_, p)| crate::backend::lower::script::quote(p))
@@ -254,19 +256,7 @@ pub fn prepare_container(cx: &mut Ctx, mounts: &[(String, String)]) -> Node {
         dirs.join(" ")
     );
     let mounts: Vec<Node> = mounts.iter().map(|(v, p)| mount(v, p, false)).collect();
-    Map::new()
-        .put("name", Node::str("prepare"))
-        .put("image", Node::expr("{{ .Values.tools.image | toJson }}"))
-        .put(
-            "command",
-            Node::Seq(vec![
-                Node::str("/bin/sh"),
-                Node::str("-c"),
-                Node::str(script),
-            ]),
-        )
-        .put("volumeMounts", Node::Seq(mounts))
-        .node()
+    tools_container(cx, "prepare", Node::str(script), mounts)
 }
 
 /// One `store_service_files` of a running service, done by its `postStart`
