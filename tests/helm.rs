@@ -373,7 +373,9 @@ fn a_task_is_a_job_named_by_its_pod_template() {
     let pod = &job["spec"]["template"]["spec"];
     assert_eq!(pod["restartPolicy"], "Never");
     assert_eq!(job["spec"]["backoffLimit"], 0);
-    assert_eq!(job["spec"]["activeDeadlineSeconds"], 60);
+    // Its `wait` (60 s) is not a deadline: it waits for db first, and a Job's
+    // deadline counts its init containers too.
+    assert!(job["spec"]["activeDeadlineSeconds"].is_null());
     let c = &pod["containers"][0];
     assert_eq!(
         argv(c),
@@ -448,6 +450,9 @@ fn run_time_values_flow_through_jobs_and_claims() {
         }
     }
     assert!(waits >= 8, "{waits}");
+    // A task that waits for nothing keeps its `wait` as the Job's deadline.
+    let made = job(&r[0], "dev-runtime-values-make-value");
+    assert_eq!(made["spec"]["activeDeadlineSeconds"], 180);
     // The task that stores `used` writes its claim; the holder reads it, after it.
     let used = job(&r[0], "dev-runtime-values-use-value");
     let pod = &used["spec"]["template"]["spec"];

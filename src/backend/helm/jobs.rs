@@ -313,6 +313,7 @@ fn write(cx: &mut Ctx, id: JobId, p: Pod) {
     for j in awaited_jobs(cx, node) {
         init.push(wait_job_container(cx, j));
     }
+    let waits = init.len() > 1;
     cx.uses_tools = true;
     let mut pod = Map::new()
         .put("restartPolicy", Node::str("Never"))
@@ -352,7 +353,9 @@ fn write(cx: &mut Ctx, id: JobId, p: Pod) {
     cx.out
         .add(format!("templates/_{comp}-job.tpl"), header + &tpl);
     let mut spec = Map::new().put("backoffLimit", Node::Int(0));
-    if let Some(d) = p.deadline {
+    // The deadline counts from the Job's start, its init containers' waits
+    // included: the task's `wait` is kept only for a Job that waits for nothing.
+    if let Some(d) = p.deadline.filter(|_| !waits) {
         spec.set("activeDeadlineSeconds", Node::Int(d));
     }
     spec.line("template:");
