@@ -1,5 +1,10 @@
 //! Diagnostics shared by every stage: a stable code, a message, where it happened, what
-//! else is involved, and how to fix it; plus the one renderer that prints them.
+//! else is involved, and how to fix it; plus the one renderer that prints them. The
+//! codes, with what each means, are the registry in [`codes`].
+
+pub mod codes;
+
+pub use codes::Code;
 
 use crate::ir::Span;
 use serde::Serialize;
@@ -12,12 +17,21 @@ pub enum Severity {
     Warning,
 }
 
+impl Severity {
+    /// As printed: `error`, `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 /// One problem found in a package, with enough context to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
-    /// Stable code, e.g. `KP101`. Families: KP0xx interpretation, KP1xx validation,
-    /// KP2xx compose, KP3xx helm, KP4xx terraform, KP5xx apply.
-    pub code: &'static str,
+    /// Stable code, e.g. `KP101` (see [`codes`]; `kplan explain KP101`).
+    pub code: Code,
     pub severity: Severity,
     pub message: String,
     /// Where the problem is; `None` only for problems outside any file (bad CLI args).
@@ -48,21 +62,26 @@ fn related_objects<S: serde::Serializer>(
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, message: impl Into<String>, at: Option<Span>) -> Self {
+    /// An error; `code` must be one whose severity is error.
+    pub fn error(code: Code, message: impl Into<String>, at: Option<Span>) -> Self {
+        debug_assert_eq!(code.severity(), Severity::Error, "{code} is a warning");
+        Self::new(code, Severity::Error, message.into(), at)
+    }
+
+    /// A warning; `code` must be one whose severity is warning.
+    pub fn warning(code: Code, message: impl Into<String>, at: Option<Span>) -> Self {
+        debug_assert_eq!(code.severity(), Severity::Warning, "{code} is an error");
+        Self::new(code, Severity::Warning, message.into(), at)
+    }
+
+    fn new(code: Code, severity: Severity, message: String, at: Option<Span>) -> Self {
         Diagnostic {
             code,
-            severity: Severity::Error,
-            message: message.into(),
+            severity,
+            message,
             at,
             related: Vec::new(),
             hint: None,
-        }
-    }
-
-    pub fn warning(code: &'static str, message: impl Into<String>, at: Option<Span>) -> Self {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(code, message, at)
         }
     }
 
@@ -106,11 +125,7 @@ impl SourceLookup for NoSources {
 /// ```
 pub fn render(d: &Diagnostic, sources: &dyn SourceLookup) -> String {
     let mut out = String::new();
-    let sev = match d.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    };
-    let _ = writeln!(out, "{sev}[{}]: {}", d.code, d.message);
+    let _ = writeln!(out, "{}[{}]: {}", d.severity.as_str(), d.code, d.message);
     if let Some(at) = &d.at {
         snippet(&mut out, at, None, sources);
     }

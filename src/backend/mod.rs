@@ -85,7 +85,7 @@ impl Compiled {
     /// position (then code) and deduplicated; `Err` with all of them when any is an
     /// error, else the output with the warnings.
     pub fn finish(output: Output, mut diags: Vec<Diagnostic>) -> Result<Self, Vec<Diagnostic>> {
-        diags.sort_by(|a, b| a.at.cmp(&b.at).then(a.code.cmp(b.code)));
+        diags.sort_by(|a, b| a.at.cmp(&b.at).then(a.code.cmp(&b.code)));
         diags.dedup();
         if diags.iter().any(Diagnostic::is_error) {
             return Err(diags);

@@ -4,14 +4,14 @@
 use super::pipeline::{self, PackageArgs};
 use crate::backend::{self, Output};
 use crate::console::{self, errln, out, outln, Stream};
-use crate::diagnostic::{self, Diagnostic, NoSources};
+use crate::diagnostic::{self, Code, Diagnostic, NoSources};
 use crate::frontend::ClusterType;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
 /// The code of a problem with the `-o DIR` directory (it cannot be created, read or
 /// written).
-pub const OUT_DIR: &str = "KP005";
+pub const OUT_DIR: Code = Code::KP005;
 
 /// `--target`: what `compile` produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

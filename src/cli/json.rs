@@ -2,7 +2,7 @@
 //! the same `version` field first. The shape of each command's document is the JSON
 //! Schema `schemas/<command>.schema.json` (draft 2020-12); [`VERSION`] changes when a
 //! field is removed, renamed or changes meaning, and the schemas with it
-//! (`tests/json_output.rs` validates real outputs against them).
+//! (`tests/it/json_output.rs` validates real outputs against them).
 
 use crate::console::{errln, outln};
 use serde::Serialize;

@@ -4,13 +4,14 @@
 //! `--detailed-exitcode`); 141 when output was lost to a closed pipe (see
 //! [`crate::console`], through which every command prints). `completions` and `man`
 //! load no package: they print what clap knows of [`command`] (completion scripts, man
-//! pages).
+//! pages); nor does `explain`, which prints the registry of diagnostic codes.
 
 mod apply;
 mod compile;
 mod completions;
 mod destroy;
 mod enclave;
+mod explain;
 mod graph;
 mod images;
 mod json;
@@ -64,6 +65,9 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the man page kplan(1), or write every page (one per subcommand) with -o DIR.
     Man(man::ManArgs),
+    /// Explain a diagnostic code (e.g. `kplan explain KP201`): what it means, an example
+    /// and the fix; without a code, list every code.
+    Explain(explain::ExplainArgs),
 }
 
 /// The whole command-line definition. The description names the `--target`s that
@@ -127,5 +131,6 @@ fn dispatch(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Unlock(a) => unlock::run(&a),
         Command::Completions(a) => completions::run(&a),
         Command::Man(a) => man::run(&a),
+        Command::Explain(a) => explain::run(&a),
     }
 }

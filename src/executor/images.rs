@@ -4,7 +4,7 @@
 //! line that names it.
 
 use super::engine::Engine;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Plan, Recipe, TaskKind};
 use anyhow::Result;
 use std::collections::BTreeMap;
@@ -49,7 +49,7 @@ pub fn missing_images(engine: &Engine, plan: &Plan) -> Result<Vec<Diagnostic>> {
         if !ok {
             diags.push(
                 Diagnostic::error(
-                    "KP501",
+                    Code::KP501,
                     format!("image '{image}' of {who} is not in the local Docker engine"),
                     Some(at),
                 )
@@ -93,7 +93,7 @@ pub fn unsupported(plan: &Plan) -> Vec<Diagnostic> {
         for (key, path) in map {
             if let Err(msg) = super::extract::check(path) {
                 diags.push(Diagnostic::error(
-                    "KP503",
+                    Code::KP503,
                     format!("extract '{key}': {msg}"),
                     Some(at.clone()),
                 ));

@@ -3,7 +3,7 @@
 //! of the plan. A task that runs against such a service is reported before any change
 //! (KP504), instead of failing midway through an apply.
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Plan, PlanInfo, ServiceId, Span, StepKind};
 
 /// One error per `exec`/`request`/`wait` that targets a service the package removes
@@ -19,7 +19,7 @@ pub fn tasks_on_removed_services(plan: &Plan, info: &PlanInfo) -> Vec<Diagnostic
             let task = plan.task(tid);
             let name = &plan.service(id).name;
             let mut d = Diagnostic::error(
-                "KP504",
+                Code::KP504,
                 format!(
                     "plan.{} runs against service '{name}', which the package removes later; kplan apply runs only the services that exist at the end of the plan",
                     task.kind.instruction()

@@ -8,6 +8,7 @@ use super::positions::KeyPositions;
 use super::recorder::Recorder;
 use super::sources::Sources;
 use super::ClusterType;
+use crate::diagnostic::Code;
 use starlark::any::ProvidesStaticType;
 use starlark::codemap::FileSpan;
 use starlark::environment::{FrozenModule, Globals, Module};
@@ -254,11 +255,11 @@ pub fn refused(e: Refused) -> starlark::Error {
 }
 
 /// The code and hint of an error made by [`refused`] (KP004), if `e` is one.
-pub fn refusal(e: &starlark::Error) -> Option<(&'static str, Option<String>)> {
+pub fn refusal(e: &starlark::Error) -> Option<(Code, Option<String>)> {
     match e.kind() {
         starlark::ErrorKind::Other(a) => a
             .downcast_ref::<Refused>()
-            .map(|r| ("KP004", r.hint.clone())),
+            .map(|r| (Code::KP004, r.hint.clone())),
         _ => None,
     }
 }

@@ -12,7 +12,7 @@
 //! per statement (measured with the memory accounting, in the commit that added it).
 
 use super::instruction::to_span;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Span;
 use starlark::codemap::{FileSpan, FileSpanRef};
 use starlark::eval::{BeforeStmtFunc, BeforeStmtFuncDyn, Evaluator};
@@ -21,7 +21,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
 
 /// The code of an evaluation stopped by a resource limit.
-pub const LIMIT: &str = "KP014";
+pub const LIMIT: Code = Code::KP014;
 
 thread_local! {
     /// Set while this thread runs a guarded evaluation: its panics are caught.
@@ -113,7 +113,7 @@ fn mib(bytes: usize) -> String {
 const OVER_BUDGET_HINT: &str = "look for a loop or repetition that grows without bound; if the package needs more, raise --max-eval-memory (e.g. --max-eval-memory 8GiB)";
 
 /// The code and hint of an [`OverBudget`] error.
-pub fn over_budget(e: &starlark::Error) -> Option<(&'static str, Option<String>)> {
+pub fn over_budget(e: &starlark::Error) -> Option<(Code, Option<String>)> {
     match e.kind() {
         starlark::ErrorKind::Other(a) => a
             .downcast_ref::<OverBudget>()

@@ -51,7 +51,11 @@ pub fn convert<T>(
     if !warnings.is_empty() {
         let mut rec = ctx.rec.borrow_mut();
         for w in warnings {
-            let d = crate::diagnostic::Diagnostic::warning("KP020", w, Some(at.clone()));
+            let d = crate::diagnostic::Diagnostic::warning(
+                crate::diagnostic::Code::KP020,
+                w,
+                Some(at.clone()),
+            );
             if !rec.warnings.contains(&d) {
                 rec.warnings.push(d);
             }

@@ -3,7 +3,7 @@
 //! file nested deeply enough exhausts any stack (300,000 `and` terms, `not`s,
 //! conditional expressions, calls `f()()`, `elif`s or `\`-continued `+` terms
 //! aborted kplan). The evaluation runs on a thread with a stack of known size (see
-//! `run.rs`), and these limits keep every construct well inside it (tests/limits.rs
+//! `run.rs`), and these limits keep every construct well inside it (tests/it/limits.rs
 //! evaluates each one at its limit).
 //!
 //! The scan uses starlark's own lexer, so strings, comments, f-strings and `\`

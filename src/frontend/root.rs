@@ -11,11 +11,11 @@ use super::cache;
 use super::locator::GithubLocator;
 use super::package::{read_kurtosis_yml, Kind, KurtosisYml, Packages, Repo, ResolvedFile};
 use super::{Failure, Options, Sources};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Span;
 use std::path::{Path, PathBuf};
 
-fn fail(code: &'static str, msg: impl Into<String>, at: Option<Span>) -> Failure {
+fn fail(code: Code, msg: impl Into<String>, at: Option<Span>) -> Failure {
     Failure {
         diagnostics: vec![Diagnostic::error(code, msg, at)],
         sources: Sources::default(),
@@ -42,14 +42,14 @@ struct Target {
 
 /// Fetches a `github.com/...` package named on the command line.
 fn remote_target(opts: &Options, cache: &Path) -> Result<Target, Failure> {
-    let loc = GithubLocator::parse(&opts.package).map_err(|e| fail("KP001", e, None))?;
+    let loc = GithubLocator::parse(&opts.package).map_err(|e| fail(Code::KP001, e, None))?;
     let entry = cache::entry(cache, &loc);
     if !entry.is_dir() {
-        cache::fetch(cache, &loc, &entry, opts.offline).map_err(|e| fail("KP001", e, None))?;
+        cache::fetch(cache, &loc, &entry, opts.offline).map_err(|e| fail(Code::KP001, e, None))?;
     }
     let dir = entry.canonicalize().map_err(|e| {
         fail(
-            "KP001",
+            Code::KP001,
             format!("package cache entry {}: {e}", entry.display()),
             None,
         )
@@ -60,7 +60,7 @@ fn remote_target(opts: &Options, cache: &Path) -> Result<Target, Failure> {
     };
     let file = repo
         .file(&loc.path, Kind::FileOrDir)
-        .map_err(|e| fail("KP001", e.message, None))?;
+        .map_err(|e| fail(Code::KP001, e.message, None))?;
     if file.real.is_dir() {
         Ok(Target {
             dir: file.real,
@@ -87,7 +87,7 @@ fn local_target(opts: &Options) -> Result<Target, Failure> {
     let p = PathBuf::from(&opts.package);
     let cannot = |e: std::io::Error| {
         fail(
-            "KP001",
+            Code::KP001,
             format!("cannot open package '{}': {e}", opts.package),
             None,
         )
@@ -116,11 +116,11 @@ fn root_yml(root: &Repo) -> Result<KurtosisYml, Failure> {
     let real = root
         .contain(&root.dir.join("kurtosis.yml"), "kurtosis.yml", Kind::File)
         .map_err(|e| {
-            let mut f = fail("KP002", e.message, at.clone());
+            let mut f = fail(Code::KP002, e.message, at.clone());
             f.diagnostics[0].hint = e.hint;
             f
         })?;
-    read_kurtosis_yml(&real).map_err(|e| fail("KP002", e, at))
+    read_kurtosis_yml(&real).map_err(|e| fail(Code::KP002, e, at))
 }
 
 /// Where the package sits in its GitHub repository, from its name: a name that is not
@@ -132,7 +132,7 @@ fn home(name: &str, fetched_by: Option<&GithubLocator>) -> Result<Option<GithubL
     let mut home = GithubLocator::parse(name).map_err(|e| {
         with_hint(
             fail(
-                "KP002",
+                Code::KP002,
                 format!("the name in kurtosis.yml is not a valid package locator: {e}"),
                 Some(Span::new("kurtosis.yml", 1, 1)),
             ),
@@ -141,7 +141,7 @@ fn home(name: &str, fetched_by: Option<&GithubLocator>) -> Result<Option<GithubL
     })?;
     if home.reference.is_some() {
         return Err(fail(
-            "KP002",
+            Code::KP002,
             format!(
                 "the name in kurtosis.yml ('{name}') holds a ref ('@...'); a package name has none"
             ),
@@ -190,7 +190,7 @@ pub fn locate(opts: &Options) -> Result<(Packages, ResolvedFile), Failure> {
             if !has_yml {
                 return Err(with_hint(
                     fail(
-                        "KP001",
+                        Code::KP001,
                         format!("'{}' is not a Kurtosis package: it has no kurtosis.yml", opts.package),
                         None,
                     ),
@@ -232,7 +232,7 @@ pub fn locate(opts: &Options) -> Result<(Packages, ResolvedFile), Failure> {
     let main_at = Span::new(main_name.clone(), 1, 1);
     if main_parts.iter().any(|c| c == "..") {
         return Err(fail(
-            "KP001",
+            Code::KP001,
             format!("--main-file '{}' is outside the package", opts.main_file),
             None,
         ));
@@ -243,14 +243,14 @@ pub fn locate(opts: &Options) -> Result<(Packages, ResolvedFile), Failure> {
             if root.dir.join(&main_name).symlink_metadata().is_err() {
                 with_hint(
                     fail(
-                        "KP001",
+                        Code::KP001,
                         format!("package '{}' has no main file '{main_name}'", opts.package),
                         None,
                     ),
                     "create main.star with `def run(plan, args = {}):`, or name the file with --main-file",
                 )
             } else {
-                let mut f = fail("KP004", e.message, Some(main_at.clone()));
+                let mut f = fail(Code::KP004, e.message, Some(main_at.clone()));
                 f.diagnostics[0].hint = e.hint;
                 f
             }

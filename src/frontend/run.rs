@@ -11,13 +11,13 @@ use super::plan_object::PlanValue;
 use super::value::Owned;
 use super::{guard, positions, syntax};
 use super::{Failure, Interpreted, Options, Sources};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{self, PackageInfo, Span};
 use starlark::environment::Module;
 use starlark::eval::Evaluator;
 use starlark::values::Value;
 
-fn fail(code: &'static str, msg: impl Into<String>, at: Option<Span>) -> Failure {
+fn fail(code: Code, msg: impl Into<String>, at: Option<Span>) -> Failure {
     Failure {
         diagnostics: vec![Diagnostic::error(code, msg, at)],
         sources: Sources::default(),
@@ -26,7 +26,7 @@ fn fail(code: &'static str, msg: impl Into<String>, at: Option<Span>) -> Failure
 
 /// Stack of the thread every interpretation runs on. starlark-rust parses, compiles
 /// and evaluates recursively; `nesting.rs` bounds how deep a file may nest, and
-/// tests/limits.rs evaluates each construct at its bound on this stack. Each passes
+/// tests/it/limits.rs evaluates each construct at its bound on this stack. Each passes
 /// on 64 MiB in a debug build (the deepest: 1000 nested `lambda`s); 256 MiB leaves
 /// four times that. It is address space: pages are touched only when used.
 const EVAL_STACK_BYTES: usize = 256 << 20;
@@ -41,7 +41,7 @@ pub fn interpret(opts: &Options) -> Result<Interpreted, Failure> {
             .spawn_scoped(scope, || interpret_here(opts))
             .map_err(|e| {
                 fail(
-                    "KP011",
+                    Code::KP011,
                     format!("cannot start the evaluation thread: {e}"),
                     None,
                 )
@@ -133,21 +133,21 @@ fn read_args(opts: &Options) -> Result<Option<serde_json::Value>, Failure> {
         (None, Some(f)) => {
             let meta = std::fs::metadata(f).map_err(|e| {
                 fail(
-                    "KP003",
+                    Code::KP003,
                     format!("cannot read --args-file {}: {e}", f.display()),
                     None,
                 )
             })?;
             if meta.len() > 64 << 20 {
                 return Err(fail(
-                    "KP003",
+                    Code::KP003,
                     format!("--args-file {} is larger than 64 MiB", f.display()),
                     None,
                 ));
             }
             let t = std::fs::read_to_string(f).map_err(|e| {
                 fail(
-                    "KP003",
+                    Code::KP003,
                     format!("cannot read --args-file {}: {e}", f.display()),
                     None,
                 )
@@ -162,7 +162,7 @@ fn read_args(opts: &Options) -> Result<Option<serde_json::Value>, Failure> {
     if let Err((line, col)) = check_args_depth(&text) {
         let at = Span::new(origin.clone(), line, col);
         let mut failure = fail(
-            "KP003",
+            Code::KP003,
             format!(
                 "{} nests lists and objects more than {MAX_ARGS_DEPTH} levels deep",
                 describe_origin(&origin)
@@ -203,7 +203,7 @@ fn read_args(opts: &Options) -> Result<Option<serde_json::Value>, Failure> {
                     )
                 };
                 let at = Span::new(origin.clone(), line.max(1) as u32, col.max(1) as u32);
-                let mut failure = fail("KP003", msg, Some(at));
+                let mut failure = fail(Code::KP003, msg, Some(at));
                 failure.sources.insert(&origin, &text);
                 return Err(failure);
             }
@@ -213,7 +213,7 @@ fn read_args(opts: &Options) -> Result<Option<serde_json::Value>, Failure> {
         serde_json::Value::Object(_) => Ok(Some(value)),
         serde_json::Value::Null => Ok(None),
         other => Err(fail(
-            "KP003",
+            Code::KP003,
             format!(
                 "{} must be an object of named arguments, got {}",
                 describe_origin(&origin),
@@ -287,7 +287,7 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
 }
 
 /// Turns a starlark error into a diagnostic at its position.
-pub fn to_diagnostic(code: &'static str, e: &starlark::Error) -> Diagnostic {
+pub fn to_diagnostic(code: Code, e: &starlark::Error) -> Diagnostic {
     let stack = e.call_stack();
     let span = e.span().map(|s| to_span(Some(s))).or_else(|| {
         stack
@@ -337,7 +337,7 @@ fn evaluate(
     let ast = match ctx.parse(main) {
         Ok(a) => a,
         Err(ParseFailure::Read(msg)) => {
-            return Err(Box::new(Diagnostic::error("KP001", msg, None)))
+            return Err(Box::new(Diagnostic::error(Code::KP001, msg, None)))
         }
         Err(ParseFailure::Syntax(e)) => {
             return Err(Box::new(syntax::diagnose(
@@ -347,7 +347,7 @@ fn evaluate(
             )))
         }
         Err(ParseFailure::Limit(at, msg)) => {
-            return Err(Box::new(Diagnostic::error("KP013", msg, Some(at))))
+            return Err(Box::new(Diagnostic::error(Code::KP013, msg, Some(at))))
         }
     };
     let main_span = Span::new(main.display.clone(), 1, 1);
@@ -364,11 +364,11 @@ fn evaluate(
         eval.extra = Some(ctx);
         guard::catching(|| eval.eval_module(ast, &ctx.globals))
             .map_err(|panic| stopped(&panic, &main_span))?
-            .map_err(|e| Box::new(syntax::diagnose("KP011", &e, &*ctx.sources.borrow())))?;
+            .map_err(|e| Box::new(syntax::diagnose(Code::KP011, &e, &*ctx.sources.borrow())))?;
         let func = module.get(&opts.main_function).ok_or_else(|| {
             Box::new(
                 Diagnostic::error(
-                    "KP012",
+                    Code::KP012,
                     format!(
                         "No '{}' function found in {}",
                         opts.main_function, main.display
@@ -392,7 +392,7 @@ fn evaluate(
             } else if opts.main_function == "run" {
                 let first_param = def.as_ref().and_then(|d| d.params.first().cloned());
                 return Err(Box::new(Diagnostic::error(
-                    "KP012",
+                    Code::KP012,
                     format!("Expected argument at index '0' of run function to be called 'plan', got '{first}'"),
                     Some(first_param.unwrap_or_else(|| def_span.clone())),
                 )
@@ -430,7 +430,7 @@ fn evaluate(
         let ret = guard::catching(|| eval.eval_function(func, &positional, &named_refs))
             .map_err(|panic| stopped(&panic, &main_span))?
             .map_err(|e| {
-            let mut d = syntax::diagnose("KP011", &e, &*ctx.sources.borrow());
+            let mut d = syntax::diagnose(Code::KP011, &e, &*ctx.sources.borrow());
             if d.at.is_none() {
                 d.at = Some(def_span.clone());
             }
@@ -444,7 +444,7 @@ fn evaluate(
         }
         let owned = Owned::from_value(ret).map_err(|e| {
             Diagnostic::error(
-                "KP011",
+                Code::KP011,
                 format!(
                     "the value {}() returned cannot be recorded: {e}",
                     opts.main_function

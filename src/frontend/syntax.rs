@@ -9,18 +9,18 @@
 use super::dialect::{dialect, expand_indent_tabs};
 use super::instruction::to_span;
 use super::run::to_diagnostic;
-use crate::diagnostic::{Diagnostic, SourceLookup};
+use crate::diagnostic::{Code, Diagnostic, SourceLookup};
 use crate::ir::Span;
 use starlark::codemap::{CodeMap, Pos};
 use starlark::ErrorKind;
 use starlark_syntax::lexer::{Lexer, Token};
 
 /// The code of a syntax error, in any file.
-pub const SYNTAX: &str = "KP010";
+pub const SYNTAX: Code = Code::KP010;
 
 /// A diagnostic for an error from parsing or evaluating: KP010 with the open bracket
 /// for a syntax error (also one raised while importing a module), else `code`.
-pub fn diagnose(code: &'static str, e: &starlark::Error, sources: &dyn SourceLookup) -> Diagnostic {
+pub fn diagnose(code: Code, e: &starlark::Error, sources: &dyn SourceLookup) -> Diagnostic {
     if !matches!(e.kind(), ErrorKind::Parser(_)) {
         return to_diagnostic(code, e);
     }

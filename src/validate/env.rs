@@ -8,7 +8,7 @@
 //! may not hold NUL either (no process environment can). Values known only at run
 //! time are checked for what is known now, their literal text.
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Image, Part, Plan, Span, StrExpr, TaskKind};
 use std::collections::BTreeMap;
 
@@ -129,7 +129,7 @@ fn check_map(
             None
         };
         if let Some((message, hint)) = problem {
-            diags.push(Diagnostic::error("KP113", message, Some(at.clone())).with_hint(hint));
+            diags.push(Diagnostic::error(Code::KP113, message, Some(at.clone())).with_hint(hint));
         }
     }
 }

@@ -33,7 +33,7 @@ pub fn validate(plan: &Plan) -> Result<PlanInfo, Vec<Diagnostic>> {
     env::check(plan, &mut diags);
     let info = resolve::resolve(plan, &mut diags);
     if diags.iter().any(Diagnostic::is_error) {
-        diags.sort_by(|a, b| a.at.cmp(&b.at).then(a.code.cmp(b.code)));
+        diags.sort_by(|a, b| a.at.cmp(&b.at).then(a.code.cmp(&b.code)));
         return Err(diags);
     }
     Ok(info)

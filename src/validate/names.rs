@@ -1,7 +1,7 @@
 //! Name rules: service names, port ids, persistent keys, images (KP101-KP103, KP109,
 //! KP111).
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Image, Mount, Plan, Service};
 use regex::Regex;
 use std::sync::OnceLock;
@@ -47,7 +47,7 @@ fn check_service(s: &Service, diags: &mut Vec<Diagnostic>) {
     if !rfc1035().is_match(&s.name) {
         diags.push(
             Diagnostic::error(
-                "KP101",
+                Code::KP101,
                 format!("service name '{}' is invalid: it must be 1-63 lower-case letters, digits and '-', start with a letter and end with a letter or digit", s.name),
                 Some(s.at.clone()),
             )
@@ -58,7 +58,7 @@ fn check_service(s: &Service, diags: &mut Vec<Diagnostic>) {
         if !rfc6335().is_match(id) {
             diags.push(
                 Diagnostic::error(
-                    "KP102",
+                    Code::KP102,
                     format!("port id '{id}' of service '{}' is invalid: it must be 1-15 lower-case letters, digits and '-', start with a letter and end with a letter or digit", s.name),
                     Some(p.id_at.clone()),
                 )
@@ -70,7 +70,7 @@ fn check_service(s: &Service, diags: &mut Vec<Diagnostic>) {
         if !s.config.ports.contains_key(id) {
             diags.push(
                 Diagnostic::error(
-                    "KP109",
+                    Code::KP109,
                     if s.config.ports.is_empty() {
                         format!("public port '{id}' of service '{}' is not one of its ports: it has none", s.name)
                     } else {
@@ -88,7 +88,7 @@ fn check_service(s: &Service, diags: &mut Vec<Diagnostic>) {
                 if !rfc1035().is_match(key) {
                     diags.push(
                         Diagnostic::error(
-                            "KP103",
+                            Code::KP103,
                             format!("persistent directory key '{key}' (mounted at {dir} in '{}') is invalid: it must be 1-63 lower-case letters, digits and '-', starting with a letter", s.name),
                             Some(s.at.clone()),
                         )
@@ -101,7 +101,7 @@ fn check_service(s: &Service, diags: &mut Vec<Diagnostic>) {
     }
     if s.config.image.reference().trim().is_empty() {
         diags.push(Diagnostic::error(
-            "KP111",
+            Code::KP111,
             format!("service '{}' has an empty image", s.name),
             Some(s.at.clone()),
         ));
@@ -109,7 +109,7 @@ fn check_service(s: &Service, diags: &mut Vec<Diagnostic>) {
     if let Image::Build { build_file, .. } = &s.config.image {
         if build_file.is_empty() {
             diags.push(Diagnostic::error(
-                "KP111",
+                Code::KP111,
                 format!("service '{}' has an empty build_file", s.name),
                 Some(s.at.clone()),
             ));

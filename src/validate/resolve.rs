@@ -8,7 +8,7 @@
 //! Each consumer binds, at its own step, to the version current there (see
 //! [`crate::ir::PlanInfo::bound_artifact`]).
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{
     ArtifactId, ArtifactSource, Data, Facts, FileContent, Mount, Plan, PlanInfo, Recipe,
     RuntimeRef, ServiceField, ServiceId, Span, StepDeps, StepKind, StrExpr, TaskId, TaskKind,
@@ -81,7 +81,7 @@ impl Env<'_> {
                 };
                 self.diags.push(
                     Diagnostic::error(
-                        "KP107",
+                        Code::KP107,
                         format!(
                             "service '{name}' used by '{instruction}' does not exist at this point"
                         ),
@@ -107,7 +107,7 @@ impl Env<'_> {
             None => {
                 let later = self.plan.artifacts.iter().position(|a| a.name == name);
                 let mut d = Diagnostic::error(
-                    "KP105",
+                    Code::KP105,
                     format!("files artifact '{name}' mounted by {what} does not exist"),
                     Some(at.clone()),
                 );
@@ -142,7 +142,7 @@ impl Env<'_> {
                         let s = self.plan.service(*service);
                         self.diags.push(
                             Diagnostic::error(
-                                "KP110",
+                                Code::KP110,
                                 format!(
                                     "the {} of service '{}' is used after the service was removed",
                                     field.as_str(),
@@ -192,7 +192,7 @@ impl Env<'_> {
                         let ports: Vec<&str> = s.config.ports.keys().map(String::as_str).collect();
                         self.diags.push(
                             Diagnostic::error(
-                                "KP108",
+                                Code::KP108,
                                 format!("'{instruction}' uses port id '{}' but service '{}' has no such port", h.port_id, s.name),
                                 Some(at.clone()),
                             )
@@ -219,7 +219,7 @@ impl Env<'_> {
             let prev_at = self.plan.artifact(*prev).at.clone();
             self.diags.push(
                 Diagnostic::error(
-                    "KP106",
+                    Code::KP106,
                     format!(
                         "{instruction} cannot use files artifact name '{}': it is already produced earlier in this run",
                         a.name
@@ -302,7 +302,7 @@ pub fn resolve(plan: &Plan, diags: &mut Vec<Diagnostic>) -> PlanInfo {
                     if let Some(prev) = env.live.get(&s.name) {
                         let prev_at = plan.service(*prev).at.clone();
                         env.diags.push(
-                            Diagnostic::error("KP104", format!("service '{}' is added twice in this package", s.name), Some(s.at.clone()))
+                            Diagnostic::error(Code::KP104, format!("service '{}' is added twice in this package", s.name), Some(s.at.clone()))
                                 .with_related(prev_at, "first added here")
                                 .with_hint("give each service its own name, or remove_service the first one before adding it again"),
                         );
@@ -459,7 +459,7 @@ pub fn resolve(plan: &Plan, diags: &mut Vec<Diagnostic>) -> PlanInfo {
         after.remove(&i);
         if after.iter().any(|a| *a >= i) {
             env.diags.push(Diagnostic::error(
-                "KP112",
+                Code::KP112,
                 "this instruction depends on one that comes after it",
                 Some(step.at.clone()),
             ));

@@ -19,7 +19,7 @@ use crate::backend::lower::names::artifact_base;
 use crate::backend::lower::script::COPY_SCRIPT;
 use crate::backend::lower::store::{render_script, split_rendered, RenderedFile};
 use crate::backend::lower::{JobKind, NodeId};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{ArtifactId, Mount, ServiceId, Span};
 use std::collections::BTreeMap;
 
@@ -177,7 +177,7 @@ fn placeable(cx: &mut Ctx, id: ArtifactId, path: &str) -> bool {
     let a = cx.plan.artifact(id);
     cx.diags.push(
         Diagnostic::error(
-            "KP204",
+            Code::KP204,
             format!("artifact '{}' has a file at '{path}', which is not a plain relative path and cannot be written beside compose.yaml", a.name),
             Some(a.at.clone()),
         )
@@ -272,7 +272,7 @@ fn mount_dir_ok(cx: &mut Ctx, dir: &str, at: &Span) -> bool {
         return true;
     }
     cx.diags.push(Diagnostic::error(
-        "KP204",
+        Code::KP204,
         format!("mount directory '{dir}' contains ':' or a line break, which Compose's volume syntax cannot hold"),
         Some(at.clone()),
     ));
@@ -312,7 +312,7 @@ fn artifact_mounts(
                         let n = &cx.plan.artifact(*a).name;
                         cx.diags.push(
                             Diagnostic::error(
-                                "KP204",
+                                Code::KP204,
                                 format!("artifact '{n}' is produced at run time and is merged with other artifacts at {dir}; Compose can mount its volume only as a whole directory"),
                                 Some(at.clone()),
                             )

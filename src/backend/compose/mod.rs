@@ -40,7 +40,7 @@ use super::lower::names::{self, Namer};
 use super::lower::store::{Word, Writes, VALUES_DIR};
 use super::lower::{self, Access, Condition, Model, NodeId, Vocabulary};
 use super::{yaml, Compiled, Options, Output};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{ArtifactId, Plan, PlanInfo, ServiceField, ServiceId};
 use model::{Dependency, Project};
 use std::collections::{BTreeMap, BTreeSet};
@@ -88,7 +88,7 @@ pub fn compile(plan: &Plan, info: &PlanInfo, opts: &Options) -> Result<Compiled,
         Ok(v) => v,
         Err(e) => {
             cx.diags.push(Diagnostic::error(
-                "KP204",
+                Code::KP204,
                 format!("cannot serialize the Compose project: {e}"),
                 None,
             ));
@@ -106,7 +106,7 @@ pub fn compile(plan: &Plan, info: &PlanInfo, opts: &Options) -> Result<Compiled,
         let side: Vec<&String> = cx.out.files.keys().filter(|k| *k != FILE_NAME).collect();
         cx.diags.push(
             Diagnostic::error(
-                "KP207",
+                Code::KP207,
                 format!(
                     "this Compose project mounts {} file(s) written beside compose.yaml (e.g. {}), which cannot go to stdout",
                     side.len(),
@@ -336,7 +336,7 @@ impl<'a> Ctx<'a> {
                     let at = self.plan.steps.get(*step).map(|s| s.at.clone());
                     self.diags.push(
                         Diagnostic::warning(
-                            "KP213",
+                            Code::KP213,
                             format!("no service is added after the one-shot '{o}', so `docker compose up --wait` will report it as exited even when it succeeds"),
                             at,
                         )

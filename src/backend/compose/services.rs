@@ -8,7 +8,7 @@ use super::model::{
 };
 use super::Ctx;
 use crate::backend::lower::{build_context, NodeId, ServiceModel};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Image, Span, Transport};
 
 pub fn lower(cx: &mut Ctx) {
@@ -148,7 +148,7 @@ pub fn image(
             if username.is_some() || password.is_some() {
                 cx.diags.push(
                     Diagnostic::warning(
-                        "KP212",
+                        Code::KP212,
                         format!(
                             "the registry credentials of {who} are not written into compose.yaml"
                         ),
@@ -178,7 +178,7 @@ pub fn image(
                 Err(why) => {
                     cx.diags.push(
                         Diagnostic::error(
-                            "KP203",
+                            Code::KP203,
                             format!("{who} builds its image from {build_context_dir}, which Compose cannot build faithfully: {why}"),
                             Some(at.clone()),
                         )
@@ -191,7 +191,7 @@ pub fn image(
         Image::Nix { image_name, .. } => {
             cx.diags.push(
                 Diagnostic::error(
-                    "KP203",
+                    Code::KP203,
                     format!("{who} builds its image with Nix, which Compose cannot do"),
                     Some(at.clone()),
                 )

@@ -8,7 +8,7 @@
 //! must not turn into `<`), and any other control character is written as its code
 //! point (`U+0007`), never raw. Text is UTF-8 (Graphviz's default charset). Ids are
 //! `s0`, `t0`, `a0` (see [`super::Key::id`]). Checked with Graphviz's `dot` in
-//! tests/graph.rs.
+//! tests/it/graph.rs.
 
 use super::{Graph, Kind};
 use std::fmt::Write;

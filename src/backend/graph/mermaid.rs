@@ -8,7 +8,7 @@
 //! backticks, newlines, symbols) is written as Mermaid's entity code `#<decimal>;`,
 //! which Mermaid turns back into the character when it draws. Lines of a node are
 //! joined with `<br/>`. Ids are `s0`, `t0`, `a0` (see [`super::Key::id`]), so no
-//! name can become syntax. Checked with Mermaid's own parser in tests/graph.rs.
+//! name can become syntax. Checked with Mermaid's own parser in tests/it/graph.rs.
 
 use super::{Graph, Kind};
 use std::fmt::Write;

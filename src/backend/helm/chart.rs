@@ -7,7 +7,7 @@
 use super::tree::{emit_plain, Map, Node};
 use super::{comment_safe, go_string, Ctx};
 use crate::backend::Options;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use std::fmt::Write as _;
 
 /// Writes `Chart.yaml`, `.helmignore` and `templates/_helpers.tpl`.
@@ -21,7 +21,7 @@ pub fn write(cx: &mut Ctx, opts: &Options) {
     if semver::Version::parse(&version).is_err() {
         cx.diags.push(
             Diagnostic::error(
-                "KP306",
+                Code::KP306,
                 format!("--chart-version '{version}' is not a SemVer 2 version, which Helm requires of a chart"),
                 None,
             )
@@ -32,7 +32,7 @@ pub fn write(cx: &mut Ctx, opts: &Options) {
     if app_version.is_empty() || app_version.chars().any(char::is_control) {
         cx.diags.push(
             Diagnostic::error(
-                "KP306",
+                Code::KP306,
                 "--app-version must be a non-empty string on one line",
                 None,
             )

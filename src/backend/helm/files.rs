@@ -15,7 +15,7 @@ use crate::backend::lower::artifacts::{render_template, ArtifactModel, FileBody,
 use crate::backend::lower::names::{artifact_base, sanitize, Namer};
 use crate::backend::lower::store::{split_rendered, RenderedFile};
 use crate::backend::lower::JobKind;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{ArtifactId, Mount, RuntimeRef, ServiceId};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
@@ -105,7 +105,7 @@ fn render_inputs(cx: &mut Ctx, id: ArtifactId, files: &[FileModel]) {
                 if !safe_rel(&f.path) {
                     cx.diags.push(
                         Diagnostic::error(
-                            "KP302",
+                            Code::KP302,
                             format!("artifact '{}' has a file at '{}', which is not a plain relative path", a.name, f.path),
                             Some(a.at.clone()),
                         )
@@ -181,7 +181,7 @@ fn configmap(cx: &mut Ctx, id: ArtifactId, suffix: &str, files: &[FileModel]) ->
         if !safe_rel(&f.path) {
             cx.diags.push(
                 Diagnostic::error(
-                    "KP302",
+                    Code::KP302,
                     format!("artifact '{}' has a file at '{}', which is not a plain relative path a ConfigMap volume can hold", a.name, f.path),
                     Some(a.at.clone()),
                 )
@@ -215,7 +215,7 @@ fn configmap(cx: &mut Ctx, id: ArtifactId, suffix: &str, files: &[FileModel]) ->
     if size > CONFIGMAP_LIMIT {
         cx.diags.push(
             Diagnostic::error(
-                "KP302",
+                Code::KP302,
                 format!(
                     "artifact '{}' holds {size} bytes; a Kubernetes ConfigMap holds at most {CONFIGMAP_LIMIT} (1 MiB)",
                     a.name
@@ -300,7 +300,7 @@ fn content(cx: &mut Ctx, f: &FileModel, id: ArtifactId) -> Option<(Option<Vec<Pi
                     let a = cx.plan.artifact(id);
                     cx.diags.push(
                         Diagnostic::error(
-                            "KP303",
+                            Code::KP303,
                             format!("file '{}' of artifact '{}' cannot be rendered with the services' names: {e}", f.path, a.name),
                             Some(a.at.clone()),
                         )
@@ -403,7 +403,7 @@ pub fn runtime_mount(
         let name = &cx.plan.artifact(a).name;
         cx.diags.push(
             Diagnostic::error(
-                "KP302",
+                Code::KP302,
                 format!("{who} mounts artifact '{name}', produced at run time, together with other artifacts at {dir}; its claim can only be mounted as a whole directory"),
                 Some(at.clone()),
             )

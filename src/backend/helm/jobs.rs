@@ -37,7 +37,7 @@ use crate::backend::lower::oneshot::{program_command, shell_job, ShellJob, Write
 use crate::backend::lower::program::Program;
 use crate::backend::lower::store::{render_script, VALUES_DIR};
 use crate::backend::lower::{JobId, JobKind, NodeId};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{ArtifactId, Span};
 use std::collections::BTreeMap;
 
@@ -83,7 +83,7 @@ pub fn lower(cx: &mut Ctx) {
             | JobKind::Verify { .. } => continue,
         };
         cx.diags.push(
-            Diagnostic::error("KP305", format!("{what} cannot be lowered: {why}"), at)
+            Diagnostic::error(Code::KP305, format!("{what} cannot be lowered: {why}"), at)
                 .with_hint("compile with --target compose, or run it with kplan apply; for Helm, produce the files in a run_sh (its `store`) or in the image"),
         );
     }

@@ -20,10 +20,10 @@
 //! |-------|----------|---------|
 //! | KP201 | error    | a run-time value the shared lowering cannot carry (a template's logic, a readiness check, an exec `wait`'s result) |
 //! | KP202 | error    | a service the package removes later is used (shared lowering) |
+//! | KP206 | error    | a `verify` known at compile time that fails (shared lowering) |
 //! | KP301 | error    | an image a cluster cannot pull as written (built from the package, Nix) |
 //! | KP302 | error    | files that cannot be placed (a ConfigMap over 1 MiB, an unsafe path, a run-time artifact merged with others in one directory, `files_to_be_moved`) |
 //! | KP303 | error    | a template that cannot be rendered at compile time |
-//! | KP304 | error    | a `verify` known at compile time that fails |
 //! | KP305 | error    | a one-shot task the chart does not run (privileges or host mounts; a copy out of a service the package leaves stopped) |
 //! | KP214 | error    | a service reading a run-time value whose image entrypoint is unknown (shared lowering) |
 //! | KP306 | error    | `--chart-version`/`--app-version` that Helm refuses |
@@ -46,7 +46,7 @@ use super::lower::store::{Word, VALUES_DIR};
 use super::lower::text::{Seg, Text};
 use super::lower::{self, Model, NodeId, Vocabulary};
 use super::{Compiled, Options, Output};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{ArtifactId, Plan, PlanInfo, ServiceId};
 use std::collections::BTreeMap;
 use tree::{Node, Piece};
@@ -86,7 +86,7 @@ pub fn compile(plan: &Plan, info: &PlanInfo, opts: &Options) -> Result<Compiled,
     if opts.to_stdout {
         cx.diags.push(
             Diagnostic::error(
-                "KP207",
+                Code::KP207,
                 "a Helm chart is a directory of files, which cannot go to stdout",
                 None,
             )

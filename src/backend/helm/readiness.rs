@@ -23,7 +23,7 @@ use crate::backend::lower::probe::{docker_healthcheck, shell_check, Check, Expec
 use crate::backend::lower::script::{self, hook_command};
 use crate::backend::lower::store::{Word, Writes, VALUES_DIR};
 use crate::backend::lower::{Access, NodeId};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Assertion, HttpMethod, ServiceId, Span, Transport};
 
 /// Builds the readiness probe of every final service with checks, and the wait
@@ -249,7 +249,7 @@ pub fn wait_container(cx: &mut Ctx, who: &str, at: &Span, dep: ServiceId) -> Opt
             let d = cx.plan.service(dep);
             cx.diags.push(
                 Diagnostic::warning(
-                    "KP311",
+                    Code::KP311,
                     format!(
                         "{who} starts after service '{}' is ready, but '{}' has no TCP port another pod could check; in the chart both start at once",
                         d.name, d.name

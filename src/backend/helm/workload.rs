@@ -21,7 +21,7 @@ use crate::backend::lower::store::VALUES_DIR;
 use crate::backend::lower::text::Text;
 use crate::backend::lower::Access;
 use crate::backend::lower::{NodeId, ServiceModel};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Image, ServiceConfig, Transport};
 use std::collections::BTreeMap;
 
@@ -370,7 +370,7 @@ pub fn image(cx: &mut Ctx, image: &Image, who: &str, at: &crate::ir::Span) -> St
             if username.is_some() || password.is_some() {
                 cx.diags.push(
                     Diagnostic::warning(
-                        "KP310",
+                        Code::KP310,
                         format!("the registry credentials of {who} are not written into the chart"),
                         Some(at.clone()),
                     )
@@ -382,7 +382,7 @@ pub fn image(cx: &mut Ctx, image: &Image, who: &str, at: &crate::ir::Span) -> St
         Image::Build { image_name, .. } | Image::Nix { image_name, .. } => {
             cx.diags.push(
                 Diagnostic::error(
-                    "KP301",
+                    Code::KP301,
                     format!("{who} builds its image from the package; a cluster pulls images, it does not build them"),
                     Some(at.clone()),
                 )
@@ -399,7 +399,7 @@ fn refuse_docker_only(cx: &mut Ctx, c: &ServiceConfig, who: &str, at: &crate::ir
     if !c.devices.is_empty() {
         cx.diags.push(
             Diagnostic::error(
-                "KP301",
+                Code::KP301,
                 format!("service '{who}' maps host devices ({}), which a pod gets only through a device plugin", c.devices.join(", ")),
                 Some(at.clone()),
             )
@@ -409,7 +409,7 @@ fn refuse_docker_only(cx: &mut Ctx, c: &ServiceConfig, who: &str, at: &crate::ir
     if !c.files_to_be_moved.is_empty() {
         cx.diags.push(
             Diagnostic::error(
-                "KP302",
+                Code::KP302,
                 format!("service '{who}' moves files after start (files_to_be_moved), which ConfigMap volumes cannot do"),
                 Some(at.clone()),
             )
@@ -420,7 +420,7 @@ fn refuse_docker_only(cx: &mut Ctx, c: &ServiceConfig, who: &str, at: &crate::ir
         if !g.ulimits.is_empty() || !g.device_ids.is_empty() {
             cx.diags.push(
                 Diagnostic::warning(
-                    "KP310",
+                    Code::KP310,
                     format!("service '{who}' sets GPU device ids or ulimits, which a Kubernetes pod has no field for; only the GPU count is written"),
                     Some(at.clone()),
                 ),

@@ -5,7 +5,7 @@
 
 use super::text::{Refusal, Text, Use};
 use super::{Builder, JobId, JobKind, NodeId};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::gotemplate::{Number, Piece, Template, Value};
 use crate::ir::{
     ArtifactId, ArtifactSource, Data, FileContent, Mount, RuntimeRef, ServiceId, TaskId,
@@ -64,7 +64,7 @@ pub fn static_content(
             render_template(&f.path, template, data, &resolve).map_err(|e| {
                 Box::new(
                     Diagnostic::error(
-                        "KP205",
+                        Code::KP205,
                         format!("{place} cannot be rendered with the services' DNS names: {e}"),
                         Some(at.clone()),
                     )
@@ -218,7 +218,7 @@ fn service_files(
     let Some(sid) = b.r.info.final_service(service_name) else {
         b.r.diags.push(
             Diagnostic::error(
-                "KP202",
+                Code::KP202,
                 format!("store_service_files copies from service '{service_name}', which the package removes later; {} holds only the services that exist at the end", b.r.words.project),
                 Some(a.at.clone()),
             )

@@ -14,7 +14,7 @@ use super::store::{
 };
 use super::text::Text;
 use super::JobKind;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Plan, ServiceId};
 
 /// A job that runs one `/bin/sh -c` script.
@@ -112,7 +112,7 @@ pub fn shell_job(
                 let t = plan.task(*task);
                 diags.push(
                     Diagnostic::error(
-                        "KP201",
+                        Code::KP201,
                         format!("the result of plan.wait is read, but its comparison ({} {}) cannot be written as a shell test, so kplan cannot poll it at run time", assertion.as_str(), serde_json::to_string(target).unwrap_or_default()),
                         Some(t.at.clone()),
                     )

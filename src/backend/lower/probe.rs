@@ -13,7 +13,7 @@ use super::program::HttpCall;
 use super::script;
 use super::text::Text;
 use super::Vocabulary;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Assertion, Data, GoDuration, ServiceField, ServiceId, Span};
 
 /// What is checked.
@@ -114,7 +114,7 @@ pub fn shell_check(
     let mut approx = |why: &str| {
         diags.push(
             Diagnostic::warning(
-                "KP211",
+                Code::KP211,
                 format!("{} is approximated in {}: {why}", c.place, words.target),
                 Some(c.at.clone()),
             )

@@ -7,7 +7,7 @@ use super::program::{endpoint, HttpCall};
 use super::store::is_shell_name;
 use super::text::{Refusal, Text, Use};
 use super::{Builder, NodeId, ServiceModel};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Assertion, Data, GoDuration, Recipe, ServiceId, Span, TaskKind, Transport};
 use std::collections::BTreeMap;
 
@@ -79,7 +79,7 @@ pub(crate) fn readiness(b: &mut Builder) -> BTreeMap<ServiceId, Readiness> {
         };
         let Some(id) = b.r.info.task_service(t).filter(|s| b.r.info.is_final(*s)) else {
             b.r.diags.push(Diagnostic::error(
-                "KP202",
+                Code::KP202,
                 format!("plan.wait checks service '{service_name}', which the package removes later; {} holds only the services that exist at the end", b.r.words.project),
                 Some(task.at.clone()),
             ));
@@ -218,7 +218,7 @@ pub(crate) fn lower(b: &mut Builder, readiness: &mut BTreeMap<ServiceId, Readine
         if !c.files_to_be_moved.is_empty() {
             b.r.diags.push(
                 Diagnostic::error(
-                    "KP204",
+                    Code::KP204,
                     format!("service '{}' uses files_to_be_moved, which {} cannot do (it mounts files, it does not move them after start)", svc.name, b.r.words.target),
                     Some(svc.at.clone()),
                 )
@@ -270,7 +270,7 @@ fn start(
         if !is_shell_name(k) {
             b.r.diags.push(
                 Diagnostic::error(
-                    "KP214",
+                    Code::KP214,
                     format!("env var '{k}' of service '{}' holds a run-time value, but its name is not a shell variable name, so kplan's start wrapper cannot export it", svc.name),
                     Some(svc.at.clone()),
                 )
@@ -297,7 +297,7 @@ fn start(
         };
         b.r.diags.push(
             Diagnostic::error(
-                "KP214",
+                Code::KP214,
                 format!("service '{}' reads a run-time value in its {}, so it starts through kplan's wrapper, which must run the image's {needs} itself; kplan does not know those of image '{image}'", svc.name, fields.join(" and ")),
                 Some(svc.at.clone()),
             )
@@ -319,7 +319,7 @@ fn start(
     if argv.is_empty() {
         b.r.diags.push(
             Diagnostic::error(
-                "KP214",
+                Code::KP214,
                 format!("service '{}' reads a run-time value, so it starts through kplan's wrapper, but neither the package nor image '{image}' says what to run", svc.name),
                 Some(svc.at.clone()),
             )

@@ -8,7 +8,7 @@ use super::program::{endpoint, CodeVerify, Codes, ExecCall, HttpCall, Program, R
 use super::script;
 use super::text::Use;
 use super::{Builder, Condition, JobKind, NodeId};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{
     Assertion, Data, Part, RuntimeRef, ServiceId, StrExpr, Task, TaskField, TaskId, TaskKind,
 };
@@ -123,7 +123,7 @@ pub(crate) fn lower(b: &mut Builder) {
                 }
             }
             TaskKind::Print { .. } => b.r.diags.push(Diagnostic::warning(
-                "KP210",
+                Code::KP210,
                 format!(
                     "plan.print has no {} equivalent; the message is not part of {}",
                     b.r.words.target, b.r.words.the_project
@@ -265,7 +265,7 @@ fn final_target(b: &mut Builder, t: TaskId, task: &Task) -> Option<ServiceId> {
     let id = b.r.info.task_service(t).filter(|s| b.r.info.is_final(*s));
     if id.is_none() {
         b.r.diags.push(Diagnostic::error(
-            "KP202",
+            Code::KP202,
             format!(
                 "plan.{} runs against service '{}', which the package removes later; {} holds only the services that exist at the end",
                 task.kind.instruction(),
@@ -351,7 +351,7 @@ fn verify_task(
     if runtime && !testable && b.r.values.carries() {
         b.r.diags.push(
             Diagnostic::warning(
-                "KP211",
+                Code::KP211,
                 format!(
                     "plan.verify compares a run-time value in a way a shell test cannot express ({} {}); {} does not check it",
                     assertion.as_str(),
@@ -415,7 +415,7 @@ fn verify_task(
         Some(true) => {}
         Some(false) => b.r.diags.push(
             Diagnostic::error(
-                "KP206",
+                Code::KP206,
                 format!(
                     "plan.verify fails: {v:?} {} {} is false",
                     assertion.as_str(),
@@ -426,7 +426,7 @@ fn verify_task(
             .with_hint("the values are known at compile time; fix the value or the assertion"),
         ),
         None => b.r.diags.push(Diagnostic::warning(
-            "KP211",
+            Code::KP211,
             format!("plan.verify cannot be evaluated at compile time and has no {} equivalent; it is not checked", b.r.words.target),
             Some(task.at.clone()),
         )),

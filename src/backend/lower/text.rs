@@ -8,7 +8,7 @@
 
 use super::values::{ValueId, Values};
 use super::Vocabulary;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Part, Plan, PlanInfo, RuntimeRef, ServiceField, ServiceId, Span, StrExpr};
 
 /// One piece of a [`Text`].
@@ -175,7 +175,7 @@ impl<'p> Resolver<'p> {
                 let s = self.plan.service(*service);
                 self.diags.push(
                     Diagnostic::error(
-                        "KP202",
+                        Code::KP202,
                         format!(
                             "{} uses the {} of service '{}', which the package removes later; {} holds only the services that exist at the end",
                             u.place,
@@ -207,7 +207,7 @@ impl<'p> Resolver<'p> {
                 let t = self.plan.task(*task);
                 self.diags.push(
                     Diagnostic::error(
-                        "KP201",
+                        Code::KP201,
                         format!(
                             "{} uses the {} of `plan.{}`, a value known only when the plan runs; {}",
                             u.place,

@@ -10,7 +10,7 @@ use super::model::{prefixed, NETWORK, NETWORK_VAR, PREFIX_VAR, PROVIDER_SOURCE, 
 use super::Ctx;
 use crate::backend::lower::names;
 use crate::backend::lower::NodeId;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Data, Part, RuntimeRef};
 use hcl::expr::{Expression, Object, ObjectKey};
 use hcl::structure::{Block, Body};
@@ -94,7 +94,7 @@ pub fn body(cx: &mut Ctx) -> Body {
             }
             None => cx.diags.push(
                 Diagnostic::warning(
-                    "KP220",
+                    Code::KP220,
                     "the value run() returns holds values known only when the plan runs, so the Terraform configuration has no `result` output",
                     None,
                 )

@@ -14,7 +14,7 @@ use crate::backend::lower::artifacts::{
 };
 use crate::backend::lower::names::artifact_base;
 use crate::backend::lower::store::{split_rendered, RenderedFile};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{ArtifactId, Mount, ServiceId, Span};
 use std::collections::BTreeMap;
 
@@ -125,7 +125,7 @@ fn placeable(cx: &mut Ctx, id: ArtifactId, path: &str) -> bool {
     let a = cx.plan.artifact(id);
     cx.diags.push(
         Diagnostic::error(
-            "KP204",
+            Code::KP204,
             format!("artifact '{}' has a file at '{path}', which is not a plain relative path and cannot be uploaded", a.name),
             Some(a.at.clone()),
         )
@@ -189,7 +189,7 @@ fn mount_dir_ok(cx: &mut Ctx, dir: &str, at: &Span) -> bool {
     }
     cx.diags.push(
         Diagnostic::error(
-            "KP204",
+            Code::KP204,
             format!("mount directory '{dir}' is not an absolute path, which the Docker provider needs for uploads and volumes"),
             Some(at.clone()),
         )
@@ -232,7 +232,7 @@ fn artifact_mounts(
                 let n = &cx.plan.artifact(*a).name;
                 cx.diags.push(
                     Diagnostic::error(
-                        "KP204",
+                        Code::KP204,
                         format!("artifact '{n}' is produced at run time and is merged with other artifacts at {dir}; Terraform can mount its volume only as a whole directory"),
                         Some(at.clone()),
                     )

@@ -11,7 +11,7 @@ use super::model::ImageRef;
 use super::Ctx;
 use crate::backend::lower::build_context;
 use crate::backend::lower::names::Namer;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Image, Span};
 use hcl::expr::Expression;
 use hcl::structure::Block;
@@ -131,7 +131,7 @@ pub fn image(cx: &mut Ctx, image: &Image, who: &str, at: &Span) -> ImageRef {
             if username.is_some() || password.is_some() {
                 cx.diags.push(
                     Diagnostic::warning(
-                        "KP212",
+                        Code::KP212,
                         format!("the registry credentials of {who} are not written into main.tf"),
                         Some(at.clone()),
                     )
@@ -162,7 +162,7 @@ pub fn image(cx: &mut Ctx, image: &Image, who: &str, at: &Span) -> ImageRef {
             Err(why) => {
                 cx.diags.push(
                         Diagnostic::error(
-                            "KP203",
+                            Code::KP203,
                             format!("{who} builds its image from {build_context_dir}, which Terraform cannot build faithfully: {why}"),
                             Some(at.clone()),
                         )
@@ -174,7 +174,7 @@ pub fn image(cx: &mut Ctx, image: &Image, who: &str, at: &Span) -> ImageRef {
         Image::Nix { image_name, .. } => {
             cx.diags.push(
                 Diagnostic::error(
-                    "KP203",
+                    Code::KP203,
                     format!("{who} builds its image with Nix, which the Docker provider cannot do"),
                     Some(at.clone()),
                 )

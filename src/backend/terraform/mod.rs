@@ -39,7 +39,7 @@ use super::lower::names::{self, Namer};
 use super::lower::store::{Word, Writes, VALUES_DIR};
 use super::lower::{self, Access, Condition, JobKind, Model, NodeId, Vocabulary};
 use super::{Compiled, Options, Output};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{ArtifactId, Plan, PlanInfo, ServiceField, ServiceId};
 use model::{Container, MountSource, VolumeMount};
 use std::collections::BTreeMap;
@@ -87,7 +87,7 @@ pub fn compile(plan: &Plan, info: &PlanInfo, opts: &Options) -> Result<Compiled,
             cx.out.add(FILE_NAME, header + &text);
         }
         Err(e) => cx.diags.push(Diagnostic::error(
-            "KP204",
+            Code::KP204,
             format!("cannot write the Terraform configuration: {e}"),
             None,
         )),
