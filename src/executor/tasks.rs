@@ -13,7 +13,8 @@ use crate::backend::lower::probe::{Check, Expect, Probe};
 use crate::backend::lower::program::Program;
 use crate::backend::lower::{JobKind, Model};
 use crate::ir::{
-    ArtifactId, Assertion, HttpMethod, Plan, PlanInfo, Recipe, ServiceId, TaskId, TaskKind,
+    ArtifactId, Assertion, HttpMethod, Plan, PlanInfo, Recipe, ServiceId, TaskField, TaskId,
+    TaskKind,
 };
 use anyhow::{anyhow, bail, Result};
 use std::collections::BTreeMap;
@@ -182,27 +183,21 @@ fn probe_once(
 }
 
 /// The field, assertion and target a probe compares.
-fn expected(probe: &Probe) -> Option<(String, Assertion, &crate::ir::Data)> {
+fn expected(probe: &Probe) -> Option<(TaskField, Assertion, &crate::ir::Data)> {
     let (expect, http) = match probe {
         Probe::Exec { expect, .. } => (expect, false),
         Probe::Http { expect, .. } => (expect, true),
         Probe::Listening(_) => return None,
     };
-    Some(match expect {
-        Expect::Code { assertion, target } => ("code".to_owned(), *assertion, target),
-        Expect::Output { assertion, target } => (
-            if http { "body" } else { "output" }.to_owned(),
-            *assertion,
-            target,
-        ),
-        Expect::Extract {
-            key,
-            assertion,
-            target,
-            ..
-        } => (format!("extract.{key}"), *assertion, target),
-        Expect::Unknown(field) => (field.clone(), Assertion::Eq, &crate::ir::Data::Null),
-    })
+    let (assertion, target) = match expect {
+        Expect::Code { assertion, target }
+        | Expect::Output { assertion, target }
+        | Expect::Extract {
+            assertion, target, ..
+        } => (*assertion, target),
+        Expect::Unknown(_) => (Assertion::Eq, &crate::ir::Data::Null),
+    };
+    Some((expect.field(http), assertion, target))
 }
 
 /// Polls a ready condition of the shared model until it holds or its time is up.
@@ -214,14 +209,14 @@ pub fn wait_probe(
     check: &Check,
     values: &Values,
 ) -> Result<TaskResult> {
-    let (field_name, assertion, target_value) =
+    let (compared, assertion, target_value) =
         expected(&check.probe).ok_or_else(|| anyhow!("internal error: not a recipe check"))?;
     let tv = values
         .resolve_json(plan, target_value)
         .map_err(|w| anyhow!(w))?;
     poll(
         || probe_once(engine, plan, model, target, &check.probe, values),
-        &field_name,
+        &compared,
         assertion,
         &tv,
         check.interval.as_std(),
@@ -229,15 +224,13 @@ pub fn wait_probe(
     )
 }
 
-/// The named field of a recipe result (`code`, `output`, `body`, `extract.x`).
-pub fn field(res: &TaskResult, name: &str) -> Option<String> {
-    match name {
-        "code" => Some(res.code.to_string()),
-        "output" => Some(res.output.clone()),
-        "body" => Some(res.body.clone()),
-        other => other
-            .strip_prefix("extract.")
-            .and_then(|k| res.extract.get(k).cloned()),
+/// A field of a recipe result.
+pub fn field(res: &TaskResult, field: &TaskField) -> Option<String> {
+    match field {
+        TaskField::Code => Some(res.code.to_string()),
+        TaskField::Output => Some(res.output.clone()),
+        TaskField::Body => Some(res.body.clone()),
+        TaskField::Extract(k) => res.extract.get(k).cloned(),
     }
 }
 
@@ -287,7 +280,7 @@ pub fn wait_for(
     sid: Option<ServiceId>,
     target: &Target,
     recipe: &Recipe,
-    field_name: &str,
+    field: &TaskField,
     assertion: Assertion,
     target_value: &serde_json::Value,
     interval: Duration,
@@ -296,7 +289,7 @@ pub fn wait_for(
 ) -> Result<TaskResult> {
     poll(
         || recipe_once(engine, plan, sid, target, recipe, values),
-        field_name,
+        field,
         assertion,
         target_value,
         interval,
@@ -308,7 +301,7 @@ pub fn wait_for(
 /// passes, `interval` apart (at least 100 ms, at most 5 s).
 fn poll(
     mut once: impl FnMut() -> Result<TaskResult>,
-    field_name: &str,
+    compared: &TaskField,
     assertion: Assertion,
     target_value: &serde_json::Value,
     interval: Duration,
@@ -318,16 +311,17 @@ fn poll(
     let mut last;
     loop {
         match once() {
-            Ok(res) => match field(&res, field_name) {
+            Ok(res) => match field(&res, compared) {
                 Some(v) if assert_holds(&v, assertion, target_value) => return Ok(res),
                 Some(v) => {
                     last = format!(
-                        "{field_name} was {v:?}, wanted {} {}",
+                        "{} was {v:?}, wanted {} {}",
+                        compared.name(),
                         assertion.as_str(),
                         json_text(target_value)
                     )
                 }
-                None => last = format!("the result has no field '{field_name}'"),
+                None => last = format!("the result has no field '{}'", compared.name()),
             },
             Err(e) => last = e.to_string(),
         }
@@ -648,10 +642,10 @@ mod tests {
             ..Default::default()
         };
         r.extract.insert("k".into(), "v".into());
-        assert_eq!(field(&r, "code").as_deref(), Some("3"));
-        assert_eq!(field(&r, "body").as_deref(), Some("b"));
-        assert_eq!(field(&r, "extract.k").as_deref(), Some("v"));
-        assert_eq!(field(&r, "extract.x"), None);
-        assert_eq!(field(&r, "nope"), None);
+        let extract = |k: &str| TaskField::Extract(k.into());
+        assert_eq!(field(&r, &TaskField::Code).as_deref(), Some("3"));
+        assert_eq!(field(&r, &TaskField::Body).as_deref(), Some("b"));
+        assert_eq!(field(&r, &extract("k")).as_deref(), Some("v"));
+        assert_eq!(field(&r, &extract("x")), None);
     }
 }

@@ -7,7 +7,7 @@ use super::refs::RefTable;
 use super::value::{format_float, KValue, Owned};
 use crate::ir::{
     Assertion, Data, ExecRecipe, GoDuration, GpuConfig, HttpMethod, HttpRecipe, Image, Mount, Port,
-    ReadyCondition, Recipe, ServiceConfig, Span, StrExpr, Toleration, Transport, User,
+    ReadyCondition, Recipe, ServiceConfig, Span, StrExpr, TaskField, Toleration, Transport, User,
 };
 use std::collections::BTreeMap;
 
@@ -251,14 +251,24 @@ impl<'a> Conv<'a> {
         }
     }
 
+    /// The field `name` of `recipe`'s result that `what` (a `wait`, a `ReadyCondition`)
+    /// compares.
+    pub fn task_field(&mut self, what: &str, recipe: &Recipe, name: &str) -> TaskField {
+        super::fields::of_recipe(recipe, name).unwrap_or_else(|e| {
+            self.fail(format!("{what}: {e}"));
+            TaskField::Code
+        })
+    }
+
     pub fn ready_condition(&mut self, k: &KValue) -> Option<ReadyCondition> {
         let recipe = k.get("recipe").and_then(|r| match r {
             Owned::Kurtosis(rk) => Some(self.recipe(rk)),
             _ => None,
         })?;
+        let field = self.str_field(k, "field").unwrap_or_default();
         Some(ReadyCondition {
+            field: self.task_field("ReadyCondition", &recipe, &field),
             recipe,
-            field: self.str_field(k, "field").unwrap_or_default(),
             assertion: k
                 .get("assertion")
                 .and_then(Owned::as_str)
@@ -338,43 +348,8 @@ impl<'a> Conv<'a> {
                 }
             }
         }
-        let mut files = BTreeMap::new();
-        if let Some(Owned::Dict(entries)) = k.get("files") {
-            for (path, m) in entries {
-                let Owned::Str(path) = path else { continue };
-                let mount = match m {
-                    Owned::Str(name) => Mount::Artifacts(vec![self.plain("files", name)]),
-                    Owned::Kurtosis(d) => {
-                        match (d.get("artifact_names"), d.get("persistent_key")) {
-                            (Some(Owned::List(names)), _) => Mount::Artifacts(
-                                names
-                                    .iter()
-                                    .filter_map(Owned::as_str)
-                                    .map(|n| self.plain("files", n))
-                                    .collect(),
-                            ),
-                            (_, Some(Owned::Str(key))) => Mount::Persistent {
-                                key: self.plain("persistent_key", key),
-                                size_mb: Self::int_field(d, "size")
-                                    .and_then(|s| u64::try_from(s).ok()),
-                            },
-                            _ => continue,
-                        }
-                    }
-                    _ => continue,
-                };
-                files.insert(path.clone(), mount);
-            }
-        }
-        let mut env_vars = BTreeMap::new();
-        if let Some(Owned::Dict(entries)) = k.get("env_vars") {
-            for (key, v) in entries {
-                if let (Owned::Str(key), Owned::Str(v)) = (key, v) {
-                    let e = self.expr(&format!("env_vars[{key:?}]"), v);
-                    env_vars.insert(key.clone(), e);
-                }
-            }
-        }
+        let files = self.mounts(k);
+        let env_vars = self.env_vars(k);
         for (old, new) in [
             ("cpu_allocation", "max_cpu"),
             ("memory_allocation", "max_memory"),
@@ -447,6 +422,54 @@ impl<'a> Conv<'a> {
             host_pid_namespace: Self::bool_field(k, "host_pid_namespace", false),
             bind_mounts: self.plain_dict(k, "bind_mounts"),
         }
+    }
+
+    /// `files` of a `ServiceConfig`: mount path -> artifact names or a persistent
+    /// directory.
+    fn mounts(&mut self, k: &KValue) -> BTreeMap<String, Mount> {
+        let mut files = BTreeMap::new();
+        if let Some(Owned::Dict(entries)) = k.get("files") {
+            for (path, m) in entries {
+                let Owned::Str(path) = path else { continue };
+                let mount = match m {
+                    Owned::Str(name) => Mount::Artifacts(vec![self.plain("files", name)]),
+                    Owned::Kurtosis(d) => {
+                        match (d.get("artifact_names"), d.get("persistent_key")) {
+                            (Some(Owned::List(names)), _) => Mount::Artifacts(
+                                names
+                                    .iter()
+                                    .filter_map(Owned::as_str)
+                                    .map(|n| self.plain("files", n))
+                                    .collect(),
+                            ),
+                            (_, Some(Owned::Str(key))) => Mount::Persistent {
+                                key: self.plain("persistent_key", key),
+                                size_mb: Self::int_field(d, "size")
+                                    .and_then(|s| u64::try_from(s).ok()),
+                            },
+                            _ => continue,
+                        }
+                    }
+                    _ => continue,
+                };
+                files.insert(path.clone(), mount);
+            }
+        }
+        files
+    }
+
+    /// `env_vars` of a `ServiceConfig`, each value parsed for run-time references.
+    fn env_vars(&mut self, k: &KValue) -> BTreeMap<String, StrExpr> {
+        let mut env_vars = BTreeMap::new();
+        if let Some(Owned::Dict(entries)) = k.get("env_vars") {
+            for (key, v) in entries {
+                if let (Owned::Str(key), Owned::Str(v)) = (key, v) {
+                    let e = self.expr(&format!("env_vars[{key:?}]"), v);
+                    env_vars.insert(key.clone(), e);
+                }
+            }
+        }
+        env_vars
     }
 
     pub fn toleration(&mut self, t: &KValue) -> Toleration {

@@ -1,5 +1,8 @@
 //! Files-artifact instructions: `upload_files`, `render_templates`,
 //! `store_service_files`, `get_files_artifact`, and `get_cluster_type`.
+//!
+//! `methods` is long only as a `#[starlark_module]` declaration: it is the list of
+//! these builtins, each its own function of less than 120 lines.
 
 // Argument lists mirror Kurtosis signatures, so they are as long as Kurtosis made them.
 #![allow(clippy::too_many_arguments)]

@@ -1,5 +1,8 @@
 //! Service instructions: `add_service`, `add_services`, `get_service`, `get_services`,
 //! `set_service`, `remove_service`, `start_service`, `stop_service`.
+//!
+//! `methods` is long only as a `#[starlark_module]` declaration: it is the list of
+//! these builtins, each its own function of less than 120 lines.
 
 // Argument lists mirror Kurtosis signatures, so they are as long as Kurtosis made them.
 #![allow(clippy::too_many_arguments)]

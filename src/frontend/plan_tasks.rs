@@ -1,5 +1,8 @@
 //! Task instructions: `exec`, `request`, `wait`, `verify`, `print`, `run_sh`,
 //! `run_python`. Each records a task and returns placeholders for its results.
+//!
+//! `methods` is long only as a `#[starlark_module]` declaration: it is the list of
+//! these builtins, each its own function of less than 120 lines.
 
 // Argument lists mirror Kurtosis signatures, so they are as long as Kurtosis made them.
 #![allow(clippy::too_many_arguments)]
@@ -8,11 +11,11 @@ use super::check::Args;
 use super::context::{other, Context};
 use super::instruction::{call_site, convert, description};
 use super::refs::placeholder;
-use super::value::{KValue, Owned};
-use crate::ir::{
-    self, Assertion, GoDuration, Recipe, Span, Step, StepKind, StoreSpec, TaskId, TaskKind,
+use super::task_args::{
+    task_files, task_image, task_name, task_result, task_store, task_wait, tolerations_arg,
 };
-use starlark::codemap::FileSpan;
+use super::value::{KValue, Owned};
+use crate::ir::{self, Assertion, GoDuration, Recipe, Span, Step, StepKind, TaskId, TaskKind};
 use starlark::environment::MethodsBuilder;
 use starlark::eval::Evaluator;
 use starlark::starlark_module;
@@ -22,7 +25,6 @@ use std::collections::BTreeMap;
 const HTTP_OK_CODES: [i64; 10] = [200, 201, 202, 203, 204, 205, 206, 207, 208, 226];
 const RUN_SH_IMAGE: &str = "badouralix/curl-jq";
 const RUN_PYTHON_IMAGE: &str = "python:3.11-alpine";
-const TASK_WAIT_SECS: u64 = 180;
 
 /// Records a task and its step; returns its id and placeholder UUID.
 fn record(
@@ -88,172 +90,6 @@ fn common_description<'v>(a: &mut Args, d: Option<Value<'v>>) -> Option<String> 
     let d = a.owned("description", d);
     a.non_empty_string("description", &d);
     description(&d)
-}
-
-/// `files` of run_sh/run_python: mount path -> artifact name (strings only).
-fn task_files(a: &mut Args, v: Option<Value>) -> BTreeMap<String, String> {
-    let o = a.owned("files", v);
-    a.string_dict("files", &o)
-        .unwrap_or_default()
-        .into_iter()
-        .collect()
-}
-
-/// `store` of run_sh/run_python: StoreSpec or plain paths; unnamed entries get a
-/// stable generated name.
-fn task_store(ctx: &Context, a: &mut Args, v: Option<Value>) -> Vec<StoreSpec> {
-    let o = a.owned("store", v);
-    let items = match &o {
-        None => return Vec::new(),
-        Some(Owned::List(items)) => items.clone(),
-        Some(other) => {
-            a.fail(
-                "store",
-                format!(
-                    "expected a list of StoreSpec or paths, got {}",
-                    other.type_name()
-                ),
-            );
-            return Vec::new();
-        }
-    };
-    let mut out = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for item in items {
-        let (src, name) = match &item {
-            Owned::Str(s) => (s.clone(), None),
-            Owned::Kurtosis(k) if k.type_name == "StoreSpec" => (
-                k.get("src")
-                    .and_then(Owned::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                k.get("name").and_then(Owned::as_str).map(str::to_owned),
-            ),
-            other => {
-                a.fail(
-                    "store",
-                    format!(
-                        "items must be StoreSpec or a path string, got {}",
-                        other.type_name()
-                    ),
-                );
-                continue;
-            }
-        };
-        if !seen.insert(src.clone()) {
-            a.fail("store", format!("path '{src}' is stored twice in one call"));
-        }
-        let mut rec = ctx.rec.borrow_mut();
-        let name = name.unwrap_or_else(|| {
-            let stem = src
-                .trim_end_matches("/*")
-                .rsplit('/')
-                .find(|s| !s.is_empty())
-                .unwrap_or("stored");
-            rec.generate_artifact_name(stem)
-        });
-        rec.artifact_names.insert(name.clone());
-        out.push(StoreSpec { src, name });
-    }
-    out
-}
-
-fn task_wait(a: &mut Args, v: Option<Value>) -> Option<GoDuration> {
-    match a.owned_keep_none("wait", v) {
-        None => Some(GoDuration::from_secs(TASK_WAIT_SECS)),
-        Some(Owned::None) => None,
-        Some(Owned::Str(s)) if s.is_empty() => {
-            a.fail("wait", "must not be empty; use None for no timeout");
-            None
-        }
-        w => a.duration("wait", &w),
-    }
-}
-
-fn task_image(
-    ctx: &Context,
-    a: &mut Args,
-    v: Option<Value>,
-    default: &str,
-    at: &Span,
-    from: Option<&FileSpan>,
-) -> starlark::Result<ir::Image> {
-    let o = a.owned("image", v);
-    match &o {
-        None => Ok(ir::Image::Name(default.into())),
-        Some(Owned::Str(_)) => convert(ctx, at, from, "image", |c| {
-            c.image(o.as_ref().unwrap_or(&Owned::None))
-        }),
-        Some(_) => {
-            if a.ktype(
-                "image",
-                &o,
-                &["ImageSpec", "ImageBuildSpec", "NixBuildSpec"],
-            )
-            .is_some()
-            {
-                convert(ctx, at, from, "image", |c| {
-                    c.image(o.as_ref().unwrap_or(&Owned::None))
-                })
-            } else {
-                Ok(ir::Image::Name(default.into()))
-            }
-        }
-    }
-}
-
-/// The struct `run_sh`/`run_python` return.
-fn task_result(uuid: &str, store: &[StoreSpec]) -> Owned {
-    Owned::Struct(vec![
-        ("code".into(), Owned::Str(placeholder(uuid, "code"))),
-        ("output".into(), Owned::Str(placeholder(uuid, "output"))),
-        (
-            "files_artifacts".into(),
-            Owned::List(store.iter().map(|s| Owned::Str(s.name.clone())).collect()),
-        ),
-    ])
-}
-
-fn task_name(ctx: &Context, a: &mut Args, v: Option<Value>) -> String {
-    let o = a.owned("name", v);
-    a.non_empty_string("name", &o)
-        .unwrap_or_else(|| format!("task-{}", ctx.rec.borrow().tasks.len()))
-}
-
-fn tolerations_arg(
-    ctx: &Context,
-    a: &mut Args,
-    v: Option<Value>,
-    at: &Span,
-    from: Option<&FileSpan>,
-) -> starlark::Result<Vec<ir::Toleration>> {
-    let o = a.owned("tolerations", v);
-    let items: Vec<KValue> = match &o {
-        None => return Ok(Vec::new()),
-        Some(Owned::List(items)) => items
-            .iter()
-            .filter_map(|t| match t {
-                Owned::Kurtosis(k) if k.type_name == "Toleration" => Some(k.clone()),
-                other => {
-                    a.fail(
-                        "tolerations",
-                        format!("items must be Toleration, got {}", other.type_name()),
-                    );
-                    None
-                }
-            })
-            .collect(),
-        Some(other) => {
-            a.fail(
-                "tolerations",
-                format!("expected a list of Toleration, got {}", other.type_name()),
-            );
-            return Ok(Vec::new());
-        }
-    };
-    convert(ctx, at, from, "tolerations", |c| {
-        items.iter().map(|t| c.toleration(t)).collect()
-    })
 }
 
 fn recipe_arg(a: &mut Args, v: Option<Value>, types: &[&str]) -> Option<KValue> {
@@ -418,8 +254,10 @@ pub fn methods(builder: &mut MethodsBuilder) {
         a.finish()?;
         let recipe = recipe.ok_or_else(|| other("wait needs a recipe"))?;
         let target = target.unwrap_or(Owned::None);
-        let (recipe, target_value) = convert(ctx, &at, from.as_ref(), "wait", |c| {
-            (c.recipe(&recipe), c.data(&target))
+        let (recipe, field, target_value) = convert(ctx, &at, from.as_ref(), "wait", |c| {
+            let recipe = c.recipe(&recipe);
+            let field = c.task_field("field", &recipe, &field);
+            (recipe, field, c.data(&target))
         })?;
         let (main, extract) = match &recipe {
             Recipe::Exec(r) => ("output", r.extract.clone()),

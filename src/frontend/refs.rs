@@ -7,7 +7,7 @@
 //! cost about 9,000 instructions a string, 5% of compiling 1000 chained services
 //! (callgrind), where the scanner costs a substring search.
 
-use crate::ir::{Part, RuntimeRef, ServiceField, ServiceId, StrExpr, TaskField, TaskId};
+use crate::ir::{Part, RuntimeRef, ServiceField, ServiceId, StrExpr, TaskId};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
@@ -147,15 +147,8 @@ fn to_ref(producer: Producer, field: &str) -> Result<RuntimeRef, String> {
             Ok(RuntimeRef::Service { service, field })
         }
         Producer::Task(task) => {
-            let field = match field {
-                "code" => TaskField::Code,
-                "output" => TaskField::Output,
-                "body" => TaskField::Body,
-                other => match other.strip_prefix("extract.") {
-                    Some(k) => TaskField::Extract(k.to_owned()),
-                    None => return Err(format!("a task result has no field '{other}'")),
-                },
-            };
+            let field = super::fields::parse(field)
+                .ok_or_else(|| format!("a task result has no field '{field}'"))?;
             Ok(RuntimeRef::Task { task, field })
         }
     }
@@ -169,6 +162,7 @@ pub fn placeholder(uuid: &str, field: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ir::TaskField;
     use regex::Regex;
     use std::sync::OnceLock;
 

@@ -15,7 +15,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{self, PackageInfo, Span};
 use starlark::environment::Module;
 use starlark::eval::Evaluator;
-use starlark::values::Value;
+use starlark::values::{Heap, Value};
 
 fn fail(code: Code, msg: impl Into<String>, at: Option<Span>) -> Failure {
     Failure {
@@ -334,22 +334,7 @@ fn evaluate(
     opts: &Options,
     args: Option<serde_json::Value>,
 ) -> Result<Option<ir::Data>, Box<Diagnostic>> {
-    let ast = match ctx.parse(main) {
-        Ok(a) => a,
-        Err(ParseFailure::Read(msg)) => {
-            return Err(Box::new(Diagnostic::error(Code::KP001, msg, None)))
-        }
-        Err(ParseFailure::Syntax(e)) => {
-            return Err(Box::new(syntax::diagnose(
-                syntax::SYNTAX,
-                &e,
-                &*ctx.sources.borrow(),
-            )))
-        }
-        Err(ParseFailure::Limit(at, msg)) => {
-            return Err(Box::new(Diagnostic::error(Code::KP013, msg, Some(at))))
-        }
-    };
+    let ast = ctx.parse(main).map_err(|f| parse_failure(ctx, f))?;
     let main_span = Span::new(main.display.clone(), 1, 1);
     // Problems with the main function's signature point at its `def`.
     let def = positions::top_level_def(&ast, &opts.main_function);
@@ -385,7 +370,6 @@ fn evaluate(
         let heap = eval.heap();
         let plan = heap.alloc(PlanValue);
         let mut positional: Vec<Value> = Vec::new();
-        let mut named: Vec<(String, Value)> = Vec::new();
         if let Some(first) = params.first() {
             if first == "plan" {
                 positional.push(plan);
@@ -399,33 +383,7 @@ fn evaluate(
                 .with_hint("write `def run(plan, args = {}):`")));
             }
         }
-        // Kurtosis sends `{}` when no arguments are given.
-        let args = args.or_else(|| Some(serde_json::Value::Object(Default::default())));
-        let args_owned = args.as_ref().map(|a| {
-            let o = from_json(a);
-            if a.get("_kurtosis_parser").and_then(|p| p.as_str()) == Some("struct") {
-                to_structs(o)
-            } else {
-                o
-            }
-        });
-        let legacy = params.len() == 2 && params[1] == "args" && positional.len() == 1;
-        match args_owned {
-            Some(a) if legacy => positional.push(a.to_value(heap)),
-            Some(Owned::Dict(entries)) => {
-                for (k, v) in entries {
-                    if let Owned::Str(k) = k {
-                        if k != "_kurtosis_parser" {
-                            named.push((k, v.to_value(heap)));
-                        }
-                    }
-                }
-            }
-            Some(Owned::Struct(fields)) if legacy => {
-                positional.push(Owned::Struct(fields).to_value(heap));
-            }
-            _ => {}
-        }
+        let named = call_args(heap, &params, args, &mut positional);
         let named_refs: Vec<(&str, Value)> = named.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         let ret = guard::catching(|| eval.eval_function(func, &positional, &named_refs))
             .map_err(|panic| stopped(&panic, &main_span))?
@@ -462,6 +420,47 @@ fn evaluate(
         let data = conv.data(&owned);
         Ok(Some(data))
     })
+}
+
+/// The diagnostic for a main file that cannot be read or parsed.
+fn parse_failure(ctx: &Context, f: ParseFailure) -> Box<Diagnostic> {
+    Box::new(match f {
+        ParseFailure::Read(msg) => Diagnostic::error(Code::KP001, msg, None),
+        ParseFailure::Syntax(e) => syntax::diagnose(syntax::SYNTAX, &e, &*ctx.sources.borrow()),
+        ParseFailure::Limit(at, msg) => Diagnostic::error(Code::KP013, msg, Some(at)),
+    })
+}
+
+/// The arguments of the main function from `--args`: its keyword arguments, or, with
+/// the legacy signature `run(plan, args)`, the whole object as its second positional
+/// argument (pushed onto `positional`). Kurtosis sends `{}` when none are given.
+fn call_args<'v>(
+    heap: Heap<'v>,
+    params: &[String],
+    args: Option<serde_json::Value>,
+    positional: &mut Vec<Value<'v>>,
+) -> Vec<(String, Value<'v>)> {
+    let args = args.unwrap_or_else(|| serde_json::Value::Object(Default::default()));
+    let o = from_json(&args);
+    let args_owned = if args.get("_kurtosis_parser").and_then(|p| p.as_str()) == Some("struct") {
+        to_structs(o)
+    } else {
+        o
+    };
+    let legacy = params.len() == 2 && params[1] == "args" && positional.len() == 1;
+    let mut named = Vec::new();
+    if legacy {
+        positional.push(args_owned.to_value(heap));
+    } else if let Owned::Dict(entries) = args_owned {
+        for (k, v) in entries {
+            if let Owned::Str(k) = k {
+                if k != "_kurtosis_parser" {
+                    named.push((k, v.to_value(heap)));
+                }
+            }
+        }
+    }
+    named
 }
 
 /// A panic caught while evaluating, at the statement that was running, or at `file`

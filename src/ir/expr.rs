@@ -47,7 +47,15 @@ impl ServiceField {
     }
 }
 
+/// Written as its name (`code`, `extract.<key>`), as a package writes it.
+impl Serialize for TaskField {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
+}
+
 impl TaskField {
+    /// The name a package writes (`code`, `output`, `body`, `extract.<key>`).
     pub fn name(&self) -> String {
         match self {
             TaskField::Code => "code".into(),

@@ -1,7 +1,7 @@
 //! What validation proves about a plan, handed to backends and the executor.
 //!
 //! [`PlanInfo`] is a proof: its fields are private and the only constructor,
-//! [`PlanInfo::proven`], is called by the validator (`src/validate/resolve.rs`) once
+//! [`PlanInfo::proven`], is called by the validator (`src/validate/walk.rs`) once
 //! every name resolved and the steps were found acyclic. Backends and the executor
 //! read the facts through accessors and never recompute them: which services exist
 //! at the end of the plan, which of those the package leaves stopped, the service

@@ -1,6 +1,6 @@
 //! Services: long-running containers declared with `add_service`/`add_services`.
 
-use super::{Assertion, Data, GoDuration, Recipe, Span, StrExpr};
+use super::{Assertion, Data, GoDuration, Recipe, Span, StrExpr, TaskField};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -193,7 +193,8 @@ pub enum Mount {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReadyCondition {
     pub recipe: Recipe,
-    pub field: String,
+    /// The field of the recipe's result compared; one the result holds.
+    pub field: TaskField,
     pub assertion: Assertion,
     pub target_value: Data,
     pub interval: GoDuration,

@@ -1,7 +1,7 @@
 //! Tasks: instructions that run once (exec, request, wait, verify, print, run_sh,
 //! run_python) and may produce run-time values.
 
-use super::{Data, GoDuration, Image, Span, StrExpr};
+use super::{Data, GoDuration, Image, Span, StrExpr, TaskField};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -36,7 +36,8 @@ pub enum TaskKind {
     Wait {
         service_name: String,
         recipe: Recipe,
-        field: String,
+        /// The field of the recipe's result compared; one the result holds.
+        field: TaskField,
         assertion: Assertion,
         target_value: Data,
         interval: GoDuration,
@@ -177,6 +178,22 @@ pub struct HttpRecipe {
     pub extract: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+impl HttpRecipe {
+    /// `GetHttpRequestRecipe(port_id, endpoint="/")`, for unit tests.
+    pub fn get(port_id: &str) -> HttpRecipe {
+        HttpRecipe {
+            method: HttpMethod::Get,
+            port_id: port_id.into(),
+            endpoint: "/".into(),
+            body: None,
+            content_type: None,
+            extract: BTreeMap::new(),
+            headers: BTreeMap::new(),
+        }
+    }
 }
 
 /// The comparison of `verify`, `wait` and `ReadyCondition`.

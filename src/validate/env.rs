@@ -133,3 +133,49 @@ fn check_map(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::testing::at;
+
+    fn problems(entries: &[(&str, &str)]) -> Vec<String> {
+        let entries = entries.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        let mut diags = Vec::new();
+        check_map(
+            "service 'web'",
+            "environment variable",
+            entries,
+            &at(1),
+            &mut diags,
+        );
+        diags.into_iter().map(|d| d.message).collect()
+    }
+
+    #[test]
+    fn names_hold_no_equals_sign_or_nul_and_are_not_empty() {
+        assert!(problems(&[("PATH", "/bin"), ("A_B", "")]).is_empty());
+        assert_eq!(
+            problems(&[("", "v")]),
+            ["service 'web' sets an environment variable with an empty name"]
+        );
+        assert_eq!(
+            problems(&[("A=B", "v")]),
+            ["environment variable name 'A=B' of service 'web' holds '=', which separates a name from its value: the engine would read it as 'A' set to 'B=v'"]
+        );
+        assert_eq!(problems(&[("=B", "v")]).len(), 1);
+        assert!(problems(&[("A\0", "v")])[0].contains("holds a NUL character"));
+    }
+
+    #[test]
+    fn values_hold_no_nul() {
+        assert!(problems(&[("A", "x\0y")])[0].starts_with("the value of environment variable 'A'"));
+    }
+
+    #[test]
+    fn only_the_literal_text_of_a_value_is_known() {
+        let mut map = BTreeMap::new();
+        map.insert("A".to_owned(), StrExpr::lit("lit"));
+        assert_eq!(exprs(&map), [("A", "lit".to_owned())]);
+    }
+}

@@ -1,8 +1,9 @@
-//! Name rules: service names, port ids, persistent keys, images (KP101-KP103, KP109,
-//! KP111).
+//! Name rules (KP101-KP103): service names and persistent directory keys are RFC 1035
+//! labels (they become DNS names and volume names), port ids are RFC 6335 service
+//! names (they become Kubernetes port names). Each invalid name gets a suggestion.
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::{Image, Mount, Plan, Service};
+use crate::ir::{Mount, Plan, Service};
 use regex::Regex;
 use std::sync::OnceLock;
 
@@ -39,80 +40,118 @@ fn suggest(name: &str, max: usize) -> String {
 
 pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
     for s in &plan.services {
-        check_service(s, diags);
+        diags.extend(service_name(s));
+        diags.extend(port_ids(s));
+        diags.extend(persistent_keys(s));
     }
 }
 
-fn check_service(s: &Service, diags: &mut Vec<Diagnostic>) {
-    if !rfc1035().is_match(&s.name) {
-        diags.push(
+/// KP101: the service's name.
+fn service_name(s: &Service) -> Option<Diagnostic> {
+    if rfc1035().is_match(&s.name) {
+        return None;
+    }
+    Some(
+        Diagnostic::error(
+            Code::KP101,
+            format!("service name '{}' is invalid: it must be 1-63 lower-case letters, digits and '-', start with a letter and end with a letter or digit", s.name),
+            Some(s.at.clone()),
+        )
+        .with_hint(format!("rename it, e.g. '{}'", suggest(&s.name, 63))),
+    )
+}
+
+/// KP102: the ids of the service's ports.
+fn port_ids(s: &Service) -> Vec<Diagnostic> {
+    s.config
+        .ports
+        .iter()
+        .filter(|(id, _)| !rfc6335().is_match(id))
+        .map(|(id, p)| {
             Diagnostic::error(
-                Code::KP101,
-                format!("service name '{}' is invalid: it must be 1-63 lower-case letters, digits and '-', start with a letter and end with a letter or digit", s.name),
-                Some(s.at.clone()),
+                Code::KP102,
+                format!("port id '{id}' of service '{}' is invalid: it must be 1-15 lower-case letters, digits and '-', start with a letter and end with a letter or digit", s.name),
+                Some(p.id_at.clone()),
             )
-            .with_hint(format!("rename it, e.g. '{}'", suggest(&s.name, 63))),
-        );
-    }
-    for (id, p) in &s.config.ports {
-        if !rfc6335().is_match(id) {
-            diags.push(
-                Diagnostic::error(
-                    Code::KP102,
-                    format!("port id '{id}' of service '{}' is invalid: it must be 1-15 lower-case letters, digits and '-', start with a letter and end with a letter or digit", s.name),
-                    Some(p.id_at.clone()),
-                )
-                .with_hint(format!("rename it, e.g. '{}'", suggest(id, 15))),
-            );
-        }
-    }
-    for (id, p) in &s.config.public_ports {
-        if !s.config.ports.contains_key(id) {
-            diags.push(
-                Diagnostic::error(
-                    Code::KP109,
-                    if s.config.ports.is_empty() {
-                        format!("public port '{id}' of service '{}' is not one of its ports: it has none", s.name)
-                    } else {
-                        format!("public port '{id}' of service '{}' is not one of its ports ({})", s.name, s.config.ports.keys().cloned().collect::<Vec<_>>().join(", "))
-                    },
-                    Some(p.id_at.clone()),
-                )
-                .with_hint("every id in public_ports must also be in ports; public_ports only pins the host port"),
-            );
-        }
-    }
+            .with_hint(format!("rename it, e.g. '{}'", suggest(id, 15)))
+        })
+        .collect()
+}
+
+/// KP103: the keys of the service's persistent directories.
+fn persistent_keys(s: &Service) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
     for (dir, m) in &s.config.files {
         match m {
-            Mount::Persistent { key, .. } => {
-                if !rfc1035().is_match(key) {
-                    diags.push(
-                        Diagnostic::error(
-                            Code::KP103,
-                            format!("persistent directory key '{key}' (mounted at {dir} in '{}') is invalid: it must be 1-63 lower-case letters, digits and '-', starting with a letter", s.name),
-                            Some(s.at.clone()),
-                        )
-                        .with_hint(format!("use e.g. '{}'", suggest(key, 63))),
-                    );
-                }
-            }
-            Mount::Artifacts(_) => {}
+            Mount::Persistent { key, .. } if !rfc1035().is_match(key) => out.push(
+                Diagnostic::error(
+                    Code::KP103,
+                    format!("persistent directory key '{key}' (mounted at {dir} in '{}') is invalid: it must be 1-63 lower-case letters, digits and '-', starting with a letter", s.name),
+                    Some(s.at.clone()),
+                )
+                .with_hint(format!("use e.g. '{}'", suggest(key, 63))),
+            ),
+            Mount::Persistent { .. } | Mount::Artifacts(_) => {}
         }
     }
-    if s.config.image.reference().trim().is_empty() {
-        diags.push(Diagnostic::error(
-            Code::KP111,
-            format!("service '{}' has an empty image", s.name),
-            Some(s.at.clone()),
-        ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::testing::{port, service};
+
+    #[test]
+    fn service_names_are_rfc1035_labels() {
+        assert!(service_name(&service("web-1", 1)).is_none());
+        let d = service_name(&service("Web_1", 1)).expect("KP101");
+        assert_eq!(d.code, Code::KP101);
+        assert_eq!(d.hint.as_deref(), Some("rename it, e.g. 'web'"));
+        assert!(service_name(&service(&"a".repeat(64), 1)).is_some());
+        assert!(service_name(&service("1web", 1)).is_some());
     }
-    if let Image::Build { build_file, .. } = &s.config.image {
-        if build_file.is_empty() {
-            diags.push(Diagnostic::error(
-                Code::KP111,
-                format!("service '{}' has an empty build_file", s.name),
-                Some(s.at.clone()),
-            ));
-        }
+
+    #[test]
+    fn port_ids_are_rfc6335_names() {
+        let mut s = service("web", 1);
+        s.config.ports.insert("http".into(), port(80, 2));
+        s.config
+            .ports
+            .insert("HTTP_PORT_NUMBER_1".into(), port(81, 3));
+        let d = port_ids(&s);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].at, Some(port(81, 3).id_at));
+        assert_eq!(
+            d[0].hint.as_deref(),
+            Some("rename it, e.g. 'http-port-numbe'")
+        );
+    }
+
+    #[test]
+    fn persistent_keys_are_rfc1035_labels() {
+        let mut s = service("db", 1);
+        let dir = |key: &str| Mount::Persistent {
+            key: key.into(),
+            size_mb: None,
+        };
+        s.config.files.insert("/ok".into(), dir("data"));
+        s.config.files.insert("/bad".into(), dir("Data_Dir"));
+        s.config
+            .files
+            .insert("/cfg".into(), Mount::Artifacts(vec!["Not_A_Key".into()]));
+        let d = persistent_keys(&s);
+        assert_eq!(d.len(), 1);
+        assert!(d[0]
+            .message
+            .contains("'Data_Dir' (mounted at /bad in 'db')"));
+        assert_eq!(d[0].hint.as_deref(), Some("use e.g. 'data-dir'"));
+    }
+
+    #[test]
+    fn suggestions_are_valid_names() {
+        assert_eq!(suggest("9_Lives-", 63), "lives");
+        assert_eq!(suggest("___", 63), "svc");
+        assert_eq!(suggest("abcdefghijklmno-p", 15), "abcdefghijklmno");
     }
 }

@@ -220,7 +220,7 @@ pub enum JobKind {
         task: TaskId,
         call: program::HttpCall,
         /// `code`, `body` or `extract.<key>`.
-        field: String,
+        field: crate::ir::TaskField,
         /// The jq filter when `field` is an extract.
         filter: Option<String>,
         assertion: Assertion,

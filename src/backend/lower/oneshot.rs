@@ -15,7 +15,7 @@ use super::store::{
 use super::text::Text;
 use super::JobKind;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::{Plan, ServiceId};
+use crate::ir::{Plan, ServiceId, TaskField};
 
 /// A job that runs one `/bin/sh -c` script.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,10 +90,12 @@ pub fn shell_job(
             let authority = format!("{}:{}", (w.host)(call.service), call.port);
             let req_body = call.body.as_ref().map(|b| (w.word)(b));
             let argv = wget_words(call, &authority, req_body);
-            let field = match (field.as_str(), filter) {
-                ("code", _) => WaitField::Code,
+            let field = match (field, filter) {
+                (TaskField::Code, _) => WaitField::Code,
                 (_, Some(f)) => WaitField::Extract(f.clone()),
-                _ => WaitField::Body,
+                (TaskField::Output | TaskField::Body | TaskField::Extract(_), None) => {
+                    WaitField::Body
+                }
             };
             let secs = interval.as_std().as_secs().max(1);
             let tries = timeout.as_std().as_secs().div_ceil(secs).max(1);

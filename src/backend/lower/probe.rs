@@ -14,7 +14,7 @@ use super::script;
 use super::text::Text;
 use super::Vocabulary;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::{Assertion, Data, GoDuration, ServiceField, ServiceId, Span};
+use crate::ir::{Assertion, Data, GoDuration, ServiceField, ServiceId, Span, TaskField};
 
 /// What is checked.
 #[derive(Debug, Clone)]
@@ -42,7 +42,21 @@ pub enum Expect {
         target: Data,
     },
     /// A field the recipe has no value for (the probe can only check success).
-    Unknown(String),
+    Unknown(TaskField),
+}
+
+impl Expect {
+    /// The field of the result compared; `http` says whether the probe is an HTTP
+    /// request (whose output is its `body`).
+    pub fn field(&self, http: bool) -> TaskField {
+        match self {
+            Expect::Code { .. } => TaskField::Code,
+            Expect::Output { .. } if http => TaskField::Body,
+            Expect::Output { .. } => TaskField::Output,
+            Expect::Extract { key, .. } => TaskField::Extract(key.clone()),
+            Expect::Unknown(field) => field.clone(),
+        }
+    }
 }
 
 /// Where a check comes from.
@@ -168,11 +182,8 @@ pub fn shell_check(
                         }
                     }
                 }
-                Expect::Extract { key, .. } | Expect::Unknown(key) => {
-                    let field = match expect {
-                        Expect::Extract { .. } => format!("extract.{key}"),
-                        _ => key.clone(),
-                    };
+                Expect::Extract { .. } | Expect::Unknown(_) => {
+                    let field = expect.field(false).name();
                     approx(&format!("field '{field}' (a jq extract) cannot be computed by a healthcheck; the command must succeed instead"));
                     make(line, Some(argv))
                 }
@@ -222,11 +233,8 @@ pub fn shell_check(
                         }
                     }
                 }
-                Expect::Extract { key, .. } | Expect::Unknown(key) => {
-                    let field = match expect {
-                        Expect::Extract { .. } => format!("extract.{key}"),
-                        _ => key.clone(),
-                    };
+                Expect::Extract { .. } | Expect::Unknown(_) => {
+                    let field = expect.field(true).name();
                     approx(&format!("field '{field}' (a jq extract) cannot be computed by a healthcheck; the request must answer 2xx instead"));
                     let argv = quiet(argv);
                     make(script::join(&argv), Some(argv))

@@ -8,7 +8,9 @@ use super::store::is_shell_name;
 use super::text::{Refusal, Text, Use};
 use super::{Builder, NodeId, ServiceModel};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::{Assertion, Data, GoDuration, Recipe, ServiceId, Span, TaskKind, Transport};
+use crate::ir::{
+    Assertion, Data, GoDuration, Recipe, ServiceId, Span, TaskField, TaskKind, Transport,
+};
 use std::collections::BTreeMap;
 
 /// The readiness of every final service, in id order; `plan.wait`s on a service the
@@ -117,7 +119,7 @@ fn recipe_probe(
     b: &mut Builder,
     id: ServiceId,
     recipe: &Recipe,
-    field: &str,
+    field: &TaskField,
     assertion: Assertion,
     target: &Data,
     at: &Span,
@@ -132,31 +134,10 @@ fn recipe_probe(
             hint: "compare with a value known when the package is interpreted, or deploy with `kplan apply`".into(),
         },
     );
-    let extract = |extract: &BTreeMap<String, String>, field: &str| -> Expect {
-        match field.strip_prefix("extract.") {
-            Some(k) if extract.contains_key(k) => Expect::Extract {
-                key: k.to_owned(),
-                filter: extract[k].clone(),
-                assertion,
-                target: target.clone(),
-            },
-            Some(_) | None => Expect::Unknown(field.to_owned()),
-        }
-    };
     match recipe {
         Recipe::Exec(r) => {
             let argv = b.r.texts(&r.command, &u)?;
-            let expect = match field {
-                "code" => Expect::Code {
-                    assertion,
-                    target: target.clone(),
-                },
-                "output" => Expect::Output {
-                    assertion,
-                    target: target.clone(),
-                },
-                other => extract(&r.extract, other),
-            };
+            let expect = expect(field, TaskField::Output, &r.extract, assertion, target);
             Some(Probe::Exec { argv, expect })
         }
         Recipe::Http(r) => {
@@ -165,17 +146,7 @@ fn recipe_probe(
                 Some(e) => Some(b.r.text(e, &u)?),
                 None => None,
             };
-            let expect = match field {
-                "code" => Expect::Code {
-                    assertion,
-                    target: target.clone(),
-                },
-                "body" => Expect::Output {
-                    assertion,
-                    target: target.clone(),
-                },
-                other => extract(&r.extract, other),
-            };
+            let expect = expect(field, TaskField::Body, &r.extract, assertion, target);
             let call = HttpCall {
                 service: id,
                 port,
@@ -186,6 +157,33 @@ fn recipe_probe(
                 body,
             };
             Some(Probe::Http { call, expect })
+        }
+    }
+}
+
+/// What a probe compares: `field` of a result whose output is called `main` (`output`
+/// for exec, `body` for HTTP) and whose extracts are `extract`.
+fn expect(
+    field: &TaskField,
+    main: TaskField,
+    extract: &BTreeMap<String, String>,
+    assertion: Assertion,
+    target: &Data,
+) -> Expect {
+    let target = target.clone();
+    match field {
+        TaskField::Code => Expect::Code { assertion, target },
+        TaskField::Output | TaskField::Body if *field == main => {
+            Expect::Output { assertion, target }
+        }
+        TaskField::Extract(k) if extract.contains_key(k) => Expect::Extract {
+            key: k.clone(),
+            filter: extract[k].clone(),
+            assertion,
+            target,
+        },
+        TaskField::Output | TaskField::Body | TaskField::Extract(_) => {
+            Expect::Unknown(field.clone())
         }
     }
 }

@@ -506,10 +506,10 @@ fn wait_job(
             task: t,
             call,
             field: field.clone(),
-            filter: field
-                .strip_prefix("extract.")
-                .and_then(|k| h.extract.get(k))
-                .cloned(),
+            filter: match field {
+                TaskField::Extract(k) => h.extract.get(k).cloned(),
+                TaskField::Code | TaskField::Output | TaskField::Body => None,
+            },
             assertion: *assertion,
             target: target_value.clone(),
             interval: *interval,
