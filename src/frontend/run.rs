@@ -2,12 +2,14 @@
 //! main file, call the main function with `plan` and the arguments, and collect the
 //! recorded plan, turning every failure into a diagnostic with a position.
 
+use super::ahead::Ahead;
 use super::context::{Context, NoLoad, ParseFailure};
 use super::convert::Conv;
 use super::globals::{self, from_json};
 use super::instruction::to_span;
 use super::package::ResolvedFile;
 use super::plan_object::PlanValue;
+use super::reads::{self, Reads};
 use super::value::Owned;
 use super::{guard, positions, syntax};
 use super::{Failure, Interpreted, Options, Sources};
@@ -16,6 +18,7 @@ use crate::ir::{self, PackageInfo, Span};
 use starlark::environment::Module;
 use starlark::eval::Evaluator;
 use starlark::values::{Heap, Value};
+use std::sync::Arc;
 
 fn fail(code: Code, msg: impl Into<String>, at: Option<Span>) -> Failure {
     Failure {
@@ -34,21 +37,30 @@ const EVAL_STACK_BYTES: usize = 256 << 20;
 /// Interprets the package named in `opts`, on a thread of its own with a stack of
 /// known size, whatever thread calls it.
 pub fn interpret(opts: &Options) -> Result<Interpreted, Failure> {
+    interpret_recording(opts).0
+}
+
+/// [`interpret`], also saying which paths it looked at (see [`Reads`]), whether it
+/// succeeded or not: what `apply --watch` watches.
+pub fn interpret_recording(opts: &Options) -> (Result<Interpreted, Failure>, Reads) {
     std::thread::scope(|scope| {
         let thread = std::thread::Builder::new()
             .name("kplan-eval".into())
             .stack_size(EVAL_STACK_BYTES)
-            .spawn_scoped(scope, || interpret_here(opts))
-            .map_err(|e| {
-                fail(
+            .spawn_scoped(scope, || reads::record(|| interpret_here(opts)));
+        match thread {
+            Ok(t) => t
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(e) => (
+                Err(fail(
                     Code::KP011,
                     format!("cannot start the evaluation thread: {e}"),
                     None,
-                )
-            })?;
-        thread
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                )),
+                Reads::default(),
+            ),
+        }
     })
 }
 
@@ -75,14 +87,39 @@ fn interpret_here(opts: &Options) -> Result<Interpreted, Failure> {
 fn interpret_budgeted(opts: &Options) -> Result<Interpreted, Failure> {
     let (packages, main) = super::root::locate(opts)?;
     let args = read_args(opts)?;
-    let mut ctx = Context::new(
-        packages,
-        globals::build(),
-        opts.cluster_type,
-        opts.allow_privileged,
-    );
+    let ahead = Arc::new(Ahead::default());
+    let prefetch = packages.without_fetching();
+    std::thread::scope(|scope| {
+        // Parsing ahead only saves time; without its thread the evaluation parses.
+        let started = std::thread::Builder::new()
+            .name("kplan-parse".into())
+            .stack_size(EVAL_STACK_BYTES)
+            .spawn_scoped(scope, || ahead.run(&prefetch, main.clone()))
+            .is_ok();
+        let mut ctx = Context::new(
+            packages,
+            globals::build(),
+            opts.cluster_type,
+            opts.allow_privileged,
+        );
+        if started {
+            ctx = ctx.with_ahead(ahead.clone());
+        }
+        let result = interpret_in(ctx, &main, opts, args);
+        ahead.stop();
+        result
+    })
+}
+
+/// Evaluates the package in `ctx` and collects the plan.
+fn interpret_in(
+    mut ctx: Context,
+    main: &ResolvedFile,
+    opts: &Options,
+    args: Option<serde_json::Value>,
+) -> Result<Interpreted, Failure> {
     ctx.max_template_output = opts.max_template_output;
-    let result = evaluate(&ctx, &main, opts, args);
+    let result = evaluate(&ctx, main, opts, args);
     let sources = ctx.sources.borrow().clone();
     let output = match result {
         Ok(o) => o,
