@@ -79,7 +79,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Runs the plan against the engine. The caller holds the enclave lock.
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the validated plan, the observed engine, the state and the options: each its own input"
+)]
 pub fn apply(
     engine: &Engine,
     plan: &Plan,
@@ -704,7 +707,7 @@ fn converge_service(
         if let Err(err) = wait_ready(ctx, id, &target, values) {
             // Remember it, so the next apply replaces it instead of keeping it.
             let mut sh = lock(&ctx.shared);
-            sh.recorded.unready.insert(container_id.clone());
+            sh.recorded.unready.insert(container_id);
             ctx.state.save(&sh.recorded)?;
             return Err(err);
         }

@@ -124,6 +124,10 @@ pub struct ExecOutput {
     pub output: String,
 }
 
+#[expect(
+    clippy::wildcard_enum_match_arm,
+    reason = "bollard's error has some thirty variants; only the server's message is unwrapped"
+)]
 fn err_text(e: bollard::errors::Error) -> String {
     match e {
         bollard::errors::Error::DockerResponseServerError { message, .. } => message,
@@ -424,7 +428,10 @@ impl Engine {
 
     /// The entrypoint and cmd an image runs by default, as its config says; `None`
     /// when the image is not in the local engine.
-    #[allow(clippy::type_complexity)]
+    #[allow(
+        clippy::type_complexity,
+        reason = "(entrypoint, cmd), named in the doc; used by one caller"
+    )]
     pub fn image_command(
         &self,
         reference: &str,

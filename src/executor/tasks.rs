@@ -70,15 +70,11 @@ fn call_once(
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            let method = match method {
-                HttpMethod::Get => "GET",
-                HttpMethod::Post => "POST",
-            };
             let ct = content_type.unwrap_or("application/json");
             let resp = http::request(
                 &target.ip,
                 *port,
-                method,
+                *method,
                 endpoint,
                 &headers,
                 body.as_deref().map(|b| (ct, b)),
@@ -241,7 +237,11 @@ fn as_number(s: &str) -> Option<f64> {
 fn json_text(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
+        other @ (serde_json::Value::Null
+        | serde_json::Value::Bool(_)
+        | serde_json::Value::Number(_)
+        | serde_json::Value::Array(_)
+        | serde_json::Value::Object(_)) => other.to_string(),
     }
 }
 
@@ -265,7 +265,11 @@ pub fn assert_holds(actual: &str, assertion: Assertion, target: &serde_json::Val
         Assertion::In | Assertion::NotIn => {
             let found = match target {
                 serde_json::Value::Array(items) => items.iter().any(|t| cmp(t) == Some(Equal)),
-                other => cmp(other) == Some(Equal),
+                other @ (serde_json::Value::Null
+                | serde_json::Value::Bool(_)
+                | serde_json::Value::Number(_)
+                | serde_json::Value::String(_)
+                | serde_json::Value::Object(_)) => cmp(other) == Some(Equal),
             };
             found == (assertion == Assertion::In)
         }
@@ -273,7 +277,10 @@ pub fn assert_holds(actual: &str, assertion: Assertion, target: &serde_json::Val
 }
 
 /// Retries `recipe` until `field assertion target` holds or `timeout` passes.
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a wait's fields (Kurtosis's wait signature) with the engine and plan"
+)]
 pub fn wait_for(
     engine: &Engine,
     plan: &Plan,
@@ -319,7 +326,7 @@ fn poll(
                         compared.name(),
                         assertion.as_str(),
                         json_text(target_value)
-                    )
+                    );
                 }
                 None => last = format!("the result has no field '{}'", compared.name()),
             },

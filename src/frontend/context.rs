@@ -2,6 +2,11 @@
 //! package resolver, the module cache (each module evaluated once per run, cycles
 //! reported with the chain), the sources read, and the plan recorder.
 
+#![allow(
+    unsafe_code,
+    reason = "derive(ProvidesStaticType) expands to an `unsafe impl`"
+)]
+
 use super::ahead::{parse_file, Ahead};
 pub use super::ahead::{ParseFailure, MAX_FILE_BYTES};
 use super::package::{Kind, Packages, Refused, ResolvedFile};
@@ -134,6 +139,8 @@ impl Context {
             .packages
             .resolve(locator, &from, Kind::Dir)
             .map_err(|e| named("build_context_dir", e))?;
+        // An image is built from everything in it.
+        super::reads::tree(&dir.real);
         for (arg, rel) in inside {
             self.packages.inside(&dir, rel).map_err(|e| named(arg, e))?;
         }

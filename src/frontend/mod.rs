@@ -3,6 +3,11 @@
 //! convert their arguments into owned IR data during the call, and future references
 //! are parsed back from placeholder strings here, once.
 
+#![allow(
+    clippy::wildcard_enum_match_arm,
+    reason = "the frontend type-checks Starlark values (`Owned`, JSON, tokens): a wildcard is \"any other type\""
+)]
+
 mod ahead;
 mod cache;
 mod check;
@@ -23,6 +28,7 @@ mod plan_services;
 mod plan_tasks;
 mod positions;
 mod privileges;
+mod reads;
 mod recorder;
 mod refs;
 mod root;
@@ -40,7 +46,8 @@ pub use cache::cache_dir;
 /// The Starlark dialect packages are parsed with; public for the compile benchmark's
 /// bare-evaluation floor (benches/compile/bare.rs), which must parse the same language.
 pub use dialect::dialect;
-pub use run::interpret;
+pub use reads::Reads;
+pub use run::{interpret, interpret_recording};
 pub use sources::Sources;
 
 use crate::diagnostic::Diagnostic;
