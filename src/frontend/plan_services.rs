@@ -118,7 +118,7 @@ fn record_service(
         .chain(config.public_ports.values_mut())
     {
         if let Some(id_at) = keys.key_of(&port.at) {
-            port.id_at = id_at.clone();
+            port.id_at = id_at;
         }
     }
     drop(keys);
