@@ -2,7 +2,8 @@
 //! package resolver, the module cache (each module evaluated once per run, cycles
 //! reported with the chain), the sources read, and the plan recorder.
 
-use super::dialect::{dialect, expand_indent_tabs};
+use super::ahead::{parse_file, Ahead};
+pub use super::ahead::{ParseFailure, MAX_FILE_BYTES};
 use super::package::{Kind, Packages, Refused, ResolvedFile};
 use super::positions::KeyPositions;
 use super::recorder::Recorder;
@@ -17,9 +18,7 @@ use starlark::syntax::AstModule;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
-
-/// Largest file kplan reads as Starlark or with `read_file` (64 MiB).
-pub const MAX_FILE_BYTES: u64 = 64 << 20;
+use std::sync::Arc;
 
 /// A module's frozen globals and all their names. starlark-rust treats `_name` as
 /// private and leaves it out of `FrozenModule::names`, but Kurtosis (starlark-go)
@@ -53,6 +52,8 @@ pub struct Context {
     import_stack: RefCell<Vec<String>>,
     /// Display path -> resolved file, for locators relative to the calling file.
     files: RefCell<HashMap<String, ResolvedFile>>,
+    /// Modules parsed ahead on another thread (see `ahead.rs`).
+    ahead: Option<Arc<Ahead>>,
 }
 
 impl Context {
@@ -74,7 +75,14 @@ impl Context {
             modules: RefCell::default(),
             import_stack: RefCell::default(),
             files: RefCell::default(),
+            ahead: None,
         }
+    }
+
+    /// Takes modules from `ahead` where it parsed them first.
+    pub fn with_ahead(mut self, ahead: Arc<Ahead>) -> Self {
+        self.ahead = Some(ahead);
+        self
     }
 
     pub fn from_eval<'a>(eval: &Evaluator<'_, 'a, '_>) -> starlark::Result<&'a Context> {
@@ -132,39 +140,26 @@ impl Context {
         Ok(dir.display)
     }
 
-    /// Reads a resolved file as text (its real path, already checked to be a regular
-    /// file inside its repository), refusing huge files.
+    /// Reads a resolved file as text (see [`super::ahead::read_text`]).
     pub fn read_text(&self, file: &ResolvedFile) -> Result<String, String> {
-        let meta = std::fs::metadata(&file.real)
-            .map_err(|e| format!("cannot read '{}': {e}", file.display))?;
-        if meta.len() > MAX_FILE_BYTES {
-            return Err(format!(
-                "'{}' is {} bytes; kplan reads files of at most {MAX_FILE_BYTES} bytes",
-                file.display,
-                meta.len()
-            ));
-        }
-        let bytes = std::fs::read(&file.real)
-            .map_err(|e| format!("cannot read '{}': {e}", file.display))?;
-        String::from_utf8(bytes).map_err(|_| format!("'{}' is not UTF-8 text", file.display))
+        super::ahead::read_text(file)
     }
 
-    /// Registers a file and parses it as Starlark.
+    /// Registers a file and parses it as Starlark (or takes the parse made ahead).
     pub fn parse(&self, file: &ResolvedFile) -> Result<AstModule, ParseFailure> {
-        let text = self.read_text(file).map_err(ParseFailure::Read)?;
-        self.sources.borrow_mut().insert(&file.display, &text);
-        self.files
-            .borrow_mut()
-            .insert(file.display.clone(), file.clone());
-        let src = expand_indent_tabs(&text).into_owned();
-        if let Err((line, col, msg)) = super::nesting::check(&file.display, &src) {
-            return Err(ParseFailure::Limit(
-                crate::ir::Span::new(file.display.clone(), line, col),
-                msg,
-            ));
+        let parsed = self
+            .ahead
+            .as_ref()
+            .and_then(|a| a.take(file))
+            .unwrap_or_else(|| parse_file(file));
+        if let Some(text) = &parsed.text {
+            self.sources.borrow_mut().insert(&file.display, text);
+            self.files
+                .borrow_mut()
+                .insert(file.display.clone(), file.clone());
         }
-        let ast = AstModule::parse(&file.display, src, &dialect()).map_err(ParseFailure::Syntax)?;
-        self.keys.borrow_mut().add_module(&ast);
+        let (ast, keys) = parsed.result?;
+        self.keys.borrow_mut().extend(keys);
         Ok(ast)
     }
 
@@ -235,14 +230,6 @@ impl Context {
             Ok(Imported { module, names })
         })
     }
-}
-
-/// Why a file could not be parsed.
-pub enum ParseFailure {
-    Read(String),
-    /// Input the parser would need too much stack for.
-    Limit(crate::ir::Span, String),
-    Syntax(starlark::Error),
 }
 
 pub fn other(msg: impl std::fmt::Display) -> starlark::Error {

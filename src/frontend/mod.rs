@@ -3,6 +3,7 @@
 //! convert their arguments into owned IR data during the call, and future references
 //! are parsed back from placeholder strings here, once.
 
+mod ahead;
 mod cache;
 mod check;
 mod context;

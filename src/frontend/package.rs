@@ -235,6 +235,15 @@ pub struct Packages {
 }
 
 impl Packages {
+    /// A copy that never fetches: a repository missing from the package cache is
+    /// refused as with `--offline` (for parsing ahead, which must not fetch).
+    pub fn without_fetching(&self) -> Packages {
+        Packages {
+            offline: true,
+            ..self.clone()
+        }
+    }
+
     /// Where `from` lies below its repository's directory, as components.
     fn components_of(from: &ResolvedFile) -> Vec<String> {
         from.path

@@ -19,13 +19,20 @@ use std::collections::HashMap;
 pub struct KeyPositions(HashMap<Span, Span>);
 
 impl KeyPositions {
-    /// Records every dict entry and subscript assignment of `ast`.
-    pub fn add_module(&mut self, ast: &AstModule) {
+    /// Every dict entry and subscript assignment of `ast`.
+    pub fn of(ast: &AstModule) -> Self {
+        let mut keys = KeyPositions::default();
         let mut add = |key: &AstExpr, value: &AstExpr| {
             let at = |e: &AstExpr| to_span(Some(&ast.file_span(e.span)));
-            self.0.insert(at(value), at(key));
+            keys.0.insert(at(value), at(key));
         };
         stmt(ast.statement(), &mut add);
+        keys
+    }
+
+    /// Adds the positions of another module.
+    pub fn extend(&mut self, other: KeyPositions) {
+        self.0.extend(other.0);
     }
 
     /// Where the key whose value starts at `value` is written.

@@ -2,6 +2,7 @@
 //! main file, call the main function with `plan` and the arguments, and collect the
 //! recorded plan, turning every failure into a diagnostic with a position.
 
+use super::ahead::Ahead;
 use super::context::{Context, NoLoad, ParseFailure};
 use super::convert::Conv;
 use super::globals::{self, from_json};
@@ -16,6 +17,7 @@ use crate::ir::{self, PackageInfo, Span};
 use starlark::environment::Module;
 use starlark::eval::Evaluator;
 use starlark::values::{Heap, Value};
+use std::sync::Arc;
 
 fn fail(code: Code, msg: impl Into<String>, at: Option<Span>) -> Failure {
     Failure {
@@ -75,14 +77,39 @@ fn interpret_here(opts: &Options) -> Result<Interpreted, Failure> {
 fn interpret_budgeted(opts: &Options) -> Result<Interpreted, Failure> {
     let (packages, main) = super::root::locate(opts)?;
     let args = read_args(opts)?;
-    let mut ctx = Context::new(
-        packages,
-        globals::build(),
-        opts.cluster_type,
-        opts.allow_privileged,
-    );
+    let ahead = Arc::new(Ahead::default());
+    let prefetch = packages.without_fetching();
+    std::thread::scope(|scope| {
+        // Parsing ahead only saves time; without its thread the evaluation parses.
+        let started = std::thread::Builder::new()
+            .name("kplan-parse".into())
+            .stack_size(EVAL_STACK_BYTES)
+            .spawn_scoped(scope, || ahead.run(&prefetch, main.clone()))
+            .is_ok();
+        let mut ctx = Context::new(
+            packages,
+            globals::build(),
+            opts.cluster_type,
+            opts.allow_privileged,
+        );
+        if started {
+            ctx = ctx.with_ahead(ahead.clone());
+        }
+        let result = interpret_in(ctx, &main, opts, args);
+        ahead.stop();
+        result
+    })
+}
+
+/// Evaluates the package in `ctx` and collects the plan.
+fn interpret_in(
+    mut ctx: Context,
+    main: &ResolvedFile,
+    opts: &Options,
+    args: Option<serde_json::Value>,
+) -> Result<Interpreted, Failure> {
     ctx.max_template_output = opts.max_template_output;
-    let result = evaluate(&ctx, &main, opts, args);
+    let result = evaluate(&ctx, main, opts, args);
     let sources = ctx.sources.borrow().clone();
     let output = match result {
         Ok(o) => o,

@@ -132,6 +132,11 @@ impl Map {
 
 /// Escapes user text for Helm's template engine: every `{{` becomes `{{ "{{" }}`.
 pub fn escape_actions(s: &str) -> String {
+    // Most text has no `{`: one byte scan instead of a substring searcher per call
+    // (building one was 5% of compiling 1000 services).
+    if !s.contains('{') {
+        return s.to_owned();
+    }
     s.replace("{{", "{{ \"{{\" }}")
 }
 
