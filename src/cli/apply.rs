@@ -5,13 +5,17 @@
 //! document once apply ends (schemas/apply.schema.json): the plan, what was done, the
 //! `plan.print` messages and the error, if any. A failure before there is a plan (an
 //! invalid package, a missing image, a held lock) prints nothing on stdout.
+//!
+//! `--watch` keeps applying as the package changes ([`super::watch`]); one apply of it
+//! is [`converge`], the same as this command's.
 
 use super::enclave::{self, EnclaveArgs};
-use super::pipeline::{self, PackageArgs};
+use super::pipeline::{self, Loaded, PackageArgs};
 use super::OutputFormat;
 use crate::console::{err, errln, out, outln};
 use crate::executor::apply::{self, Options};
 use crate::executor::diff::ChangeSet;
+use crate::executor::engine::Engine;
 use crate::executor::progress::Progress;
 use crate::executor::{diff, ipam, lock, observe, render, state::EnclaveState};
 use crate::frontend::ClusterType;
@@ -39,6 +43,22 @@ pub struct ApplyArgs {
     /// Exit 2 when changes were made (0 none, 1 error).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// After applying, watch the package's files and plan and apply again on every
+    /// change (needs --yes); Ctrl-C stops.
+    ///
+    /// Watched are the files the package's interpretation read from the package
+    /// directory (its own files, local imports, templates, uploaded directories),
+    /// never the package cache; a file it looked for and did not find counts too, so
+    /// creating it is a change. Changes are collected for 300 ms, then the plan is
+    /// printed and applied. A change that does not interpret or validate prints every
+    /// error and changes nothing; the next change tries again. The enclave is locked
+    /// for the whole session (`kplan apply --watch` to other kplans). Ctrl-C
+    /// (SIGINT, SIGTERM, SIGHUP) stops and releases the lock, also in the middle of an
+    /// apply (whose finished steps are kept); the exit status is 128 + the signal's
+    /// number (130 for Ctrl-C). With --output json, every plan and apply prints one
+    /// document on one line (JSON Lines).
+    #[arg(long, requires = "yes", conflicts_with = "detailed_exitcode")]
+    pub watch: bool,
 }
 
 pub fn run(args: &ApplyArgs) -> i32 {
@@ -60,20 +80,47 @@ fn fail(e: anyhow::Error) -> i32 {
 }
 
 fn apply_cmd(args: &ApplyArgs) -> Result<i32, i32> {
+    if args.watch {
+        return super::watch::run(args);
+    }
     let loaded = pipeline::load(&args.package, ClusterType::Docker)?;
     let name = args.enclave.for_package(&loaded)?;
     let engine = enclave::connect()?;
     enclave::preflight(&engine, &loaded)?;
     let st = EnclaveState::new(&args.enclave.state_root(), &name);
     // Held until apply_cmd returns: also when the apply is refused or fails.
-    let lock = lock::acquire(&engine, &st, &name, "apply").map_err(fail)?;
+    let _lock = take_lock(&engine, &st, &name, "apply")?;
+    converge(args, &engine, &st, &name, &loaded)
+}
+
+/// Takes the enclave's lock for `operation`, saying so when a stale one was removed.
+pub(super) fn take_lock(
+    engine: &Engine,
+    st: &EnclaveState,
+    name: &str,
+    operation: &str,
+) -> Result<lock::EnclaveLock, i32> {
+    let lock = lock::acquire(engine, st, name, operation).map_err(fail)?;
     if let Some((h, why)) = &lock.broke_stale {
         errln!(
             "note: removed a stale lock on enclave \"{name}\" held by {} ({why})",
             h.describe()
         );
     }
-    let observed = observe::observe(&engine, &name).map_err(fail)?;
+    Ok(lock)
+}
+
+/// Makes enclave `name` (whose lock the caller holds) match `loaded`: observes it,
+/// shows the plan, asks unless `--yes`, applies, and prints the result. `Ok(2)` when
+/// changes were made and `--detailed-exitcode` asks for it.
+pub(super) fn converge(
+    args: &ApplyArgs,
+    engine: &Engine,
+    st: &EnclaveState,
+    name: &str,
+    loaded: &Loaded,
+) -> Result<i32, i32> {
+    let observed = observe::observe(engine, name).map_err(fail)?;
     let recorded = st.load().map_err(fail)?;
     // An enclave network made by an older kplan cannot give services their own address.
     ipam::network_subnet(&loaded.plan, &loaded.info, &observed)
@@ -85,7 +132,7 @@ fn apply_cmd(args: &ApplyArgs) -> Result<i32, i32> {
     }
     if !cs.has_changes() {
         if json {
-            print_json(&cs, None, &[], None);
+            print_json(args, &cs, None, &[], None);
         }
         return Ok(0);
     }
@@ -108,11 +155,11 @@ fn apply_cmd(args: &ApplyArgs) -> Result<i32, i32> {
         prune: args.prune,
     };
     let outcome = apply::apply(
-        &engine,
+        engine,
         &loaded.plan,
         &loaded.info,
-        &name,
-        &st,
+        name,
+        st,
         &observed,
         recorded,
         opts,
@@ -120,7 +167,13 @@ fn apply_cmd(args: &ApplyArgs) -> Result<i32, i32> {
     )
     .map_err(|e| {
         if json {
-            print_json(&cs, None, &progress.messages(), Some(&format!("{e:#}")));
+            print_json(
+                args,
+                &cs,
+                None,
+                &progress.messages(),
+                Some(&format!("{e:#}")),
+            );
         }
         fail(e)
     })?;
@@ -135,7 +188,7 @@ fn apply_cmd(args: &ApplyArgs) -> Result<i32, i32> {
         outcome.tasks_reused
     );
     if json {
-        print_json(&cs, Some(&outcome), &progress.messages(), None);
+        print_json(args, &cs, Some(&outcome), &progress.messages(), None);
         errln!("{msg}");
     } else {
         outln!("{msg}");
@@ -143,8 +196,10 @@ fn apply_cmd(args: &ApplyArgs) -> Result<i32, i32> {
     Ok(if args.detailed_exitcode { 2 } else { 0 })
 }
 
-/// The `--output json` document: the plan's fields, then what apply did.
+/// The `--output json` document: the plan's fields, then what apply did. With
+/// `--watch`, one document per apply, each on one line (JSON Lines).
 fn print_json(
+    args: &ApplyArgs,
     cs: &ChangeSet,
     outcome: Option<&apply::Outcome>,
     messages: &[String],
@@ -168,5 +223,9 @@ fn print_json(
         m.insert("messages".into(), messages.into());
         m.insert("error".into(), error.into());
     }
-    super::json::print(&doc);
+    if args.watch {
+        super::json::print_line(&doc);
+    } else {
+        super::json::print(&doc);
+    }
 }

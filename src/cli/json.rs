@@ -21,10 +21,23 @@ struct Versioned<'a, T: Serialize> {
 /// Prints `doc`, an object, with `"version"` first, as one pretty-printed document on
 /// stdout.
 pub fn print<T: Serialize>(doc: &T) {
-    match serde_json::to_string_pretty(&Versioned {
+    emit(serde_json::to_string_pretty(&Versioned {
         version: VERSION,
         doc,
-    }) {
+    }));
+}
+
+/// Prints `doc` as [`print`] does, on one line: one of a stream of documents (JSON
+/// Lines), as `apply --watch` prints one per apply.
+pub fn print_line<T: Serialize>(doc: &T) {
+    emit(serde_json::to_string(&Versioned {
+        version: VERSION,
+        doc,
+    }));
+}
+
+fn emit(text: serde_json::Result<String>) {
+    match text {
         Ok(s) => outln!("{s}"),
         Err(e) => errln!("error: cannot write the JSON document: {e}"),
     }

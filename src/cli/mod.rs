@@ -21,6 +21,7 @@ mod plan;
 mod status;
 mod unlock;
 mod validate;
+mod watch;
 
 pub use pipeline::{load, load_quiet, Loaded, PackageArgs};
 

@@ -102,7 +102,23 @@ impl PackageArgs {
 /// Interprets and validates; on failure prints every diagnostic and returns `Err(1)`.
 /// Warnings are printed either way.
 pub fn load(args: &PackageArgs, cluster: frontend::ClusterType) -> Result<Loaded, i32> {
-    match load_quiet(args, cluster) {
+    printed(load_quiet(args, cluster))
+}
+
+/// [`load`], also saying which paths the interpretation looked at, whether it
+/// succeeded or not (for `apply --watch`).
+pub fn load_recording(
+    args: &PackageArgs,
+    cluster: frontend::ClusterType,
+) -> (Result<Loaded, i32>, frontend::Reads) {
+    let (interpreted, reads) = frontend::interpret_recording(&args.frontend_options(cluster));
+    (printed(validated(interpreted)), reads)
+}
+
+/// Prints the diagnostics of a load: the warnings of one that worked, every problem of
+/// one that did not (then `Err(1)`).
+fn printed(result: Result<(Loaded, Vec<Diagnostic>), Box<LoadFailure>>) -> Result<Loaded, i32> {
+    match result {
         Ok((loaded, warnings)) => {
             print_diagnostics(&warnings, &loaded.sources);
             Ok(loaded)
@@ -124,8 +140,14 @@ pub fn load_quiet(
     args: &PackageArgs,
     cluster: frontend::ClusterType,
 ) -> Result<(Loaded, Vec<Diagnostic>), Box<LoadFailure>> {
-    let interpreted = frontend::interpret(&args.frontend_options(cluster))
-        .map_err(|f| Box::new((f.diagnostics, f.sources)))?;
+    validated(frontend::interpret(&args.frontend_options(cluster)))
+}
+
+/// Validates what an interpretation gave.
+fn validated(
+    interpreted: Result<frontend::Interpreted, frontend::Failure>,
+) -> Result<(Loaded, Vec<Diagnostic>), Box<LoadFailure>> {
+    let interpreted = interpreted.map_err(|f| Box::new((f.diagnostics, f.sources)))?;
     match validate::validate(&interpreted.plan) {
         Ok(info) => Ok((
             Loaded {

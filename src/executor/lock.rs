@@ -9,7 +9,9 @@
 //! time and returns the existing one unchanged, so exactly one creator finds its own
 //! token on it. Releasing it removes the volume (only while it still carries the
 //! holder's token). It is released when the holder finishes, fails, is refused or
-//! cancelled, and on SIGINT/SIGTERM/SIGHUP (a handler removes it and exits).
+//! cancelled, and on SIGINT/SIGTERM/SIGHUP (a handler removes it and exits). A holder
+//! that waits between operations (`apply --watch`) takes those signals itself while it
+//! waits ([`divert_signals`]) and releases the lock as it stops.
 //!
 //! Stale locks: a holder killed with SIGKILL (or a crash) leaves the volume. When the
 //! holder ran on this machine (same boot and pid namespace) kplan checks whether that
@@ -274,8 +276,37 @@ fn release(engine: &Engine, volume: &str, token: &str) -> Result<()> {
     }
 }
 
+/// Where signals go instead of ending the process, while a [`Diverted`] lives.
+type Divert = Box<dyn Fn(i32) + Send>;
+static DIVERT: Mutex<Option<Divert>> = Mutex::new(None);
+
+fn divert() -> std::sync::MutexGuard<'static, Option<Divert>> {
+    DIVERT.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// While this lives, SIGINT, SIGTERM and SIGHUP are handed to the function given to
+/// [`divert_signals`] instead of releasing the locks and ending the process.
+pub struct Diverted(());
+
+impl Drop for Diverted {
+    fn drop(&mut self) {
+        *divert() = None;
+    }
+}
+
+/// Hands SIGINT, SIGTERM and SIGHUP to `to` (with the signal's number) until the
+/// returned guard is dropped; then a signal again releases the locks and exits. For a
+/// holder that waits between operations (`apply --watch`) and stops cleanly itself when
+/// a signal arrives while it waits, but not while it changes the enclave.
+pub fn divert_signals(to: impl Fn(i32) + Send + 'static) -> Diverted {
+    install_signal_handler();
+    *divert() = Some(Box::new(to));
+    Diverted(())
+}
+
 /// On SIGINT, SIGTERM or SIGHUP: release every lock this process holds, say so, and
-/// exit as the signal would (128 + its number). Installed once, when a lock is taken.
+/// exit as the signal would (128 + its number); or, while diverted, hand it on.
+/// Installed once, when a lock is taken or signals are diverted.
 fn install_signal_handler() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -285,7 +316,11 @@ fn install_signal_handler() {
             return;
         };
         std::thread::spawn(move || {
-            if let Some(sig) = signals.forever().next() {
+            for sig in signals.forever() {
+                if let Some(to) = divert().as_ref() {
+                    to(sig);
+                    continue;
+                }
                 let held = held_locks();
                 for r in held.iter() {
                     let _ = release(&r.engine, &r.volume, &r.token);

@@ -134,6 +134,8 @@ impl Context {
             .packages
             .resolve(locator, &from, Kind::Dir)
             .map_err(|e| named("build_context_dir", e))?;
+        // An image is built from everything in it.
+        super::reads::tree(&dir.real);
         for (arg, rel) in inside {
             self.packages.inside(&dir, rel).map_err(|e| named(arg, e))?;
         }

@@ -22,6 +22,7 @@ mod plan_services;
 mod plan_tasks;
 mod positions;
 mod privileges;
+mod reads;
 mod recorder;
 mod refs;
 mod root;
@@ -39,7 +40,8 @@ pub use cache::cache_dir;
 /// The Starlark dialect packages are parsed with; public for the compile benchmark's
 /// bare-evaluation floor (benches/compile/bare.rs), which must parse the same language.
 pub use dialect::dialect;
-pub use run::interpret;
+pub use reads::Reads;
+pub use run::{interpret, interpret_recording};
 pub use sources::Sources;
 
 use crate::diagnostic::Diagnostic;

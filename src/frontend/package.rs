@@ -127,7 +127,9 @@ impl Repo {
     /// The one real-path check: `lexical` (a path below `self.dir`) resolved through
     /// every symbolic link must stay inside `self.dir` and be what `kind` asks for.
     /// Returns the real path; `shown` names the path in messages.
+    /// Every path asked about is noted ([`super::reads`]), found or not.
     pub fn contain(&self, lexical: &Path, shown: &str, kind: Kind) -> Result<PathBuf, Refused> {
+        super::reads::file(lexical);
         let real = lexical.canonicalize().map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 Refused::new(format!("'{shown}' does not exist"))
@@ -141,6 +143,7 @@ impl Repo {
             ))
             .with_hint(OUTSIDE_HINT));
         }
+        super::reads::file(&real);
         let meta = std::fs::metadata(&real).map_err(|e| format!("cannot open '{shown}': {e}"))?;
         let t = meta.file_type();
         match kind {
@@ -170,6 +173,7 @@ impl Repo {
         shown: &str,
         kind: Kind,
     ) -> Result<(), Refused> {
+        super::reads::file(lexical);
         if lexical.symlink_metadata().is_ok() {
             return self.contain(lexical, shown, kind).map(|_| ());
         }

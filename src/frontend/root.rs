@@ -172,7 +172,10 @@ pub fn locate(opts: &Options) -> Result<(Packages, ResolvedFile), Failure> {
         dir: target.dir.clone(),
         display_prefix: String::new(),
     };
-    let has_yml = root.dir.join("kurtosis.yml").symlink_metadata().is_ok();
+    let yml_path = root.dir.join("kurtosis.yml");
+    // Looked at, so creating it (a script becomes a package) is a change to watch.
+    super::reads::file(&yml_path);
+    let has_yml = yml_path.symlink_metadata().is_ok();
     // A .star file next to a kurtosis.yml runs as that package's main file, so its
     // relative imports and `replace` work.
     let (script, main_file) = match target.script {

@@ -9,6 +9,7 @@ use super::globals::{self, from_json};
 use super::instruction::to_span;
 use super::package::ResolvedFile;
 use super::plan_object::PlanValue;
+use super::reads::{self, Reads};
 use super::value::Owned;
 use super::{guard, positions, syntax};
 use super::{Failure, Interpreted, Options, Sources};
@@ -36,21 +37,30 @@ const EVAL_STACK_BYTES: usize = 256 << 20;
 /// Interprets the package named in `opts`, on a thread of its own with a stack of
 /// known size, whatever thread calls it.
 pub fn interpret(opts: &Options) -> Result<Interpreted, Failure> {
+    interpret_recording(opts).0
+}
+
+/// [`interpret`], also saying which paths it looked at (see [`Reads`]), whether it
+/// succeeded or not: what `apply --watch` watches.
+pub fn interpret_recording(opts: &Options) -> (Result<Interpreted, Failure>, Reads) {
     std::thread::scope(|scope| {
         let thread = std::thread::Builder::new()
             .name("kplan-eval".into())
             .stack_size(EVAL_STACK_BYTES)
-            .spawn_scoped(scope, || interpret_here(opts))
-            .map_err(|e| {
-                fail(
+            .spawn_scoped(scope, || reads::record(|| interpret_here(opts)));
+        match thread {
+            Ok(t) => t
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(e) => (
+                Err(fail(
                     Code::KP011,
                     format!("cannot start the evaluation thread: {e}"),
                     None,
-                )
-            })?;
-        thread
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                )),
+                Reads::default(),
+            ),
+        }
     })
 }
 

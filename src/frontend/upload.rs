@@ -54,6 +54,7 @@ impl Walk<'_> {
     /// `shown` in messages.
     fn dir(&mut self, real: &Path, rel: &str, shown: &str) -> starlark::Result<()> {
         let cannot = |e: std::io::Error| other(format!("cannot read directory '{shown}': {e}"));
+        super::reads::tree(real);
         for entry in std::fs::read_dir(real).map_err(cannot)? {
             let entry = entry.map_err(cannot)?;
             self.entries += 1;

@@ -9,6 +9,7 @@
 
 mod support;
 
+mod apply_watch;
 mod artifact_versions;
 mod attacks;
 mod cli;
