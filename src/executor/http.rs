@@ -1,9 +1,31 @@
-//! A tiny HTTP/1.1 client over `std::net::TcpStream`, for `request`, HTTP `wait`s and
-//! ready conditions against service addresses on the enclave network.
+//! HTTP requests from this host to service addresses on the enclave network, for
+//! `request`, HTTP `wait`s and ready conditions, on `ureq` (plain HTTP/1.1: the URL is
+//! always `http://<ip>:<port><endpoint>`, as Kurtosis builds it).
+//!
+//! What Kurtosis (Go's `net/http` client) does and kplan keeps: redirects are followed
+//! (at most 10; 301/302/303 turn a POST into a GET), a gzip body is decoded, every
+//! status code is a response (which codes are acceptable is the caller's rule), and the
+//! body is the response's bytes (invalid UTF-8 replaced, as the result is a string).
+//! Connections are kept alive between the attempts of a `wait`. Not followed: a 307/308
+//! of a POST (the redirect is the response) and a redirect to `https://` (an error).
+//! No proxy from the environment applies: the addresses are container IPs.
+//!
+//! Limits: `timeout` bounds connecting and each read and write (a service that answers
+//! slowly but steadily is waited for); a body over [`MAX_BODY`] is an error rather than
+//! a run out of memory.
+//!
+//! Measured against the hand-written client this replaced: `ureq` and its crates take
+//! 11.5 CPU-seconds of a release build (`cargo build --release -p ureq`; a clean
+//! `cargo build --release` is 528 s); with the tar crate the release binary grew 2.8%
+//! (numbers in the commit).
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use crate::ir::HttpMethod;
+use std::sync::OnceLock;
 use std::time::Duration;
+use ureq::{Agent, RequestBuilder};
+
+/// The largest response body read.
+pub const MAX_BODY: u64 = 64 * 1024 * 1024;
 
 /// Status code and body of one response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,85 +34,106 @@ pub struct Response {
     pub body: String,
 }
 
-/// Sends one request (`Connection: close`) and reads the whole response.
+/// One request: `headers` as given, then `Content-Type` when there is a body (it
+/// replaces a `Content-Type` among the headers, as in Kurtosis).
 pub fn request(
     ip: &str,
     port: u16,
-    method: &str,
+    method: HttpMethod,
     endpoint: &str,
     headers: &[(String, String)],
     body: Option<(&str, &str)>,
     timeout: Duration,
 ) -> Result<Response, String> {
-    let addr: SocketAddr = format!("{ip}:{port}")
-        .parse()
-        .map_err(|_| format!("bad address {ip}:{port}"))?;
-    let mut s = TcpStream::connect_timeout(&addr, timeout)
-        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-    let _ = s.set_read_timeout(Some(timeout));
-    let _ = s.set_write_timeout(Some(timeout));
-    let path = if endpoint.starts_with('/') {
-        endpoint.to_string()
-    } else {
-        format!("/{endpoint}")
+    let url = url(ip, port, endpoint);
+    let (verb, content_type) = match (method, body) {
+        (HttpMethod::Get, _) => ("GET", None),
+        (HttpMethod::Post, b) => ("POST", b.map(|(ct, _)| ct)),
     };
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {ip}:{port}\r\nConnection: close\r\nUser-Agent: kplan\r\n");
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
+    let kept = headers
+        .iter()
+        .filter(|(k, _)| content_type.is_none() || !k.eq_ignore_ascii_case("content-type"));
+    let fail = |e: ureq::Error| format!("{verb} {url}: {e}");
+    let mut resp = match method {
+        HttpMethod::Get => prepare(agent().get(&url), kept, None, timeout).call(),
+        HttpMethod::Post => prepare(agent().post(&url), kept, content_type, timeout)
+            .send(body.map_or("", |(_, b)| b)),
     }
-    if let Some((ct, b)) = body {
-        req.push_str(&format!(
-            "Content-Type: {ct}\r\nContent-Length: {}\r\n",
-            b.len()
-        ));
-        req.push_str("\r\n");
-        req.push_str(b);
-    } else {
-        req.push_str("\r\n");
-    }
-    s.write_all(req.as_bytes())
-        .map_err(|e| format!("cannot send to {addr}: {e}"))?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)
-        .map_err(|e| format!("cannot read from {addr}: {e}"))?;
-    parse(&raw).ok_or_else(|| format!("{addr} sent a response that is not HTTP"))
-}
-
-fn parse(raw: &[u8]) -> Option<Response> {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&raw[..split]);
-    let mut lines = head.lines();
-    let status = lines.next()?;
-    let code: i64 = status.split_whitespace().nth(1)?.parse().ok()?;
-    let chunked = lines.any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
-    let body = &raw[split + 4..];
-    let body = if chunked {
-        dechunk(body)?
-    } else {
-        body.to_vec()
-    };
-    Some(Response {
-        code,
-        body: String::from_utf8_lossy(&body).into_owned(),
+    .map_err(fail)?;
+    let bytes = resp
+        .body_mut()
+        .with_config()
+        .limit(MAX_BODY)
+        .read_to_vec()
+        .map_err(|e| match e {
+            ureq::Error::BodyExceedsLimit(_) => {
+                format!(
+                    "{verb} {url}: the response body is over {} MiB",
+                    MAX_BODY >> 20
+                )
+            }
+            e => fail(e),
+        })?;
+    Ok(Response {
+        code: i64::from(resp.status().as_u16()),
+        body: String::from_utf8_lossy(&bytes).into_owned(),
     })
 }
 
-fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let eol = b.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = String::from_utf8_lossy(&b[..eol]);
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        b = &b[eol + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(b.get(..size)?);
-        b = b.get(size + 2..)?;
+/// A request with its headers and timeouts.
+fn prepare<'a, B>(
+    mut req: RequestBuilder<B>,
+    headers: impl Iterator<Item = &'a (String, String)>,
+    content_type: Option<&str>,
+    timeout: Duration,
+) -> RequestBuilder<B> {
+    for (k, v) in headers {
+        req = req.header(k, v);
     }
+    if let Some(ct) = content_type {
+        req = req.header("Content-Type", ct);
+    }
+    req.config()
+        .timeout_connect(Some(timeout))
+        .timeout_per_read(Some(timeout))
+        .timeout_per_write(Some(timeout))
+        .build()
+}
+
+/// One agent for the process, so connections are reused between requests.
+fn agent() -> &'static Agent {
+    static AGENT: OnceLock<Agent> = OnceLock::new();
+    AGENT.get_or_init(|| {
+        Agent::config_builder()
+            .http_status_as_error(false)
+            .proxy(None)
+            .user_agent("kplan")
+            .max_redirects(10)
+            .build()
+            .new_agent()
+    })
+}
+
+/// `http://<ip>:<port><endpoint>`: an IPv6 address in brackets, the endpoint starting
+/// with `/`, and the bytes a URI cannot hold percent-encoded (as Go's `url` does).
+fn url(ip: &str, port: u16, endpoint: &str) -> String {
+    let host = if ip.contains(':') {
+        format!("[{}]", ip.replace('%', "%25"))
+    } else {
+        ip.to_string()
+    };
+    let mut url = format!("http://{host}:{port}");
+    if !endpoint.starts_with('/') {
+        url.push('/');
+    }
+    for b in endpoint.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b) {
+            url.push(char::from(b));
+        } else {
+            url.push_str(&format!("%{b:02X}"));
+        }
+    }
+    url
 }
 
 #[cfg(test)]
@@ -98,14 +141,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_plain_and_chunked() {
-        let r = parse(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi").unwrap();
-        assert_eq!((r.code, r.body.as_str()), (200, "hi"));
-        let r = parse(
-            b"HTTP/1.1 404 NF\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\n\r\n",
-        )
-        .unwrap();
-        assert_eq!((r.code, r.body.as_str()), (404, "abc"));
-        assert!(parse(b"garbage").is_none());
+    fn urls_bracket_ipv6_and_encode_what_a_uri_cannot_hold() {
+        assert_eq!(url("10.0.0.2", 80, "health"), "http://10.0.0.2:80/health");
+        assert_eq!(url("::1", 8080, "/a?b=c"), "http://[::1]:8080/a?b=c");
+        assert_eq!(url("fe80::1%eth0", 1, "/"), "http://[fe80::1%25eth0]:1/");
+        assert_eq!(url("h", 1, "/a b/é\""), "http://h:1/a%20b/%C3%A9%22");
     }
 }

@@ -70,15 +70,11 @@ fn call_once(
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            let method = match method {
-                HttpMethod::Get => "GET",
-                HttpMethod::Post => "POST",
-            };
             let ct = content_type.unwrap_or("application/json");
             let resp = http::request(
                 &target.ip,
                 *port,
-                method,
+                *method,
                 endpoint,
                 &headers,
                 body.as_deref().map(|b| (ct, b)),
