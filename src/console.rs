@@ -14,8 +14,16 @@
 //!
 //! Writes are whole: each call writes its text under the stream's lock and flushes, so
 //! lines from parallel steps never interleave and stdout and stderr stay in order on a
-//! terminal. Styling (colour with `--color`/`NO_COLOR`) belongs here too: [`write`]
-//! and [`is_terminal`] are the one place that knows which stream goes where.
+//! terminal.
+//!
+//! Colour is decided here, per stream, and nowhere else: [`set_color`] takes
+//! `--color auto|always|never`; `auto` colours a stream only when it is a terminal,
+//! never when `NO_COLOR` is set to anything but the empty string (no-color.org), and
+//! always when `CLICOLOR_FORCE` is (that decision is anstream's, the one clap and cargo
+//! use: `NO_COLOR` wins over `CLICOLOR_FORCE`, and `--color always|never` wins over
+//! both). Printers ask for a [`Palette`] for the stream they write to and style through
+//! it; a palette that is off adds nothing, so piped output is byte-for-byte the plain
+//! text. Text from a package or an engine is never stripped or rewritten here.
 
 use std::fmt;
 use std::io::{ErrorKind, IsTerminal, Write};
@@ -52,7 +60,18 @@ pub fn record(stream: Stream, e: &std::io::Error) {
 }
 
 /// Writes `args` whole to `stream` and flushes; a stream that failed before is skipped.
+/// On a coloured stderr, a leading `error:` or `warning:` is styled as cargo styles it.
 pub fn write(stream: Stream, args: fmt::Arguments) {
+    if stream == Stream::Err && color(Stream::Err) {
+        let text = args.to_string();
+        for (label, style) in [("error:", style::ERROR), ("warning:", style::WARNING)] {
+            if let Some(rest) = text.strip_prefix(label) {
+                let painted = Palette::of_choice(true).paint(style, label);
+                return emit(stream, |w| write!(w, "{painted}{rest}"));
+            }
+        }
+        return emit(stream, |w| w.write_all(text.as_bytes()));
+    }
     emit(stream, |w| w.write_fmt(args));
 }
 
@@ -61,7 +80,10 @@ pub fn write_bytes(stream: Stream, bytes: &[u8]) {
     emit(stream, |w| w.write_all(bytes));
 }
 
-#[allow(clippy::disallowed_methods)] // the one place that touches the real streams
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the one place that writes to the real streams"
+)]
 fn emit(stream: Stream, f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) {
     if lost(stream).is_some() {
         return;
@@ -81,8 +103,104 @@ fn emit(stream: Stream, f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) {
     }
 }
 
+/// Sets the colour choice of `--color` for every stream (before anything is printed).
+pub fn set_color(choice: clap::ColorChoice) {
+    match choice {
+        clap::ColorChoice::Auto => anstream::ColorChoice::Auto,
+        clap::ColorChoice::Always => anstream::ColorChoice::Always,
+        clap::ColorChoice::Never => anstream::ColorChoice::Never,
+    }
+    .write_global();
+}
+
+/// Whether text written to `stream` is coloured (see the module doc).
+#[allow(clippy::disallowed_methods)] // asks about the real streams, writes nothing
+pub fn color(stream: Stream) -> bool {
+    let choice = match stream {
+        Stream::Out => anstream::AutoStream::choice(&std::io::stdout()),
+        Stream::Err => anstream::AutoStream::choice(&std::io::stderr()),
+    };
+    choice != anstream::ColorChoice::Never
+}
+
+/// Styles text for one stream, or leaves it as it is when that stream is not coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Palette {
+    on: bool,
+}
+
+impl Palette {
+    /// No styling, whatever the streams are (for text kept or compared, not shown).
+    pub const PLAIN: Palette = Palette { on: false };
+
+    /// The palette for text written to `stream`.
+    pub fn of(stream: Stream) -> Palette {
+        Palette { on: color(stream) }
+    }
+
+    /// A palette that styles when `on` (for tests and forced choices).
+    pub fn of_choice(on: bool) -> Palette {
+        Palette { on }
+    }
+
+    /// Whether this palette styles at all.
+    pub fn is_on(self) -> bool {
+        self.on
+    }
+
+    /// `text` in `style`, or `text` alone when the palette is off.
+    pub fn paint<T: fmt::Display>(self, style: anstyle::Style, text: T) -> Painted<T> {
+        Painted {
+            style: if self.on {
+                style
+            } else {
+                anstyle::Style::new()
+            },
+            text,
+        }
+    }
+}
+
+/// The styles kplan uses, named for what they mean (Terraform's and cargo's colours).
+pub mod style {
+    use anstyle::{AnsiColor, Style};
+
+    /// Something made: `+ create`.
+    pub const ADD: Style = AnsiColor::Green.on_default();
+    /// Something changed in place: `~ update`.
+    pub const CHANGE: Style = AnsiColor::Yellow.on_default();
+    /// Something removed: `- destroy`.
+    pub const REMOVE: Style = AnsiColor::Red.on_default();
+    /// Something run: `> task`.
+    pub const RUN: Style = AnsiColor::Cyan.on_default();
+    /// A heading or a name to find at a glance.
+    pub const EMPHASIS: Style = Style::new().bold();
+    /// Secondary detail (timestamps, reasons).
+    pub const DIM: Style = Style::new().dimmed();
+    /// `error:` (as cargo prints it).
+    pub const ERROR: Style = AnsiColor::BrightRed.on_default().bold();
+    /// `warning:` (as cargo prints it).
+    pub const WARNING: Style = AnsiColor::BrightYellow.on_default().bold();
+}
+
+/// Text with its style; `Display` writes the escapes only around non-empty styles.
+pub struct Painted<T> {
+    style: anstyle::Style,
+    text: T,
+}
+
+impl<T: fmt::Display> fmt::Display for Painted<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.style;
+        write!(f, "{s}{}{s:#}", self.text)
+    }
+}
+
 /// Whether `stream` is a terminal (for live progress and prompts).
-#[allow(clippy::disallowed_methods)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "asks the real streams whether they are terminals"
+)]
 pub fn is_terminal(stream: Stream) -> bool {
     match stream {
         Stream::Out => std::io::stdout().is_terminal(),

@@ -15,6 +15,11 @@
 //! statement that was running and exits with status 1 at once; nothing has been
 //! written then (output files are written after the evaluation).
 
+#![allow(
+    unsafe_code,
+    reason = "a GlobalAlloc is an `unsafe impl`; each method forwards to the inner allocator"
+)]
+
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
 

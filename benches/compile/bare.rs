@@ -246,7 +246,9 @@ fn normalise(p: &Path) -> PathBuf {
                 out.pop();
             }
             std::path::Component::CurDir => {}
-            other => out.push(other),
+            other @ (std::path::Component::Prefix(_)
+            | std::path::Component::RootDir
+            | std::path::Component::Normal(_)) => out.push(other),
         }
     }
     out

@@ -20,6 +20,19 @@
 //! Run: `cargo bench --bench compile -- --cache /path/to/cache [--runs 7]`
 //! (without `--cache` only the scale series runs).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark run by hand: it prints its table and stops at the first failure"
+)]
+#![allow(
+    unsafe_code,
+    reason = "wait4 for the child's rusage; the bare floor derives ProvidesStaticType"
+)]
+
 mod bare;
 mod measure;
 mod scale;
@@ -66,7 +79,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
                     .next()
                     .and_then(|n| n.parse().ok())
                     .filter(|n| *n > 0)
-                    .ok_or("--runs needs a positive number")?
+                    .ok_or("--runs needs a positive number")?;
             }
             other => return Err(format!("unknown argument {other}")),
         }

@@ -43,7 +43,14 @@ fn run_once(job: &Job, scratch: &Path) -> Result<(f64, f64, i64), String> {
     let mut status = 0;
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: wait4 reaps our own child and fills the status and rusage we pass.
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, usage.as_mut_ptr()) };
+    let pid = unsafe {
+        libc::wait4(
+            libc::pid_t::try_from(child.id()).expect("a child's pid fits pid_t"),
+            &mut status,
+            0,
+            usage.as_mut_ptr(),
+        )
+    };
     let wall = start.elapsed().as_secs_f64() * 1e3;
     if pid <= 0 {
         return Err(format!("wait4 failed for {}", job.label));

@@ -13,6 +13,11 @@
 //! (multi-line, quotes, unicode, control characters) reads back exactly. Structure
 //! and field order come from the serde structs, through `serde_yaml::to_value`.
 
+#![allow(
+    clippy::wildcard_enum_match_arm,
+    reason = "emitters: every value but a non-empty mapping or sequence is written inline"
+)]
+
 use serde_yaml::Value;
 use std::fmt::Write as _;
 

@@ -12,7 +12,7 @@
 use super::enclave::{self, EnclaveArgs};
 use super::pipeline::{self, Loaded, PackageArgs};
 use super::OutputFormat;
-use crate::console::{err, errln, out, outln};
+use crate::console::{err, errln, out, outln, Palette, Stream};
 use crate::executor::apply::{self, Options};
 use crate::executor::diff::ChangeSet;
 use crate::executor::engine::Engine;
@@ -128,7 +128,7 @@ pub(super) fn converge(
     let cs = diff::diff(&loaded.plan, &loaded.info, &observed, &recorded, args.prune);
     let json = args.output == OutputFormat::Json;
     if !json {
-        out!("{}", render::text(&cs));
+        out!("{}", render::text(&cs, Palette::of(Stream::Out)));
     }
     if !cs.has_changes() {
         if json {

@@ -3,7 +3,7 @@
 
 use super::pipeline::{self, PackageArgs};
 use crate::backend::{self, Output};
-use crate::console::{self, errln, out, outln, Stream};
+use crate::console::{self, errln, out, outln, Palette, Stream};
 use crate::diagnostic::{self, Code, Diagnostic, NoSources};
 use crate::frontend::ClusterType;
 use clap::{Args, ValueEnum};
@@ -225,6 +225,9 @@ pub(super) fn emit(output: &Output, out: Option<&std::path::Path>, check: bool) 
 /// A problem reading or writing `-o DIR` (KP005), printed like every diagnostic.
 fn out_dir_error(message: String, hint: &str) -> i32 {
     let d = Diagnostic::error(OUT_DIR, message, None).with_hint(hint);
-    errln!("{}", diagnostic::render(&d, &NoSources));
+    errln!(
+        "{}",
+        diagnostic::render(&d, &NoSources, Palette::of(Stream::Err))
+    );
     1
 }

@@ -71,6 +71,7 @@ fn page_name(cmd: &clap::Command) -> String {
 }
 
 /// One page: (file name, roff). `parent` is `None` for kplan(1).
+#[expect(clippy::expect_used, reason = "rendering into a Vec cannot fail")]
 fn page(cmd: &clap::Command, parent: Option<&clap::Command>) -> (String, Vec<u8>) {
     let man = Man::new(cmd.clone()).section(SECTION);
     let mut out = Vec::new();

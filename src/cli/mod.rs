@@ -35,6 +35,10 @@ use std::ffi::OsString;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// When to colour output: auto (only a stream that is a terminal, and not when
+    /// NO_COLOR is set; CLICOLOR_FORCE forces it), always or never.
+    #[arg(long, global = true, value_name = "WHEN", default_value_t = clap::ColorChoice::Auto)]
+    pub color: clap::ColorChoice,
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,6 +124,7 @@ fn dispatch(args: impl IntoIterator<Item = OsString>) -> i32 {
             return code;
         }
     };
+    console::set_color(cli.color);
     match cli.command {
         Command::Compile(a) => compile::run(&a),
         Command::Validate(a) => validate::run(&a),

@@ -1,7 +1,7 @@
 //! The shared front half of every command: package arguments -> interpreted, validated
 //! plan, with diagnostics printed on failure.
 
-use crate::console::errln;
+use crate::console::{errln, Palette, Stream};
 use crate::diagnostic::{self, Diagnostic};
 use crate::frontend::{self, Sources};
 use crate::ir::{Plan, PlanInfo};
@@ -166,8 +166,9 @@ fn validated(
 
 /// Prints diagnostics to stderr, followed by a count line when there are errors.
 pub fn print_diagnostics(diags: &[Diagnostic], sources: &Sources) {
+    let palette = Palette::of(Stream::Err);
     for d in diags {
-        errln!("{}", diagnostic::render(d, sources));
+        errln!("{}", diagnostic::render(d, sources, palette));
     }
     let errors = diags.iter().filter(|d| d.is_error()).count();
     if errors > 0 {

@@ -3,7 +3,7 @@
 use super::enclave::{self, EnclaveArgs};
 use super::pipeline::{self, PackageArgs};
 use super::OutputFormat;
-use crate::console::{errln, out};
+use crate::console::{errln, out, Palette, Stream};
 use crate::executor::{diff, observe, render, state::EnclaveState};
 use crate::frontend::ClusterType;
 use clap::Args;
@@ -48,7 +48,7 @@ fn plan(args: &PlanArgs) -> Result<i32, i32> {
     })?;
     let cs = diff::diff(&loaded.plan, &loaded.info, &observed, &recorded, args.prune);
     match args.output {
-        OutputFormat::Text => out!("{}", render::text(&cs)),
+        OutputFormat::Text => out!("{}", render::text(&cs, Palette::of(Stream::Out))),
         OutputFormat::Json => super::json::print(&render::json(&cs)),
     }
     Ok(if args.detailed_exitcode && cs.has_changes() {

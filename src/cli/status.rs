@@ -3,7 +3,7 @@
 
 use super::enclave::{self, EnclaveArgs};
 use super::OutputFormat;
-use crate::console::{errln, outln};
+use crate::console::{errln, outln, style, Palette, Stream};
 use crate::executor::{observe, render, LABEL_PORTS};
 use clap::Args;
 
@@ -59,6 +59,15 @@ fn parse_ports(label: &str) -> Vec<PortRow> {
             })
         })
         .collect()
+}
+
+/// A container state's colour: running green, stopped red, anything between yellow.
+fn state_style(state: &str) -> anstyle::Style {
+    match state {
+        "running" => style::ADD,
+        "exited" | "dead" => style::REMOVE,
+        _ => style::CHANGE,
+    }
 }
 
 pub fn run(args: &StatusArgs) -> i32 {
@@ -121,18 +130,17 @@ pub fn run(args: &StatusArgs) -> i32 {
                 .unwrap_or(7)
                 .max(7);
             let wi = rows.iter().map(|r| r.image.len()).max().unwrap_or(5).max(5);
-            outln!(
+            let p = Palette::of(Stream::Out);
+            let header = format!(
                 "{:w$}  {:8}  {:wi$}  {:15}  PORTS",
-                "SERVICE",
-                "STATE",
-                "IMAGE",
-                "IP"
+                "SERVICE", "STATE", "IMAGE", "IP"
             );
+            outln!("{}", p.paint(style::EMPHASIS, header));
             for r in &rows {
                 outln!(
-                    "{:w$}  {:8}  {:wi$}  {:15}  {}",
+                    "{:w$}  {}  {:wi$}  {:15}  {}",
                     r.service,
-                    r.state,
+                    p.paint(state_style(&r.state), format!("{:8}", r.state)),
                     r.image,
                     r.ip,
                     r.ports_text

@@ -144,6 +144,10 @@ pub static FAMILIES: [Family; 5] = [
 
 impl Code {
     /// The family it belongs to, by its first digit.
+    #[expect(
+        clippy::expect_used,
+        reason = "every code is in a family; a test checks"
+    )]
     pub fn family(self) -> &'static Family {
         let digit = &self.as_str()[..3];
         FAMILIES

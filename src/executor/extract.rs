@@ -63,7 +63,10 @@ fn text(v: serde_json::Value) -> String {
             }
             _ => n.to_string(),
         },
-        other => other.to_string(),
+        other @ (serde_json::Value::Null
+        | serde_json::Value::Bool(_)
+        | serde_json::Value::Array(_)
+        | serde_json::Value::Object(_)) => other.to_string(),
     }
 }
 

@@ -98,6 +98,7 @@ fn this_machine() -> String {
     }
 }
 
+#[allow(unsafe_code, reason = "libc FFI: std has no gethostname")]
 fn hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: gethostname writes at most buf.len() bytes into a buffer we own.
@@ -111,6 +112,7 @@ fn hostname() -> String {
 
 /// The user's name: `$USER`, else the password database's name for the uid, else
 /// `uid N`.
+#[allow(unsafe_code, reason = "libc FFI: std has no getuid/getpwuid_r")]
 fn username() -> String {
     if let Some(u) = std::env::var("USER").ok().filter(|u| !u.is_empty()) {
         return u;
@@ -137,7 +139,7 @@ fn username() -> String {
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
 
@@ -430,7 +432,7 @@ pub fn acquire(
                 release(engine, &volume, &holder.token)?;
                 broke_stale = Some((holder, why));
             }
-            liveness => {
+            liveness @ (Liveness::Running | Liveness::Unknown) => {
                 return Err(anyhow::Error::new(Held {
                     enclave: enclave.to_string(),
                     holder,

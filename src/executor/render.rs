@@ -1,7 +1,11 @@
 //! Showing a change set: Terraform-style text (`+` create, `~` update in place, `-/+`
-//! replace, `-` destroy, each with its reasons, then a summary line) and JSON.
+//! replace, `-` destroy, each with its reasons, then a summary line) and JSON. In
+//! colour, the symbols are coloured as Terraform colours them (create green, update
+//! yellow, destroy red, a task run cyan) and the summary is bold; without, the text is
+//! the same less the escapes.
 
 use super::diff::{Action, ChangeSet, TaskAction};
+use crate::console::{style, Palette};
 use std::fmt::Write as _;
 
 /// `N to add, M to change, K to replace, J to destroy`.
@@ -24,8 +28,22 @@ pub fn count(n: usize, noun: &str) -> String {
     }
 }
 
-/// The plan as text.
-pub fn text(cs: &ChangeSet) -> String {
+/// The symbol of `action`, in its colour.
+fn symbol(p: Palette, action: Action) -> String {
+    match action {
+        Action::Create => p.paint(style::ADD, "+").to_string(),
+        Action::Update => p.paint(style::CHANGE, "~").to_string(),
+        Action::Replace => format!(
+            "{}/{}",
+            p.paint(style::REMOVE, "-"),
+            p.paint(style::ADD, "+")
+        ),
+        Action::Keep => String::new(),
+    }
+}
+
+/// The plan as text, styled with `p`.
+pub fn text(cs: &ChangeSet, p: Palette) -> String {
     let mut o = String::new();
     if !cs.has_changes() {
         let _ = writeln!(
@@ -44,19 +62,30 @@ pub fn text(cs: &ChangeSet) -> String {
     );
     let _ = writeln!(
         o,
-        "(+ create, ~ update in place, -/+ replace, - destroy, > run a task)"
+        "({} create, {} update in place, {} replace, {} destroy, {} run a task)",
+        symbol(p, Action::Create),
+        symbol(p, Action::Update),
+        symbol(p, Action::Replace),
+        p.paint(style::REMOVE, "-"),
+        p.paint(style::RUN, ">"),
     );
     let _ = writeln!(o);
     if cs.create_network {
-        let _ = writeln!(o, "  + network \"kplan-{}\" will be created", cs.enclave);
+        let _ = writeln!(
+            o,
+            "  {} network \"kplan-{}\" will be created",
+            p.paint(style::ADD, "+"),
+            cs.enclave
+        );
     }
     for s in &cs.services {
-        let (sym, verb) = match s.action {
-            Action::Create => ("+", "will be created"),
-            Action::Update => ("~", "will be updated in place"),
-            Action::Replace => ("-/+", "must be replaced"),
+        let verb = match s.action {
+            Action::Create => "will be created",
+            Action::Update => "will be updated in place",
+            Action::Replace => "must be replaced",
             Action::Keep => continue,
         };
+        let sym = symbol(p, s.action);
         let _ = writeln!(o, "  {sym} service \"{}\" {verb}", s.name);
         let _ = writeln!(o, "      image: {}", s.image);
         if s.action != Action::Create {
@@ -72,7 +101,8 @@ pub fn text(cs: &ChangeSet) -> String {
         for orp in &cs.orphans {
             let _ = writeln!(
                 o,
-                "  - service \"{}\" will be destroyed (no longer in the package)",
+                "  {} service \"{}\" will be destroyed (no longer in the package)",
+                p.paint(style::REMOVE, "-"),
                 orp.service
             );
         }
@@ -80,7 +110,8 @@ pub fn text(cs: &ChangeSet) -> String {
     for l in &cs.leftovers {
         let _ = writeln!(
             o,
-            "  - container \"{l}\" left by an interrupted apply will be removed"
+            "  {} container \"{l}\" left by an interrupted apply will be removed",
+            p.paint(style::REMOVE, "-")
         );
     }
     let run: Vec<_> = cs
@@ -91,7 +122,13 @@ pub fn text(cs: &ChangeSet) -> String {
     if !run.is_empty() {
         let _ = writeln!(o);
         for t in &run {
-            let _ = writeln!(o, "  > {} will run # {}", t.task, t.reason);
+            let _ = writeln!(
+                o,
+                "  {} {} will run # {}",
+                p.paint(style::RUN, ">"),
+                t.task,
+                t.reason
+            );
         }
     }
     let reused = cs.tasks.len() - run.len();
@@ -99,7 +136,8 @@ pub fn text(cs: &ChangeSet) -> String {
     let _ = writeln!(o);
     let _ = writeln!(
         o,
-        "Plan: {}. ({} unchanged; {} task{} to run, {} reused)",
+        "{} {}. ({} unchanged; {} task{} to run, {} reused)",
+        p.paint(style::EMPHASIS, "Plan:"),
         summary(cs),
         kept,
         run.len(),

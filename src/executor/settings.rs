@@ -207,7 +207,7 @@ pub fn compare(want: &Settings, live: &Settings) -> Vec<Drift> {
     if live.restart_policy != want.restart_policy {
         diff(
             "restart policy",
-            live.restart_policy.clone(),
+            live.restart_policy,
             want.restart_policy.clone(),
             true,
         );

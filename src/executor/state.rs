@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, Write};
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
 /// The state directory: `--state-dir` > `$KPLAN_STATE_DIR` > `$XDG_STATE_HOME/kplan` >
@@ -164,9 +163,8 @@ impl EnclaveState {
                 .open(&path)
                 .with_context(|| format!("cannot open lock file {}", path.display()))
                 .map_err(give_up)?;
-            // SAFETY: flock on a file descriptor we own; no memory is involved.
-            let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-            if rc != 0 {
+            // std's try_lock is flock(LOCK_EX | LOCK_NB) on Unix.
+            if f.try_lock().is_err() {
                 let mut holder = String::new();
                 let _ = f.read_to_string(&mut holder);
                 let holder = holder.trim();

@@ -2,6 +2,11 @@
 //! package resolver, the module cache (each module evaluated once per run, cycles
 //! reported with the chain), the sources read, and the plan recorder.
 
+#![allow(
+    unsafe_code,
+    reason = "derive(ProvidesStaticType) expands to an `unsafe impl`"
+)]
+
 use super::ahead::{parse_file, Ahead};
 pub use super::ahead::{ParseFailure, MAX_FILE_BYTES};
 use super::package::{Kind, Packages, Refused, ResolvedFile};

@@ -402,10 +402,16 @@ impl<'a> Conv<'a> {
             private_ip_address_placeholder: self
                 .str_field(k, "private_ip_address_placeholder")
                 .unwrap_or_else(|| DEFAULT_IP_PLACEHOLDER.into()),
-            max_cpu: max_cpu.unwrap_or(0).max(0) as u64,
-            min_cpu: Self::int_field(k, "min_cpu").unwrap_or(0).max(0) as u64,
-            max_memory: max_memory.unwrap_or(0).max(0) as u64,
-            min_memory: Self::int_field(k, "min_memory").unwrap_or(0).max(0) as u64,
+            max_cpu: max_cpu.unwrap_or(0).max(0).unsigned_abs(),
+            min_cpu: Self::int_field(k, "min_cpu")
+                .unwrap_or(0)
+                .max(0)
+                .unsigned_abs(),
+            max_memory: max_memory.unwrap_or(0).max(0).unsigned_abs(),
+            min_memory: Self::int_field(k, "min_memory")
+                .unwrap_or(0)
+                .max(0)
+                .unsigned_abs(),
             ready_conditions,
             labels: self.plain_dict(k, "labels"),
             user,

@@ -128,7 +128,11 @@ pub fn over_budget(e: &starlark::Error) -> Option<(Code, Option<String>)> {
 pub fn report_exhausted(limit: usize) {
     let d = Diagnostic::error(LIMIT, OverBudget { limit }.to_string(), statement())
         .with_hint(OVER_BUDGET_HINT);
-    let text = crate::diagnostic::render(&d, &crate::diagnostic::NoSources);
+    let text = crate::diagnostic::render(
+        &d,
+        &crate::diagnostic::NoSources,
+        crate::console::Palette::of(crate::console::Stream::Err),
+    );
     crate::console::write(
         crate::console::Stream::Err,
         format_args!("{text}\nerror: 1 problem found; nothing was written or changed\n"),

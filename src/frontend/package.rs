@@ -38,7 +38,7 @@ pub struct KurtosisYml {
     pub name: Option<String>,
     /// Free text for people; kplan does not use it.
     #[serde(default)]
-    #[allow(dead_code)]
+    #[allow(dead_code, reason = "kurtosis.yml's free text: parsed, never read")]
     pub description: Option<String>,
     #[serde(default)]
     pub replace: BTreeMap<String, String>,

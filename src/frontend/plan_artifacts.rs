@@ -4,8 +4,10 @@
 //! `methods` is long only as a `#[starlark_module]` declaration: it is the list of
 //! these builtins, each its own function of less than 120 lines.
 
-// Argument lists mirror Kurtosis signatures, so they are as long as Kurtosis made them.
-#![allow(clippy::too_many_arguments)]
+#![allow(
+    clippy::too_many_arguments,
+    reason = "argument lists mirror Kurtosis signatures, as long as Kurtosis made them"
+)]
 
 use super::check::Args;
 use super::context::{other, Context};
@@ -147,7 +149,7 @@ pub fn methods(builder: &mut MethodsBuilder) {
                             .map(|(_, v)| v.clone());
                         match template {
                             Some(Owned::Str(t)) => {
-                                entries.push((path, t.clone(), data.unwrap_or(Owned::None)))
+                                entries.push((path, t.clone(), data.unwrap_or(Owned::None)));
                             }
                             _ => a.fail(
                                 "config",

@@ -3,6 +3,11 @@
 //! instructions share lives in [`super::instruction`], so the families do not import
 //! this module (no import loop).
 
+#![allow(
+    unsafe_code,
+    reason = "derive(ProvidesStaticType) expands to an `unsafe impl`"
+)]
+
 use allocative::Allocative;
 use starlark::any::ProvidesStaticType;
 use starlark::environment::{Methods, MethodsBuilder};

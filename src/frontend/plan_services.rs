@@ -4,8 +4,10 @@
 //! `methods` is long only as a `#[starlark_module]` declaration: it is the list of
 //! these builtins, each its own function of less than 120 lines.
 
-// Argument lists mirror Kurtosis signatures, so they are as long as Kurtosis made them.
-#![allow(clippy::too_many_arguments)]
+#![allow(
+    clippy::too_many_arguments,
+    reason = "argument lists mirror Kurtosis signatures, as long as Kurtosis made them"
+)]
 
 use super::check::Args;
 use super::context::{other, Context};
@@ -32,7 +34,7 @@ fn service_value(uuid: &str, name: &str, config: &ServiceConfig) -> KValue {
         .iter()
         .map(|(id, p)| {
             let mut fields = vec![
-                ("number", Owned::Int(p.number as i64)),
+                ("number", Owned::Int(i64::from(p.number))),
                 (
                     "transport_protocol",
                     Owned::Str(p.transport_protocol.as_str().into()),

@@ -4,8 +4,10 @@
 //! `methods` is long only as a `#[starlark_module]` declaration: it is the list of
 //! these builtins, each its own function of less than 120 lines.
 
-// Argument lists mirror Kurtosis signatures, so they are as long as Kurtosis made them.
-#![allow(clippy::too_many_arguments)]
+#![allow(
+    clippy::too_many_arguments,
+    reason = "argument lists mirror Kurtosis signatures, as long as Kurtosis made them"
+)]
 
 use super::check::Args;
 use super::context::{other, Context};
@@ -38,7 +40,11 @@ fn record(
     let uuid = rec.refs.task(id);
     let stores = match &kind {
         TaskKind::RunSh { store, .. } | TaskKind::RunPython { store, .. } => store.clone(),
-        _ => Vec::new(),
+        TaskKind::Exec { .. }
+        | TaskKind::Request { .. }
+        | TaskKind::Wait { .. }
+        | TaskKind::Verify { .. }
+        | TaskKind::Print { .. } => Vec::new(),
     };
     for s in stores {
         rec.artifacts.push(ir::Artifact {

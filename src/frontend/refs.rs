@@ -169,6 +169,10 @@ mod tests {
     /// The placeholder format as a regex: the definition `next_placeholder` implements.
     const PATTERN: &str = r"\{\{kurtosis:([a-f0-9]{32}):([a-zA-Z0-9\-_\.]+)\.runtime_value\}\}";
 
+    #[expect(
+        clippy::unreachable,
+        reason = "a constant pattern; the tests compile it"
+    )]
     fn pattern() -> &'static Regex {
         static RE: OnceLock<Regex> = OnceLock::new();
         RE.get_or_init(|| {

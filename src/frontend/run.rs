@@ -136,7 +136,7 @@ fn interpret_in(
             name: if ctx.packages.root_name.is_empty() {
                 main.display.clone()
             } else {
-                ctx.packages.root_name.clone()
+                ctx.packages.root_name
             },
             main_file: main.display.clone(),
             main_function: opts.main_function.clone(),

@@ -8,6 +8,10 @@ use crate::ir::Assertion;
 use regex::Regex;
 use std::sync::OnceLock;
 
+#[expect(
+    clippy::unreachable,
+    reason = "a constant pattern; the tests compile it"
+)]
 fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
     cell.get_or_init(|| Regex::new(pattern).unwrap_or_else(|e| unreachable!("static regex: {e}")))
 }

@@ -11,8 +11,10 @@
 //! call's failures are listed in argument order; a check that needs several arguments
 //! sits on the last of them (or in `then`, after `description`).
 
-// Constructor argument lists mirror Kurtosis signatures.
-#![allow(clippy::too_many_arguments)]
+#![allow(
+    clippy::too_many_arguments,
+    reason = "constructor argument lists mirror Kurtosis signatures"
+)]
 
 use super::check::Args;
 use super::instruction::to_span;
@@ -70,7 +72,7 @@ macro_rules! kurtosis_types {
             $( $f:ident $([$mode:ident])? $(: $m:ident $(($($x:tt)*))?)? $(=> { $($check:tt)* })? ),* $(,)?
         } $(then { $($then:tt)* })?;
     )*) => {
-        #[allow(non_snake_case)]
+        #[allow(non_snake_case, reason = "the constructors have Kurtosis's names, as `PortSpec`")]
         #[starlark_module]
         pub fn kurtosis_types(builder: &mut GlobalsBuilder) {
             $(

@@ -3,6 +3,11 @@
 //! and the `KValue` type that Kurtosis type constructors (`ServiceConfig`, `PortSpec`,
 //! ...) return.
 
+#![allow(
+    unsafe_code,
+    reason = "derive(ProvidesStaticType) expands to an `unsafe impl`"
+)]
+
 use allocative::Allocative;
 use starlark::any::ProvidesStaticType;
 use starlark::starlark_simple_value;
@@ -52,7 +57,7 @@ impl Owned {
         }
         if v.get_type() == "int" {
             return Ok(match v.unpack_i32() {
-                Some(i) => Owned::Int(i as i64),
+                Some(i) => Owned::Int(i64::from(i)),
                 None => match v.to_str().parse::<i64>() {
                     Ok(i) => Owned::Int(i),
                     Err(_) => Owned::BigInt(v.to_str()),

@@ -58,7 +58,12 @@ impl GoDuration {
         if total > u64::MAX as f64 / 2.0 {
             return Err(bad());
         }
-        Ok(GoDuration(total.round() as u64))
+        #[expect(
+            clippy::cast_sign_loss,
+            reason = "digits and dots only (a sign is refused above), and at most u64::MAX / 2"
+        )]
+        let nanos = total.round() as u64;
+        Ok(GoDuration(nanos))
     }
 }
 

@@ -171,7 +171,10 @@ impl Watch {
         let mut child = self.child.take().expect("kplan runs");
         // SAFETY: sending a signal to our own child process.
         unsafe {
-            libc::kill(child.id() as i32, sig);
+            libc::kill(
+                libc::pid_t::try_from(child.id()).expect("a child's pid fits pid_t"),
+                sig,
+            );
         }
         let start = Instant::now();
         let status = loop {

@@ -5,8 +5,10 @@
 use crate::support;
 
 use kplan::cli::Loaded;
+use kplan::console::Palette;
 use kplan::executor::diff::{diff, Action, ChangeSet, TaskAction};
 use kplan::executor::observe::{Observed, ObservedContainer};
+use kplan::executor::render;
 use kplan::executor::state::Recorded;
 use std::path::PathBuf;
 
@@ -67,7 +69,7 @@ fn unchanged_package_has_no_changes() {
     let cs = run(None, &observed(), false);
     assert!(!cs.has_changes(), "{cs:#?}");
     assert!(cs.tasks.iter().all(|t| t.action == TaskAction::Reuse));
-    let text = kplan::executor::render::text(&cs);
+    let text = render::text(&cs, Palette::PLAIN);
     assert!(text.starts_with("No changes."), "{text}");
 }
 
@@ -84,7 +86,7 @@ fn changed_template_replaces_its_service_and_the_users_of_its_address() {
         "{reasons:?}"
     );
     assert_eq!(action(&cs, "api").0, Action::Keep);
-    let text = kplan::executor::render::text(&cs);
+    let text = render::text(&cs, Palette::PLAIN);
     assert!(
         text.contains("-/+ service \"web\" must be replaced"),
         "{text}"
@@ -192,10 +194,10 @@ fn orphans_are_listed_and_destroyed_only_with_prune() {
     let cs = run(None, &obs, false);
     assert_eq!(cs.orphans.len(), 1);
     assert!(!cs.has_changes());
-    assert!(kplan::executor::render::text(&cs).contains("--prune"));
+    assert!(render::text(&cs, Palette::PLAIN).contains("--prune"));
     let cs = run(None, &obs, true);
     assert!(cs.has_changes());
-    assert!(kplan::executor::render::text(&cs).contains("1 to destroy"));
+    assert!(render::text(&cs, Palette::PLAIN).contains("1 to destroy"));
 }
 
 #[test]
@@ -215,7 +217,7 @@ fn settings_changed_by_hand_are_repaired_in_place_when_docker_can() {
             "restart policy is always on the engine, the package declares no".to_string(),
         ]
     );
-    assert!(kplan::executor::render::text(&cs).contains("~ service \"api\""));
+    assert!(render::text(&cs, Palette::PLAIN).contains("~ service \"api\""));
     // Nothing that uses api is redone by an update in place.
     assert!(
         cs.tasks.iter().all(|t| t.action == TaskAction::Reuse),
@@ -314,7 +316,7 @@ fn own_addresses_are_kept_when_recorded_and_new_ones_take_the_lowest_free() {
     let err = ipam::network_subnet(&l.plan, &l.info, &obs).unwrap_err();
     assert!(err.contains("kplan destroy --enclave t"), "{err}");
     let cs = diff(&l.plan, &l.info, &obs, &rec, false);
-    let text = kplan::executor::render::text(&cs);
+    let text = render::text(&cs, Palette::PLAIN);
     assert!(text.contains("kplan destroy"), "{text}");
 }
 

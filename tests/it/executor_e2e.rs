@@ -292,7 +292,10 @@ fn killed_apply_converges_without_duplicates() {
     });
     // SAFETY: sending a signal to our own child process.
     unsafe {
-        libc::kill(child.id() as i32, libc::SIGKILL);
+        libc::kill(
+            libc::pid_t::try_from(child.id()).expect("a child's pid fits pid_t"),
+            libc::SIGKILL,
+        );
     }
     let _ = child.wait();
     e.apply(&["--args", args]);
@@ -422,7 +425,10 @@ fn the_lock_is_released_after_failure_refusal_and_signals() {
         });
         // SAFETY: sending a signal to our own child process.
         unsafe {
-            libc::kill(child.id() as i32, sig);
+            libc::kill(
+                libc::pid_t::try_from(child.id()).expect("a child's pid fits pid_t"),
+                sig,
+            );
         }
         let status = child.wait().expect("wait");
         let mut err = String::new();
@@ -463,7 +469,10 @@ fn a_stale_lock_is_removed_and_a_foreign_one_needs_force_unlock() {
     });
     // SAFETY: sending a signal to our own child process.
     unsafe {
-        libc::kill(child.id() as i32, libc::SIGKILL);
+        libc::kill(
+            libc::pid_t::try_from(child.id()).expect("a child's pid fits pid_t"),
+            libc::SIGKILL,
+        );
     }
     let _ = child.wait();
     assert!(engine_lock(&e.name).is_some());

@@ -7,6 +7,21 @@
 //! `mutations` installs the accounting allocator for the whole binary (as the kplan
 //! binary does); it counts only threads with a budget, the evaluation threads.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a test fails by panicking, also in its helpers (clippy.toml covers #[test] only)"
+)]
+#![allow(
+    clippy::print_stderr,
+    reason = "helpers report skips and failed clean-ups on libtest's captured stderr"
+)]
+#![allow(
+    unsafe_code,
+    reason = "libc calls std has no API for (kill, atexit, a socket with backlog 0)"
+)]
+
 mod support;
 
 mod apply_watch;
@@ -14,6 +29,7 @@ mod artifact_versions;
 mod attacks;
 mod cli;
 mod closed_output;
+mod color;
 mod completions;
 mod compose_cli;
 mod compose_e2e;

@@ -8,7 +8,7 @@
 //! libtest's output capture, so a skip is never a silent pass. With
 //! `KPLAN_REQUIRE_DOCKER=1` or `KPLAN_REQUIRE_ORACLES=1` (as CI sets them) the helper
 //! panics instead, so nothing is skipped there.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "a helper for some test modules, not all")]
 
 use std::ffi::OsStr;
 use std::fs::OpenOptions;
@@ -128,7 +128,10 @@ static SKIPS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 /// Runs at exit, after libtest's summary: says how many tests skipped and why, on the
 /// real stderr (libtest captures `eprintln!` of passing tests).
-#[allow(clippy::disallowed_methods)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "prints past libtest's capture, on the real stderr"
+)]
 extern "C" fn print_skips() {
     let skips = SKIPS.lock().unwrap_or_else(|p| p.into_inner());
     let mut text = format!(

@@ -68,7 +68,7 @@ fn service(cx: &mut Ctx, m: &ServiceModel) -> ComposeService {
     for p in c.ports.values() {
         out.expose.push(match p.transport_protocol {
             Transport::Tcp => p.number.to_string(),
-            t => format!("{}/{}", p.number, transport(t)),
+            t @ (Transport::Udp | Transport::Sctp) => format!("{}/{}", p.number, transport(t)),
         });
     }
     for (pid, public) in &c.public_ports {

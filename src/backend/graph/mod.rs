@@ -279,7 +279,7 @@ impl Edges {
         for r in &u.refs {
             match r {
                 RuntimeRef::Service { service, field } => {
-                    self.add(Key::Service(*service), to, field.as_str().to_owned(), false)
+                    self.add(Key::Service(*service), to, field.as_str().to_owned(), false);
                 }
                 RuntimeRef::Task { task, field } => self.add(
                     Key::Task(*task),

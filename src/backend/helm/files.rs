@@ -139,12 +139,9 @@ fn configmap(cx: &mut Ctx, id: ArtifactId, suffix: &str, files: &[FileModel]) ->
             continue;
         }
         let key = keys.claim(&key_for(&f.path));
-        let (pieces, bytes) = match content(cx, f, id) {
-            Some(c) => c,
-            None => {
-                ok = false;
-                continue;
-            }
+        let Some((pieces, bytes)) = content(cx, f, id) else {
+            ok = false;
+            continue;
         };
         size += bytes.len();
         hash.update(key.as_bytes());

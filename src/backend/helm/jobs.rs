@@ -152,7 +152,12 @@ fn hook_job(cx: &mut Ctx, id: JobId, p: &Program) {
             let text = v.render_static(|s, _| cx.marker(s)).unwrap_or_default();
             let value = match exec_argv(cx, &[text]) {
                 Node::Seq(mut one) => one.pop().unwrap_or(Node::str("")),
-                other => other,
+                other @ (Node::Str(_)
+                | Node::Text(_)
+                | Node::Expr(_)
+                | Node::Int(_)
+                | Node::Bool(_)
+                | Node::Map(_)) => other,
             };
             Map::new()
                 .put("name", Node::str(k))
@@ -209,7 +214,7 @@ fn hook_job(cx: &mut Ctx, id: JobId, p: &Program) {
     if let Some(t) = p.timeout {
         spec.set(
             "activeDeadlineSeconds",
-            Node::Int((t.0.div_ceil(1_000_000_000)).max(1) as i64),
+            Node::Int(i64::try_from(t.0.div_ceil(1_000_000_000).max(1)).unwrap_or(i64::MAX)),
         );
     }
     spec.set(

@@ -54,7 +54,7 @@ pub fn collect(cx: &mut Ctx) {
 
 /// Seconds, at least 1.
 fn secs(nanos: u64) -> i64 {
-    (nanos.div_ceil(1_000_000_000)).max(1) as i64
+    i64::try_from(nanos.div_ceil(1_000_000_000).max(1)).unwrap_or(i64::MAX)
 }
 
 fn probe(cx: &mut Ctx, id: ServiceId, checks: &[Check]) -> Option<Node> {

@@ -12,6 +12,11 @@
 //! as an action outside an action. A literal `{` right before an action is written
 //! as `{{ "{" }}` so the two cannot join into `{{{`.
 
+#![allow(
+    clippy::wildcard_enum_match_arm,
+    reason = "the emitter: every node but a non-empty map or sequence is written inline"
+)]
+
 use crate::backend::yaml::{double_quoted_body, scalar};
 use std::fmt::Write as _;
 

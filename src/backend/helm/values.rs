@@ -82,7 +82,7 @@ pub fn write(cx: &mut Ctx) {
     props.insert("global".into(), json!({"type": "object"}));
     props.insert("nameOverride".into(), json!({"type": "string"}));
     props.insert("fullnameOverride".into(), json!({"type": "string"}));
-    props.insert("commonLabels".into(), string_map.clone());
+    props.insert("commonLabels".into(), string_map);
     if cx.uses_tools {
         props.insert(
             "tools".into(),

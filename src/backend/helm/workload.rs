@@ -110,9 +110,9 @@ fn deployment(cx: &mut Ctx, m: &ServiceModel) {
     container.set("resources", Node::expr("{{ $svc.resources | toJson }}"));
     let mut security = Map::new();
     if let Some(u) = &c.user {
-        security.set("runAsUser", Node::Int(u.uid as i64));
+        security.set("runAsUser", Node::Int(i64::from(u.uid)));
         if let Some(g) = u.gid {
-            security.set("runAsGroup", Node::Int(g as i64));
+            security.set("runAsGroup", Node::Int(i64::from(g)));
         }
     }
     if !c.capabilities.is_empty() {

@@ -212,7 +212,7 @@ fn step_targets(
             None => {}
         },
         StepKind::RemoveService(_) | StepKind::StartService(_) | StepKind::StopService(_) => {
-            recurse(seen, out)
+            recurse(seen, out);
         }
     }
 }

@@ -202,7 +202,10 @@ pub struct Command {
 /// a value is written out with every word quoted), maps acceptable exit codes to
 /// success, runs the folded `verify`s, copies each `store` source into its
 /// destination directory and publishes the results the plan uses (`writes`).
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the parts of one task's script, each a different kind of input"
+)]
 pub fn one_shot(
     argv: &[Word],
     env: &[(String, Word)],

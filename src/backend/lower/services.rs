@@ -114,7 +114,10 @@ pub(crate) fn readiness(b: &mut Builder) -> BTreeMap<ServiceId, Readiness> {
 
 /// A recipe run against the service itself as a probe; `None` when a string in it
 /// cannot be written (reported).
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a ready condition's fields, passed apart so the caller need not build one"
+)]
 fn recipe_probe(
     b: &mut Builder,
     id: ServiceId,

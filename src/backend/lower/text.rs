@@ -41,7 +41,7 @@ impl Text {
                 Some(Seg::Lit(prev)) => prev.push_str(&s),
                 Some(Seg::Service(..) | Seg::Value(_)) | None => self.0.push(Seg::Lit(s)),
             },
-            other => self.0.push(other),
+            other @ (Seg::Service(..) | Seg::Value(_)) => self.0.push(other),
         }
     }
 

@@ -79,7 +79,10 @@ pub enum WaitField {
 /// apart, as `kplan apply` waits; then computes the extracts read (`outputs`: jq
 /// filter, file) from that last body and publishes the results (`writes`). `None`
 /// when a shell test cannot express the comparison.
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a wait's fields with its retry budget, each a different kind of input"
+)]
 pub fn wait_script(
     argv: &[Word],
     body_tmp: &str,

@@ -90,7 +90,7 @@ pub fn body(cx: &mut Ctx) -> Body {
                         .add_attribute(("description", h::string("The value the package's run() returns.")))
                         .add_attribute(("value", v))
                         .build(),
-                )
+                );
             }
             None => cx.diags.push(
                 Diagnostic::warning(
@@ -199,7 +199,7 @@ fn data(cx: &Ctx, d: &Data) -> Option<Expression> {
                 match p {
                     Part::Lit(l) => out.push_str(l),
                     Part::Ref(RuntimeRef::Service { service, field }) => {
-                        out.push_str(&cx.service_text(*service, *field))
+                        out.push_str(&cx.service_text(*service, *field));
                     }
                     Part::Ref(RuntimeRef::Task { .. }) => return None,
                 }

@@ -91,6 +91,10 @@ fn counts(kind: &EventKind) -> bool {
     }
 }
 
+#[expect(
+    clippy::wildcard_enum_match_arm,
+    reason = "notify's error kinds: only one gets a hint"
+)]
 fn describe(e: &notify::Error) -> String {
     match &e.kind {
         notify::ErrorKind::MaxFilesWatch => format!(

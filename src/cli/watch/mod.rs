@@ -207,7 +207,7 @@ impl Session<'_> {
             match w {
                 Wake::Signal(sig) => return Err(self.stop(sig)),
                 Wake::Changed { paths, .. } => {
-                    changed.extend(paths.into_iter().filter(|p| self.reads.depends_on(p)))
+                    changed.extend(paths.into_iter().filter(|p| self.reads.depends_on(p)));
                 }
                 Wake::Failed(e) => errln!("warning: watching files: {e}"),
             }

@@ -81,7 +81,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Runs the plan against the engine. The caller holds the enclave lock.
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the validated plan, the observed engine, the state and the options: each its own input"
+)]
 pub fn apply(
     engine: &Engine,
     plan: &Plan,

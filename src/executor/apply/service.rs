@@ -97,7 +97,7 @@ fn converge_service(
         if let Err(err) = wait_ready(ctx, id, &target, values) {
             // Remember it, so the next apply replaces it instead of keeping it.
             let mut sh = lock(&ctx.shared);
-            sh.recorded.unready.insert(container_id.clone());
+            sh.recorded.unready.insert(container_id);
             ctx.state.save(&sh.recorded)?;
             return Err(err);
         }

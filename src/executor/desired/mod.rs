@@ -125,7 +125,7 @@ impl Values {
                             task: flow.task,
                             field: flow.field.clone(),
                         },
-                    )?)
+                    )?);
                 }
             }
         }

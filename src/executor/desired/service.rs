@@ -118,9 +118,15 @@ pub fn service_spec(
     }
 
     let settings = Settings::declared(
-        (c.max_cpu as i64).saturating_mul(1_000_000),
-        (c.max_memory as i64).saturating_mul(1024 * 1024),
-        (c.min_memory as i64).saturating_mul(1024 * 1024),
+        i64::try_from(c.max_cpu)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1_000_000),
+        i64::try_from(c.max_memory)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1024 * 1024),
+        i64::try_from(c.min_memory)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1024 * 1024),
     );
 
     let hash = config_hash(&parts);
@@ -131,7 +137,7 @@ pub fn service_spec(
                 entrypoint,
                 cmd,
                 env,
-                ipv4_address: own_ip.clone().and_then(Result::ok),
+                ipv4_address: own_ip.and_then(Result::ok),
                 volumes: mounts.volumes,
                 user,
                 settings: settings.clone(),

@@ -18,7 +18,10 @@ impl Engine {
 
     /// The entrypoint and cmd an image runs by default, as its config says; `None`
     /// when the image is not in the local engine.
-    #[allow(clippy::type_complexity)]
+    #[allow(
+        clippy::type_complexity,
+        reason = "(entrypoint, cmd), named in the doc; used by one caller"
+    )]
     pub fn image_command(
         &self,
         reference: &str,

@@ -35,6 +35,10 @@ pub struct Engine {
 }
 
 /// An engine error as text: the server's own message, else the error and its causes.
+#[expect(
+    clippy::wildcard_enum_match_arm,
+    reason = "bollard's error has some thirty variants; only the server's message is unwrapped"
+)]
 fn err_text(e: bollard::errors::Error) -> String {
     match e {
         bollard::errors::Error::DockerResponseServerError { message, .. } => message,

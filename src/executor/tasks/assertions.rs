@@ -21,7 +21,11 @@ fn as_number(s: &str) -> Option<f64> {
 pub(super) fn json_text(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
+        other @ (serde_json::Value::Null
+        | serde_json::Value::Bool(_)
+        | serde_json::Value::Number(_)
+        | serde_json::Value::Array(_)
+        | serde_json::Value::Object(_)) => other.to_string(),
     }
 }
 
@@ -45,7 +49,11 @@ pub fn assert_holds(actual: &str, assertion: Assertion, target: &serde_json::Val
         Assertion::In | Assertion::NotIn => {
             let found = match target {
                 serde_json::Value::Array(items) => items.iter().any(|t| cmp(t) == Some(Equal)),
-                other => cmp(other) == Some(Equal),
+                other @ (serde_json::Value::Null
+                | serde_json::Value::Bool(_)
+                | serde_json::Value::Number(_)
+                | serde_json::Value::String(_)
+                | serde_json::Value::Object(_)) => cmp(other) == Some(Equal),
             };
             found == (assertion == Assertion::In)
         }

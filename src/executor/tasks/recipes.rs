@@ -209,7 +209,10 @@ pub fn wait_probe(
 }
 
 /// Retries `recipe` until `field assertion target` holds or `timeout` passes.
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a wait's fields (Kurtosis's wait signature) with the engine and plan"
+)]
 pub fn wait_for(
     engine: &Engine,
     plan: &Plan,
@@ -255,7 +258,7 @@ fn poll(
                         compared.name(),
                         assertion.as_str(),
                         json_text(target_value)
-                    )
+                    );
                 }
                 None => last = format!("the result has no field '{}'", compared.name()),
             },

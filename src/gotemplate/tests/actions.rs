@@ -41,7 +41,7 @@ fn fields_and_missing_keys() {
     assert!(e.contains("can't evaluate field B in type string"), "{e}");
     // Passed to printf, missing and null are nil.
     assert_eq!(ok("{{ printf \"%v\" .Missing }}", d.clone()), "<nil>");
-    assert_eq!(ok("{{ .N | printf \"%v\" }}", d.clone()), "<nil>");
+    assert_eq!(ok("{{ .N | printf \"%v\" }}", d), "<nil>");
     // Nil data: dot is invalid.
     assert_eq!(ok("{{ .x }}", json!(null)), "<no value>");
 }
@@ -128,7 +128,7 @@ fn range_forms() {
     );
     let e = err("{{ range .l.x }}{{ end }}", d.clone());
     assert!(e.contains("can't evaluate field x"), "{e}");
-    let e = err("{{ range \"abc\" }}{{ end }}", d.clone());
+    let e = err("{{ range \"abc\" }}{{ end }}", d);
     assert!(e.contains("range can't iterate over abc"), "{e}");
     // Big ranges are fine.
     let big: Vec<i32> = (0..20_000).collect();
