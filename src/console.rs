@@ -114,7 +114,10 @@ pub fn set_color(choice: clap::ColorChoice) {
 }
 
 /// Whether text written to `stream` is coloured (see the module doc).
-#[allow(clippy::disallowed_methods)] // asks about the real streams, writes nothing
+#[allow(
+    clippy::disallowed_methods,
+    reason = "asks about the real streams, writes nothing"
+)]
 pub fn color(stream: Stream) -> bool {
     let choice = match stream {
         Stream::Out => anstream::AutoStream::choice(&std::io::stdout()),

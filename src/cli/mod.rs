@@ -92,6 +92,27 @@ pub fn command() -> clap::Command {
     ))
 }
 
+/// The `--color` choice, read before clap parses the command line so that clap's own
+/// help and usage errors follow it too (clap reads `NO_COLOR` and `CLICOLOR_FORCE` by
+/// itself under `auto`). The last `--color` before a `--` wins, as in clap; a value clap
+/// will reject counts as `auto` here and is reported by the parse.
+fn color_before_parsing(args: &[OsString]) -> clap::ColorChoice {
+    let mut choice = clap::ColorChoice::Auto;
+    let mut words = args.iter().skip(1).map(|a| a.to_str().unwrap_or(""));
+    while let Some(word) = words.next() {
+        let value = match word {
+            "--" => break,
+            "--color" => words.next().unwrap_or(""),
+            _ => match word.strip_prefix("--color=") {
+                Some(v) => v,
+                None => continue,
+            },
+        };
+        choice = clap::ColorChoice::from_str(value, false).unwrap_or(clap::ColorChoice::Auto);
+    }
+    choice
+}
+
 /// `--output text|json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum OutputFormat {
@@ -107,7 +128,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
 }
 
 fn dispatch(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let args: Vec<OsString> = args.into_iter().collect();
     let parsed = command()
+        .color(color_before_parsing(&args))
         .try_get_matches_from(args)
         .and_then(|m| Cli::from_arg_matches(&m));
     let cli = match parsed {

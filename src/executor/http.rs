@@ -65,7 +65,12 @@ pub fn request(
         .with_config()
         .limit(MAX_BODY)
         .read_to_vec()
-        .map_err(|e| match e {
+        .map_err(|e| {
+            #[expect(
+                clippy::wildcard_enum_match_arm,
+                reason = "ureq's error has some thirty variants; only the body limit gets its own message"
+            )]
+            match e {
             ureq::Error::BodyExceedsLimit(_) => {
                 format!(
                     "{verb} {url}: the response body is over {} MiB",
@@ -73,7 +78,7 @@ pub fn request(
                 )
             }
             e => fail(e),
-        })?;
+        }})?;
     Ok(Response {
         code: i64::from(resp.status().as_u16()),
         body: String::from_utf8_lossy(&bytes).into_owned(),

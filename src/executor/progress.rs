@@ -132,6 +132,10 @@ impl Progress {
             let text = footer(&lock(&running));
             let _ = write!(w, "{}", palette.paint(style::DIM, text));
         };
+        #[expect(
+            clippy::expect_used,
+            reason = "a constant template, parsed the same on every run; a test renders it"
+        )]
         let style = ProgressStyle::with_template("{spinner} {in_flight}")
             .expect("the template is valid")
             .with_key("in_flight", in_flight);

@@ -139,3 +139,28 @@ fn plan_is_coloured_as_terraform_colours_it() {
     let no_color = kplan(&args, &[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")]);
     assert_eq!(no_color.stdout, piped.stdout);
 }
+
+#[test]
+fn clap_help_and_usage_errors_follow_the_color_flag() {
+    let help = kplan(&["--color", "always", "compile", "--help"], &[]);
+    assert!(text(&help.stdout).contains(ESC), "{:?}", text(&help.stdout));
+    let usage = kplan(&["compile", "--no-such-flag", "--color=always"], &[]);
+    assert_eq!(usage.status.code(), Some(1));
+    assert!(
+        text(&usage.stderr).contains(ESC),
+        "{:?}",
+        text(&usage.stderr)
+    );
+    for args in [
+        &["--color", "never", "compile", "--help"][..],
+        &["compile", "--help"][..],
+    ] {
+        let out = kplan(args, &[]);
+        assert!(!text(&out.stdout).contains(ESC), "{args:?}");
+    }
+    let no_color = kplan(
+        &["compile", "--help"],
+        &[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")],
+    );
+    assert!(!text(&no_color.stdout).contains(ESC));
+}
