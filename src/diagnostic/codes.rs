@@ -94,7 +94,7 @@ codes! {
     KP214 Error "a service reading a run-time value cannot start through kplan's wrapper";
     KP220 Warning "run()'s return value holds run-time values: no Terraform output";
     KP301 Error "an image a cluster cannot pull as written, or host devices";
-    KP302 Error "files a ConfigMap cannot hold";
+    KP302 Error "files the Helm chart cannot place";
     KP303 Error "a template cannot be rendered with the release's Service names";
     KP305 Error "a one-shot step the Helm chart does not run";
     KP306 Error "--chart-version or --app-version is not valid";
@@ -128,7 +128,7 @@ pub static FAMILIES: [Family; 5] = [
     Family {
         range: "KP2xx",
         name: "static targets (Compose, Terraform)",
-        about: "What `compile --target compose` and `--target terraform` cannot carry, with the producer, the consumer, why and what to do; the Helm target shares the ones its shared lowering reports (KP201, KP202, KP204, KP206, KP207, KP210, KP211). See `targets/compose/README.md` and `targets/terraform/README.md`.",
+        about: "What `compile --target compose` and `--target terraform` cannot carry, with the producer, the consumer, why and what to do; the Helm target shares the ones its shared lowering reports (KP201, KP202, KP204, KP206, KP207, KP210, KP211, KP214). See `targets/compose/README.md` and `targets/terraform/README.md`.",
     },
     Family {
         range: "KP3xx",

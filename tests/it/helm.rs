@@ -7,10 +7,10 @@
 
 use crate::support;
 
+use crate::helm_support::{argv, find, job, kubelet_expand, names, objects, render};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 fn compile_chart(case: &str, dir: &Path, extra: &[&str]) {
     let mut args = vec![
@@ -23,105 +23,6 @@ fn compile_chart(case: &str, dir: &Path, extra: &[&str]) {
     ];
     args.extend_from_slice(extra);
     support::kplan_ok(&args);
-}
-
-/// Renders each (chart, release, namespace, values) with Helm; the manifests of each,
-/// by template. Panics when a render or a schema check fails.
-fn render(entries: &[(&Path, &str, &str, Value)]) -> Option<Vec<BTreeMap<String, Vec<Value>>>> {
-    let py = support::oracle_python()?;
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let spec: Vec<Value> = entries
-        .iter()
-        .map(|(chart, release, ns, values)| {
-            json!({"chart": chart, "release": release, "namespace": ns, "values": values})
-        })
-        .collect();
-    let spec_file = tmp.path().join("spec.json");
-    std::fs::write(&spec_file, serde_json::to_vec(&spec).expect("json")).expect("write spec");
-    let out = Command::new(py)
-        .arg(support::repo_root().join("tests/oracles/oracle.py"))
-        .arg("helm-render")
-        .arg(&spec_file)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run oracle.py");
-    let results: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "oracle.py helm-render: {e}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    let mut all = Vec::new();
-    for (r, (chart, release, ..)) in results.iter().zip(entries) {
-        let errors = r["errors"].as_array().expect("errors");
-        assert!(
-            errors.is_empty(),
-            "{} as {release}: {errors:#?}",
-            chart.display()
-        );
-        let m: BTreeMap<String, Vec<Value>> =
-            serde_json::from_value(r["manifests"].clone()).expect("manifests");
-        all.push(m);
-    }
-    Some(all)
-}
-
-/// Every object of a render.
-fn objects(m: &BTreeMap<String, Vec<Value>>) -> Vec<&Value> {
-    m.values().flatten().collect()
-}
-
-fn find<'a>(m: &'a BTreeMap<String, Vec<Value>>, kind: &str, name: &str) -> &'a Value {
-    objects(m)
-        .into_iter()
-        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
-        .unwrap_or_else(|| panic!("no {kind} {name} in {:?}", m.keys()))
-}
-
-/// The kubelet's `$(VAR)` expansion of command, args and env values
-/// (kubernetes/third_party/forked/golang/expansion): `$$` is `$`, `$(NAME)` the
-/// value of a defined variable, anything else as it is.
-fn kubelet_expand(input: &str, defined: &BTreeMap<String, String>) -> String {
-    let b = input.as_bytes();
-    let mut out: Vec<u8> = Vec::new();
-    let mut checkpoint = 0;
-    let mut cursor = 0;
-    while cursor < b.len() {
-        if b[cursor] == b'$' && cursor + 1 < b.len() {
-            out.extend_from_slice(&b[checkpoint..cursor]);
-            let rest = &b[cursor + 1..];
-            let advance = match rest[0] {
-                b'$' => {
-                    out.push(b'$');
-                    1
-                }
-                b'(' => match rest.iter().position(|c| *c == b')') {
-                    Some(close) => {
-                        let name = String::from_utf8_lossy(&rest[1..close]).into_owned();
-                        match defined.get(&name) {
-                            Some(v) => out.extend_from_slice(v.as_bytes()),
-                            None => out.extend_from_slice(format!("$({name})").as_bytes()),
-                        }
-                        close + 1
-                    }
-                    None => {
-                        out.extend_from_slice(b"$(");
-                        1
-                    }
-                },
-                other => {
-                    out.push(b'$');
-                    out.push(other);
-                    1
-                }
-            };
-            cursor += advance;
-            checkpoint = cursor + 1;
-        }
-        cursor += 1;
-    }
-    out.extend_from_slice(&b[checkpoint.min(b.len())..]);
-    String::from_utf8(out).expect("utf-8")
 }
 
 #[test]
@@ -454,34 +355,184 @@ fn a_configmap_over_one_mib_is_refused() {
 }
 
 #[test]
-fn a_task_nothing_waits_for_is_a_hook_job() {
+fn a_task_is_a_job_named_by_its_pod_template() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let chart = tmp.path().join("chart");
     compile_chart("fixtures/valid/helm-lowering", &chart, &[]);
-    let Some(r) = render(&[(&chart, "dev", "default", Value::Null)]) else {
+    let other_tools = json!({"tools": {"image": "example.com/tools:2"}});
+    let Some(r) = render(&[
+        (&chart, "dev", "default", Value::Null),
+        (&chart, "dev", "default", Value::Null),
+        (&chart, "dev", "default", other_tools),
+    ]) else {
         return;
     };
-    let job = find(&r[0], "Job", "dev-helm-lowering-smoke-test");
-    let a = &job["metadata"]["annotations"];
-    assert_eq!(a["helm.sh/hook"], "post-install,post-upgrade");
-    assert_eq!(a["helm.sh/hook-delete-policy"], "before-hook-creation");
+    let job = job(&r[0], "dev-helm-lowering-smoke-test");
+    // Not a hook: a Deployment waiting for a post-install hook deadlocks --wait.
+    assert!(job["metadata"]["annotations"]["helm.sh/hook"].is_null());
     let pod = &job["spec"]["template"]["spec"];
     assert_eq!(pod["restartPolicy"], "Never");
     assert_eq!(job["spec"]["backoffLimit"], 0);
-    assert_eq!(job["spec"]["activeDeadlineSeconds"], 60);
+    // Its `wait` (60 s) is not a deadline: it waits for db first, and a Job's
+    // deadline counts its init containers too.
+    assert!(job["spec"]["activeDeadlineSeconds"].is_null());
     let c = &pod["containers"][0];
-    let argv: Vec<String> = ["command", "args"]
-        .iter()
-        .flat_map(|k| c[*k].as_array().expect("list").clone())
-        .map(|s| kubelet_expand(s.as_str().expect("string"), &BTreeMap::new()))
-        .collect();
     assert_eq!(
-        argv,
+        argv(c),
         [
+            "/bin/sh",
+            "-c",
+            "\"$0\" \"$@\" && : > \"/kplan/values/.kplan-done/$KPLAN_JOB_NAME\"",
             "/bin/sh",
             "-c",
             "nc -z dev-helm-lowering-db 5432 && cat /conf/app.conf && echo $HOME {{x}}"
         ]
     );
-    assert_eq!(pod["initContainers"][0]["name"], "wait-db");
+    assert_eq!(
+        c["env"][0]["valueFrom"]["fieldRef"]["fieldPath"],
+        "metadata.labels['batch.kubernetes.io/job-name']"
+    );
+    let init: Vec<&str> = pod["initContainers"]
+        .as_array()
+        .expect("init containers")
+        .iter()
+        .map(|c| c["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(init, ["prepare", "wait-db"]);
+    // The same values give the same Job (not run again on upgrade); a change to its
+    // pod template gives a new one (Job templates are immutable).
+    assert_eq!(names(&r[0], "Job"), names(&r[1], "Job"));
+    assert!(names(&r[0], "Job").is_disjoint(&names(&r[2], "Job")));
+}
+
+#[test]
+fn run_time_values_flow_through_jobs_and_claims() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let chart = tmp.path().join("chart");
+    let fixture = "fixtures/valid/runtime-values";
+    let images = format!("{fixture}/image-config.json");
+    compile_chart(fixture, &chart, &["--image-config", &images]);
+    let storage = json!({"runtimeStorage": {"storageClass": "nfs", "accessMode": "ReadWriteMany",
+        "valueStoreSize": "8Mi", "artifactSize": "2Gi"}});
+    let Some(r) = render(&[
+        (&chart, "dev", "default", Value::Null),
+        (&chart, "dev", "default", storage),
+    ]) else {
+        return;
+    };
+    let jobs = names(&r[0], "Job");
+    let claims = names(&r[0], "PersistentVolumeClaim");
+    assert!(
+        claims.contains("dev-runtime-values-value-store"),
+        "{claims:?}"
+    );
+    // Every wait for a Job waits for the marker its Job writes, named as the Job.
+    let mut waits = 0;
+    for o in objects(&r[0]) {
+        let pod = match o["kind"].as_str() {
+            Some("Deployment" | "Job") => &o["spec"]["template"]["spec"],
+            _ => continue,
+        };
+        for c in pod["initContainers"].as_array().into_iter().flatten() {
+            let cmd = c["command"][2].as_str().unwrap_or_default();
+            let Some(rest) = cmd.strip_prefix("until [ -e /kplan/values/.kplan-done/") else {
+                continue;
+            };
+            let name = rest.split(' ').next().expect("marker");
+            assert!(jobs.contains(name), "{name} is not a Job of {jobs:?}");
+            waits += 1;
+        }
+        // Every claim a pod mounts is one of the release's.
+        for v in pod["volumes"].as_array().into_iter().flatten() {
+            if let Some(c) = v["persistentVolumeClaim"]["claimName"].as_str() {
+                assert!(claims.contains(c), "{c} not in {claims:?}");
+            }
+        }
+    }
+    assert!(waits >= 8, "{waits}");
+    // A task that waits for nothing keeps its `wait` as the Job's deadline.
+    let made = job(&r[0], "dev-runtime-values-make-value");
+    assert_eq!(made["spec"]["activeDeadlineSeconds"], 180);
+    // The task that stores `used` writes its claim; the holder reads it, after it.
+    let used = job(&r[0], "dev-runtime-values-use-value");
+    let pod = &used["spec"]["template"]["spec"];
+    let store0 = pod["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .find(|v| v["name"] == "store-0")
+        .expect("store-0");
+    assert_eq!(
+        store0["persistentVolumeClaim"]["claimName"],
+        "dev-runtime-values-artifact-used"
+    );
+    let holder = find(&r[0], "Deployment", "dev-runtime-values-holder");
+    let hpod = &holder["spec"]["template"]["spec"];
+    let vols = hpod["volumes"].as_array().expect("volumes");
+    let used_vol = vols
+        .iter()
+        .find(|v| v["persistentVolumeClaim"]["claimName"] == "dev-runtime-values-artifact-used")
+        .expect("holder mounts used");
+    assert_eq!(used_vol["persistentVolumeClaim"]["readOnly"], true);
+    let init: Vec<&str> = hpod["initContainers"]
+        .as_array()
+        .expect("init")
+        .iter()
+        .map(|c| c["name"].as_str().expect("name"))
+        .collect();
+    assert!(init.contains(&"wait-use-value"), "{init:?}");
+    assert!(init.contains(&"wait-render-conf"), "{init:?}");
+    // The holder starts through the wrapper that reads the value.
+    let words = argv(&hpod["containers"][0]);
+    assert_eq!(words[..2], ["/bin/sh", "-c"]);
+    assert!(
+        words[2].contains("$(cat /kplan/values/make-value/output && echo .)"),
+        "{}",
+        words[2]
+    );
+    // The storage values land in every claim.
+    for o in objects(&r[1])
+        .into_iter()
+        .filter(|o| o["kind"] == "PersistentVolumeClaim")
+    {
+        assert_eq!(o["spec"]["accessModes"], json!(["ReadWriteMany"]));
+        assert_eq!(o["spec"]["storageClassName"], "nfs");
+    }
+}
+
+#[test]
+fn private_use_marker_look_alikes_in_package_text_stay_text() {
+    // kplan marks service names in shell text and rendered files with U+F8F0 name
+    // U+F8F1 plus the plan's digest; the same characters in the package are text.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let pkg = tmp.path().join("pkg");
+    std::fs::create_dir_all(&pkg).expect("mkdir");
+    std::fs::write(
+        pkg.join("kurtosis.yml"),
+        "name: github.com/kplan-tests/pua\n",
+    )
+    .expect("yml");
+    std::fs::write(
+        pkg.join("main.star"),
+        "def run(plan):\n    db = plan.add_service(name = \"db\", config = ServiceConfig(image = \"busybox\", ports = {\"p\": PortSpec(number = 5432)}))\n    conf = plan.render_templates(config = {\"a.txt\": struct(template = \"\u{F8F0}db\u{F8F1} {{ .H }}\", data = {\"H\": db.hostname})}, name = \"conf\")\n    plan.run_sh(name = \"t\", run = \"echo \u{F8F0}db\u{F8F1} \" + db.hostname, image = \"busybox\")\n    plan.add_service(name = \"web\", config = ServiceConfig(image = \"busybox\", env_vars = {\"X\": \"\u{F8F0}db\u{F8F1}\"}, files = {\"/c\": conf}))\n",
+    )
+    .expect("main.star");
+    let chart = tmp.path().join("chart");
+    compile_chart(pkg.to_str().expect("path"), &chart, &[]);
+    let Some(r) = render(&[(&chart, "dev", "default", Value::Null)]) else {
+        return;
+    };
+    let web = find(&r[0], "Deployment", "dev-pua-web");
+    assert_eq!(
+        web["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"],
+        "\u{F8F0}db\u{F8F1}"
+    );
+    let cm = find(&r[0], "ConfigMap", "dev-pua-files-conf");
+    assert_eq!(cm["data"]["a.txt"], "\u{F8F0}db\u{F8F1} dev-pua-db");
+    let t = job(&r[0], "dev-pua-t");
+    let words = argv(&t["spec"]["template"]["spec"]["containers"][0]);
+    assert_eq!(
+        words.last().expect("script"),
+        "echo \u{F8F0}db\u{F8F1} dev-pua-db"
+    );
 }

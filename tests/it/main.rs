@@ -43,6 +43,8 @@ mod executor_tty;
 mod golden;
 mod graph;
 mod helm;
+mod helm_pods;
+mod helm_support;
 mod help;
 mod http_client;
 mod infra;

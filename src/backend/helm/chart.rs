@@ -187,5 +187,11 @@ pub fn notes(cx: &mut Ctx) {
             );
         }
     }
+    if cx.runtime.store.is_some() {
+        let _ = writeln!(
+            s,
+            "\nJobs compute values and files when the package runs; pods that use them wait\nfor them (kubectl --namespace {{{{ .Release.Namespace }}}} get jobs -l app.kubernetes.io/instance={{{{ .Release.Name }}}}).\nInstall with --wait --wait-for-jobs to fail when one fails. They share claims\nwith access mode {{{{ .Values.runtimeStorage.accessMode }}}}: with ReadWriteOnce every pod\nof the release must run on one node (set runtimeStorage.accessMode=ReadWriteMany\nand a storageClass that offers it on a cluster of several nodes)."
+        );
+    }
     cx.out.add("templates/NOTES.txt", s);
 }

@@ -8,10 +8,13 @@
 //! (`ReadWriteOnce`, the package's size in MiB, 1Gi by default as in Kurtosis; size
 //! and storage class in values).
 
+use super::store::Render;
 use super::tree::{Map, Node, Piece};
 use super::{go_string, Ctx};
 use crate::backend::lower::artifacts::{render_template, ArtifactModel, FileBody, FileModel};
 use crate::backend::lower::names::{artifact_base, sanitize, Namer};
+use crate::backend::lower::store::{split_rendered, RenderedFile};
+use crate::backend::lower::JobKind;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{ArtifactId, Mount, RuntimeRef, ServiceId};
 use base64::Engine as _;
@@ -46,28 +49,21 @@ pub fn place(cx: &mut Ctx) {
             }
         }
     }
-    let mut task_mounts: BTreeMap<ArtifactId, Vec<(String, crate::ir::Span)>> = BTreeMap::new();
-    for j in super::jobs::lowered(cx) {
-        if let crate::backend::lower::JobKind::Task(p) = &model.job(j).kind {
+    for j in &cx.runtime.jobs {
+        if let JobKind::Task(p) = &model.job(*j).kind {
             for a in p.files.values() {
-                task_mounts.entry(*a).or_default().push((
-                    format!("the `plan.{}` '{}'", p.instruction, p.name),
-                    cx.plan.task(p.task).at.clone(),
-                ));
+                mounted.entry(*a).or_default();
             }
         }
     }
-    for a in task_mounts.keys() {
-        mounted.entry(*a).or_default();
-    }
-    for (id, users) in &mounted {
+    for id in mounted.keys() {
         let Some(a_model) = model.artifacts.get(id) else {
             continue;
         };
         let a = cx.plan.artifact(*id);
+        let base = artifact_base(&a.name, cx.info.artifact_version(*id));
         match a_model {
             ArtifactModel::Files(files) | ArtifactModel::Copied(files) => {
-                let base = artifact_base(&a.name, cx.info.artifact_version(*id));
                 let suffix = cx
                     .suffixes
                     .claim(&format!("files-{}", super::dns_label(&base)));
@@ -75,34 +71,90 @@ pub fn place(cx: &mut Ctx) {
                     cx.configmaps.insert(*id, cm);
                 }
             }
+            // Filled at run time into a claim ([`super::store`]); a producer the
+            // chart does not run is refused where it is lowered ([`super::jobs`]).
             ArtifactModel::Rendered { .. }
             | ArtifactModel::ServiceCopy { .. }
-            | ArtifactModel::TaskStore { .. } => {
-                let (who, at) = match users.first() {
-                    Some(s) => {
-                        let s = cx.plan.service(*s);
-                        (format!("service '{}'", s.name), s.at.clone())
-                    }
-                    None => task_mounts
-                        .get(id)
-                        .and_then(|t| t.first().cloned())
-                        .unwrap_or_else(|| ("a task".to_owned(), a.at.clone())),
-                };
-                cx.diags.push(
-                    Diagnostic::error(
-                        Code::KP302,
-                        format!(
-                            "{who} mounts artifact '{}', whose files exist only once a task ran; the Helm chart ships files only as ConfigMaps written at compile time",
-                            a.name
-                        ),
-                        Some(at),
-                    )
-                    .with_related(a.at.clone(), "the artifact is produced here")
-                    .with_hint("produce the files with upload_files or render_templates from values known at compile time"),
-                );
+            | ArtifactModel::TaskStore { .. } => {}
+        }
+    }
+    for (id, a_model) in &model.artifacts {
+        if let ArtifactModel::Rendered { files, .. } = a_model {
+            if cx.runtime.artifacts.contains_key(id) {
+                render_inputs(cx, *id, files);
             }
         }
     }
+}
+
+/// Where the render Job sees the static files and literal pieces of an artifact
+/// with run-time holes (one ConfigMap mounted at [`RENDER_IN`]).
+pub const RENDER_IN: &str = "/kplan/in";
+
+/// The ConfigMap of an artifact with run-time holes: its static files under `src/`,
+/// the literal pieces of each file with holes under `parts/<path>/<n>`, which its
+/// render Job concatenates with the value files (the shared [`render_script`]).
+fn render_inputs(cx: &mut Ctx, id: ArtifactId, files: &[FileModel]) {
+    let a = cx.plan.artifact(id);
+    let mut inputs = Vec::new();
+    let mut rendered = Vec::new();
+    let mut has_src = false;
+    for f in files {
+        match &f.body {
+            FileBody::Text(t) if t.has_values() => {
+                if !safe_rel(&f.path) {
+                    cx.diags.push(
+                        Diagnostic::error(
+                            Code::KP302,
+                            format!("artifact '{}' has a file at '{}', which is not a plain relative path", a.name, f.path),
+                            Some(a.at.clone()),
+                        )
+                        .with_hint("use relative file names without '..'"),
+                    );
+                    continue;
+                }
+                let word = cx.word(t);
+                let (parts, sources) =
+                    split_rendered(&word, &|n| format!("{RENDER_IN}/parts/{}/{n}", f.path));
+                for (n, l) in parts {
+                    inputs.push(FileModel {
+                        path: format!("parts/{}/{n}", f.path),
+                        mode: 0o644,
+                        body: FileBody::Bytes(l.into_bytes()),
+                    });
+                }
+                rendered.push(RenderedFile {
+                    path: f.path.clone(),
+                    mode: f.mode,
+                    sources,
+                });
+            }
+            FileBody::Text(_) | FileBody::Bytes(_) | FileBody::Template { .. } => {
+                has_src = true;
+                inputs.push(FileModel {
+                    path: format!("src/{}", f.path),
+                    ..f.clone()
+                });
+            }
+        }
+    }
+    let base = artifact_base(&a.name, cx.info.artifact_version(id));
+    let suffix = cx
+        .suffixes
+        .claim(&format!("parts-{}", super::dns_label(&base)));
+    let cm = if inputs.is_empty() {
+        None
+    } else {
+        configmap(cx, id, &suffix, &inputs)
+    };
+    cx.runtime.renders.insert(
+        id,
+        Render {
+            inputs: cm,
+            has_src,
+            files: rendered,
+        },
+    );
 }
 
 /// A ConfigMap key for a path: `[-._a-zA-Z0-9]`, `/` as `_`.
@@ -208,8 +260,10 @@ fn safe_rel(p: &str) -> bool {
 /// `None` for binary; and the bytes it is checksummed by.
 fn content(cx: &mut Ctx, f: &FileModel, id: ArtifactId) -> Option<(Option<Vec<Piece>>, Vec<u8>)> {
     match &f.body {
+        // Only markers carrying the plan's digest become names (the literal
+        // pieces of a rendered file hold them): package bytes stay as they are.
         FileBody::Bytes(b) => Some(match std::str::from_utf8(b) {
-            Ok(s) => (Some(vec![Piece::Lit(s.to_owned())]), b.clone()),
+            Ok(s) => (Some(cx.unmark(s)), b.clone()),
             Err(_) => (None, b.clone()),
         }),
         FileBody::Text(t) => {
@@ -291,10 +345,19 @@ pub fn pod_files(cx: &mut Ctx, id: ServiceId) -> PodFiles {
                 );
             }
             Mount::Artifacts(names) => {
-                let cms: Vec<ConfigMap> = names
+                let ids: Vec<ArtifactId> = names
                     .iter()
                     .filter_map(|a| cx.info.service_mount(id, a))
-                    .filter_map(|a| cx.configmaps.get(&a).cloned())
+                    .collect();
+                let who = format!("service '{}'", svc.name);
+                if let Some((v, m)) = runtime_mount(cx, &vol, dir, &ids, &who, &svc.at) {
+                    out.volumes.push(v);
+                    out.mounts.push(m);
+                    continue;
+                }
+                let cms: Vec<ConfigMap> = ids
+                    .iter()
+                    .filter_map(|a| cx.configmaps.get(a).cloned())
                     .collect();
                 if cms.is_empty() {
                     continue;
@@ -315,6 +378,40 @@ pub fn pod_files(cx: &mut Ctx, id: ServiceId) -> PodFiles {
         }
     }
     out
+}
+
+/// The volume and mount of artifacts produced at run time mounted at `dir`: the
+/// artifact's claim, read-only. `None` when none of `ids` is produced at run time;
+/// merged with other artifacts in one directory it is KP302 (a claim mounts as a
+/// whole directory).
+pub fn runtime_mount(
+    cx: &mut Ctx,
+    vol: &str,
+    dir: &str,
+    ids: &[ArtifactId],
+    who: &str,
+    at: &crate::ir::Span,
+) -> Option<(Node, Node)> {
+    let claim = ids
+        .iter()
+        .find_map(|a| Some((*a, cx.runtime.artifacts.get(a)?.clone())));
+    let (a, suffix) = claim?;
+    if ids.len() > 1 {
+        let name = &cx.plan.artifact(a).name;
+        cx.diags.push(
+            Diagnostic::error(
+                Code::KP302,
+                format!("{who} mounts artifact '{name}', produced at run time, together with other artifacts at {dir}; its claim can only be mounted as a whole directory"),
+                Some(at.clone()),
+            )
+            .with_hint("mount that artifact at a directory of its own"),
+        );
+        return None;
+    }
+    Some((
+        super::store::claim_volume(cx, vol, &suffix, true),
+        super::store::mount(vol, dir, true),
+    ))
 }
 
 /// A ConfigMap volume for one artifact, a projected volume for several (a path
@@ -397,34 +494,15 @@ pub fn claims(cx: &mut Ctx) {
                 go_string(&svc.name),
                 go_string(key)
             );
-            let mut spec =
-                Map::new().put("accessModes", Node::Seq(vec![Node::str("ReadWriteOnce")]));
-            spec.line("{{- with $p.storageClass }}");
-            spec.set("storageClassName", Node::expr("{{ . | toJson }}"));
-            spec.line("{{- end }}");
-            spec.set(
-                "resources",
-                Map::new()
-                    .put(
-                        "requests",
-                        Map::new()
-                            .put("storage", Node::expr("{{ $p.size | toJson }}"))
-                            .node(),
-                    )
-                    .node(),
+            let doc = super::store::claim_doc(
+                cx,
+                &suffix,
+                &comp,
+                Node::Seq(vec![Node::str("ReadWriteOnce")]),
+                "$p",
+                "size",
             );
-            let doc = Map::new()
-                .put("apiVersion", Node::str("v1"))
-                .put("kind", Node::str("PersistentVolumeClaim"))
-                .put(
-                    "metadata",
-                    Map::new()
-                        .put("name", cx.name_node(&suffix))
-                        .put("labels", cx.labels(&comp, None))
-                        .node(),
-                )
-                .put("spec", spec.node());
-            cx.template(&format!("{suffix}-pvc.yaml"), &[p], doc.node());
+            cx.template(&format!("{suffix}-pvc.yaml"), &[p], doc);
         }
     }
 }

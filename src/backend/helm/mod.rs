@@ -7,21 +7,25 @@
 //! (`_helpers.tpl`, [`chart`]), what users override (`values.yaml` and its schema,
 //! [`values`]), workloads ([`workload`]), Services ([`network`]), ConfigMaps and
 //! PersistentVolumeClaims ([`files`]), readiness probes and start order
-//! ([`readiness`]), one-shot tasks as hook Jobs ([`jobs`]), all written as typed trees ([`tree`]) whose user strings are
-//! escaped for YAML and for Helm's template engine. The lowering table, and what
-//! cannot be lowered and why, is in `targets/helm/README.md`.
+//! ([`readiness`]), one-shot jobs as Kubernetes Jobs ([`jobs`]) and the run-time
+//! storage they publish into ([`store`]: the shared value store and run-time
+//! artifacts as claims, done markers that pods wait for), all written as typed
+//! trees ([`tree`]) whose user strings are escaped for YAML and for Helm's template
+//! engine. The lowering table, and what cannot be lowered and why, is in
+//! `targets/helm/README.md`.
 //!
 //! Diagnostics (KP3xx), all collected before anything is written:
 //!
 //! | code  | severity | meaning |
 //! |-------|----------|---------|
-//! | KP201 | error    | a value known only at run time (shared lowering): Helm does not carry them |
+//! | KP201 | error    | a run-time value the shared lowering cannot carry (a template's logic, a readiness check, an exec `wait`'s result) |
 //! | KP202 | error    | a service the package removes later is used (shared lowering) |
 //! | KP206 | error    | a `verify` known at compile time that fails (shared lowering) |
 //! | KP301 | error    | an image a cluster cannot pull as written (built from the package, Nix) |
-//! | KP302 | error    | files that cannot be placed in a ConfigMap (over 1 MiB, unsafe path, produced at run time, `files_to_be_moved`) |
+//! | KP302 | error    | files that cannot be placed (a ConfigMap over 1 MiB, an unsafe path, a run-time artifact merged with others in one directory, `files_to_be_moved`) |
 //! | KP303 | error    | a template that cannot be rendered at compile time |
-//! | KP305 | error    | a one-shot task the chart does not run (a service waits for it, a `request`, a copy out of a running service, privileges) |
+//! | KP305 | error    | a one-shot task the chart does not run (privileges or host mounts; a copy out of a service the package leaves stopped) |
+//! | KP214 | error    | a service reading a run-time value whose image entrypoint is unknown (shared lowering) |
 //! | KP306 | error    | `--chart-version`/`--app-version` that Helm refuses |
 //! | KP211 | warning  | a readiness check approximated (shared lowering) |
 //! | KP310 | warning  | a field Kubernetes has no place for (ulimits, GPU device ids, registry credentials) |
@@ -32,11 +36,13 @@ mod files;
 mod jobs;
 mod network;
 mod readiness;
+mod store;
 mod tree;
 mod values;
 mod workload;
 
 use super::lower::names::{self, Namer};
+use super::lower::store::{Word, VALUES_DIR};
 use super::lower::text::{Seg, Text};
 use super::lower::{self, Model, NodeId, Vocabulary};
 use super::{Compiled, Options, Output};
@@ -60,13 +66,15 @@ pub const DEFAULT_CHART_VERSION: &str = "0.1.0";
 pub fn compile(plan: &Plan, info: &PlanInfo, opts: &Options) -> Result<Compiled, Vec<Diagnostic>> {
     let rules = lower::Rules {
         words: WORDS,
-        values: lower::Carry::Nothing,
+        values: lower::Carry::Files,
         images: &opts.images,
     };
     let model = lower::lower(plan, info, &rules);
     let mut cx = Ctx::new(plan, info, &model, opts);
     cx.diags = model.diagnostics.clone();
     chart::write(&mut cx, opts);
+    store::plan(&mut cx);
+    store::claims(&mut cx);
     files::place(&mut cx);
     files::claims(&mut cx);
     readiness::collect(&mut cx);
@@ -122,6 +130,12 @@ pub(crate) struct Ctx<'a> {
     pub claims: BTreeMap<String, String>,
     /// Services with public ports: their public Service's suffix and ports.
     pub public: Vec<(ServiceId, String, Vec<chart::PublicPort>)>,
+    /// The run-time storage: the value store's claim, each run-time artifact's
+    /// claim, the jobs lowered as Jobs ([`store`]).
+    pub runtime: store::Runtime,
+    /// Makes [`Ctx::marker`]s unforgeable: a digest of the plan, which no string of
+    /// the package can contain.
+    nonce: String,
 }
 
 impl<'a> Ctx<'a> {
@@ -150,6 +164,8 @@ impl<'a> Ctx<'a> {
             health: BTreeMap::new(),
             post_start: BTreeMap::new(),
             public: Vec::new(),
+            runtime: store::Runtime::default(),
+            nonce: plan_nonce(plan),
         }
     }
 
@@ -201,7 +217,8 @@ impl<'a> Ctx<'a> {
             .filter_map(|s| match s {
                 Seg::Lit(l) => Some(Piece::Lit(l.clone())),
                 Seg::Service(id, _) => Some(Piece::Action(self.service_host(*id))),
-                // Helm carries no run-time value: the shared lowering reported KP201.
+                // Run-time values are read by the wrapper scripts ([`Ctx::word`]);
+                // a text that reaches here holds none.
                 Seg::Value(_) => None,
             })
             .collect()
@@ -215,30 +232,49 @@ impl<'a> Ctx<'a> {
     }
 
     /// A marker standing for the name of service `id` in text made elsewhere (a
-    /// rendered template, a probe's shell), turned into an action by [`Ctx::unmark`].
+    /// rendered template, a shell script of the shared lowering), turned into an
+    /// action by [`Ctx::unmark`]. It holds the plan's digest, so text of the package
+    /// that happens to hold the same private-use characters is never taken for one.
     pub fn marker(&self, id: ServiceId) -> String {
-        format!("{MARK_OPEN}{}{MARK_CLOSE}", self.name(NodeId::Service(id)))
+        format!(
+            "{MARK_OPEN}{}:{}{MARK_CLOSE}",
+            self.nonce,
+            self.name(NodeId::Service(id))
+        )
     }
 
-    /// Text with [`Ctx::marker`]s as pieces: the markers become name actions.
+    /// Text with [`Ctx::marker`]s as pieces: the markers become name actions, and
+    /// everything else (including look-alikes without the plan's digest) stays text.
     pub fn unmark(&self, s: &str) -> Vec<Piece> {
-        let mut out = Vec::new();
+        let open = format!("{MARK_OPEN}{}:", self.nonce);
+        let mut out: Vec<Piece> = Vec::new();
+        let mut lit = String::new();
         let mut rest = s;
-        while let Some(i) = rest.find(MARK_OPEN) {
-            let after = &rest[i + MARK_OPEN.len_utf8()..];
+        while let Some(i) = rest.find(&open) {
+            let after = &rest[i + open.len()..];
             let Some(j) = after.find(MARK_CLOSE) else {
                 break;
             };
-            if i > 0 {
-                out.push(Piece::Lit(rest[..i].to_owned()));
+            lit.push_str(&rest[..i]);
+            if !lit.is_empty() {
+                out.push(Piece::Lit(std::mem::take(&mut lit)));
             }
             out.push(Piece::Action(self.object_name(&after[..j])));
             rest = &after[j + MARK_CLOSE.len_utf8()..];
         }
-        if !rest.is_empty() {
-            out.push(Piece::Lit(rest.to_owned()));
+        lit.push_str(rest);
+        if !lit.is_empty() {
+            out.push(Piece::Lit(lit));
         }
         out
+    }
+
+    /// A text as a shell word of the shared scripts: service references as
+    /// [`Ctx::marker`]s, run-time values read from their files in the store.
+    pub fn word(&self, t: &Text) -> Word {
+        lower::store::word(t, &|id, _| self.marker(id), &|v| {
+            format!("{VALUES_DIR}/{}", self.model.values.flow(v).path)
+        })
     }
 
     /// The claim suffixes of service `id`'s persistent directories.
@@ -282,6 +318,13 @@ impl<'a> Ctx<'a> {
 /// Private-use characters around a service's component name in [`Ctx::marker`].
 const MARK_OPEN: char = '\u{F8F0}';
 const MARK_CLOSE: char = '\u{F8F1}';
+
+/// A digest of the plan (16 hex digits of its JSON's SHA-256): compile stays pure.
+fn plan_nonce(plan: &Plan) -> String {
+    use sha2::{Digest, Sha256};
+    let json = serde_json::to_vec(plan).unwrap_or_default();
+    hex::encode(&Sha256::digest(&json)[..8])
+}
 
 /// A Go template string literal (for names passed to helpers).
 pub fn go_string(s: &str) -> String {

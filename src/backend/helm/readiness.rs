@@ -8,17 +8,21 @@
 //! Start order: Kubernetes starts every pod at once, and Helm never orders them;
 //! a service that the plan starts after others gets one init container per service
 //! it depends on, in the tools image, that waits until that service's Service
-//! accepts a TCP connection on its first TCP port (`nc -z`), i.e. until a ready pod
+//! accepts a TCP connection on its first TCP port (`nc`), i.e. until a ready pod
 //! backs it. An `exec` on a service becomes its container's `postStart` handler
 //! (which first waits for the service's checks). One-shot tasks are in
 //! [`super::jobs`].
 
+use super::store::{
+    awaited_jobs, copies_of, copy_command, prepare_container, tools_container, wait_job_container,
+    STORE_VOLUME,
+};
 use super::tree::{Map, Node, Piece};
 use super::{Ctx, WORDS};
 use crate::backend::lower::probe::{docker_healthcheck, shell_check, Check, Expect, Probe};
 use crate::backend::lower::script::{self, hook_command};
-use crate::backend::lower::store::{Word, Writes};
-use crate::backend::lower::NodeId;
+use crate::backend::lower::store::{Word, Writes, VALUES_DIR};
+use crate::backend::lower::{Access, NodeId};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Assertion, HttpMethod, ServiceId, Span, Transport};
 
@@ -34,16 +38,38 @@ pub fn collect(cx: &mut Ctx) {
             cx.post_start.insert(s.id, h);
         }
     }
-    for (who, targets) in &model.edges {
-        let NodeId::Service(id) = who else { continue };
+    for id in model.services.keys() {
+        let node = NodeId::Service(*id);
         let mut init = Vec::new();
-        for on in targets.keys() {
-            let NodeId::Service(dep) = on else { continue };
+        // A service whose execs publish results, or that copies files out of
+        // itself, writes into the value store (and the copies' claims).
+        let copies = copies_of(cx, *id);
+        if model.store_access(node) == Some(Access::Write) || !copies.is_empty() {
+            let mut writes = vec![(STORE_VOLUME.to_owned(), VALUES_DIR.to_owned())];
+            writes.extend(copies.iter().map(|c| (c.volume.clone(), c.dir.clone())));
+            init.push(prepare_container(cx, &writes));
+        }
+        let deps: Vec<ServiceId> = model
+            .edges
+            .get(&node)
+            .map(|on| {
+                on.keys()
+                    .filter_map(|n| match n {
+                        NodeId::Service(s) => Some(*s),
+                        NodeId::Job(_) => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        for dep in deps {
             let w = cx.plan.service(*id);
             let who = format!("service '{}'", w.name);
-            if let Some(c) = wait_container(cx, &who, &w.at, *dep) {
+            if let Some(c) = wait_container(cx, &who, &w.at, dep) {
                 init.push(c);
             }
+        }
+        for j in awaited_jobs(cx, node) {
+            init.push(wait_job_container(cx, j));
         }
         if !init.is_empty() {
             cx.uses_tools = true;
@@ -151,7 +177,8 @@ pub fn exec_argv(cx: &Ctx, argv: &[String]) -> Node {
 /// an exec once the service is ready), then runs each exec in plan order, checking
 /// its codes and folded `verify`s ([`hook_command`], shared with Compose).
 fn post_start(cx: &mut Ctx, s: &crate::backend::lower::ServiceModel) -> Option<Node> {
-    if s.hooks.is_empty() {
+    let copies = copies_of(cx, s.id);
+    if s.hooks.is_empty() && copies.is_empty() {
         return None;
     }
     let ready = cx
@@ -160,19 +187,24 @@ fn post_start(cx: &mut Ctx, s: &crate::backend::lower::ServiceModel) -> Option<N
         .and_then(|h| script::ready_wait(&h.test, h.interval, h.retries));
     let mut commands = Vec::new();
     for (i, e) in s.hooks.iter().enumerate() {
-        let words: Vec<Word> = e
-            .argv
-            .iter()
-            .map(|t| Word::lit(t.render_static(|id, _| cx.marker(id)).unwrap_or_default()))
-            .collect();
+        let words: Vec<Word> = e.argv.iter().map(|t| cx.word(t)).collect();
         let wait = if i == 0 { ready.clone() } else { None };
         commands.push(hook_command(
             words,
             &e.codes,
             &e.verify,
             wait,
-            &Writes::default(),
+            &Writes::under(&e.results, VALUES_DIR),
         ));
+    }
+    // `store_service_files` after the execs: the files they wrote are there.
+    for c in &copies {
+        let wait = if commands.is_empty() {
+            ready.clone()
+        } else {
+            None
+        };
+        commands.push(copy_command(cx, c, wait));
     }
     let argv = match commands.as_slice() {
         [one] => one.clone(),
@@ -232,28 +264,19 @@ pub fn wait_container(cx: &mut Ctx, who: &str, at: &Span, dep: ServiceId) -> Opt
     };
     let comp = cx.name(NodeId::Service(dep)).to_owned();
     let host = cx.object_name(&comp);
+    // Not `nc -z`: Debian's busybox nc has no `-z`; a connect with stdin closed
+    // works with busybox's small and full nc alike (exit 0 once connected).
     let script = vec![
-        Piece::Lit("until nc -z -w 2 ".into()),
+        Piece::Lit("until nc -w 2 ".into()),
         Piece::Action(host),
         Piece::Lit(format!(
-            " {port}; do echo waiting for {comp}; sleep 1; done"
+            " {port} </dev/null >/dev/null 2>&1; do echo waiting for {comp}; sleep 1; done"
         )),
     ];
-    Some(
-        Map::new()
-            .put(
-                "name",
-                Node::str(format!("wait-{comp}").chars().take(63).collect::<String>()),
-            )
-            .put("image", Node::expr("{{ .Values.tools.image | toJson }}"))
-            .put(
-                "command",
-                Node::Seq(vec![
-                    Node::str("/bin/sh"),
-                    Node::str("-c"),
-                    Node::text(script),
-                ]),
-            )
-            .node(),
-    )
+    Some(tools_container(
+        cx,
+        &format!("wait-{comp}"),
+        Node::text(script),
+        Vec::new(),
+    ))
 }

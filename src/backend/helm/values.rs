@@ -47,9 +47,21 @@ pub fn write(cx: &mut Ctx) {
     );
     if cx.uses_tools {
         top.doc(
-            "tools: the image of kplan's init containers that wait for the services a\nservice depends on (needs sh, sleep and nc).",
+            "tools: the image of kplan's init containers (waiting for services and Jobs,\npreparing claims) and of its own Jobs (jq extracts, rendering files with\nrun-time values, verify): needs sh, sleep, nc, cat, cp, mkdir, mv, chmod, sed,\ntail, wget and jq.",
             "tools",
             Map::new().put("image", Node::str(&cx.tools_image)).node(),
+        );
+    }
+    if cx.runtime.store.is_some() {
+        top.doc(
+            "runtimeStorage: the claims of values and files the package computes when it\nruns (the value store, and one claim per run-time artifact), written by its\nJobs and read by its pods. accessMode ReadWriteOnce is one node, not one pod:\nright on a one-node cluster (kind, minikube, k3d, Docker Desktop); on several\nnodes use ReadWriteMany with a storageClass that offers it (\"\": the cluster's\ndefault class).",
+            "runtimeStorage",
+            Map::new()
+                .put("storageClass", Node::str(""))
+                .put("accessMode", Node::str("ReadWriteOnce"))
+                .put("valueStoreSize", Node::str("64Mi"))
+                .put("artifactSize", Node::str("1Gi"))
+                .node(),
         );
     }
     let mut services = Map::new();
@@ -91,6 +103,22 @@ pub fn write(cx: &mut Ctx) {
                 "additionalProperties": false,
                 "required": ["image"],
                 "properties": {"image": {"type": "string", "minLength": 1}}
+            }),
+        );
+    }
+    if cx.runtime.store.is_some() {
+        props.insert(
+            "runtimeStorage".into(),
+            json!({
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["storageClass", "accessMode", "valueStoreSize", "artifactSize"],
+                "properties": {
+                    "storageClass": {"type": "string"},
+                    "accessMode": {"enum": ["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"]},
+                    "valueStoreSize": {"type": "string", "minLength": 1},
+                    "artifactSize": {"type": "string", "minLength": 1}
+                }
             }),
         );
     }

@@ -12,10 +12,14 @@
 //! the package's strings. Image, resources and labels come from values.
 
 use super::files::pod_files;
+use super::readiness::exec_argv;
+use super::store::{awaited_jobs, claim_volume, copies_of, mount, store_volume, STORE_VOLUME};
 use super::tree::{Map, Node, Piece};
 use super::values::ServiceValues;
 use super::Ctx;
+use crate::backend::lower::store::VALUES_DIR;
 use crate::backend::lower::text::Text;
+use crate::backend::lower::Access;
 use crate::backend::lower::{NodeId, ServiceModel};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Image, ServiceConfig, Transport};
@@ -72,27 +76,7 @@ fn deployment(cx: &mut Ctx, m: &ServiceModel) {
     let mut container = Map::new()
         .put("name", Node::str(&comp))
         .put("image", Node::expr("{{ $svc.image | toJson }}"));
-    if !m.entrypoint.is_empty() {
-        let e = m.entrypoint.iter().map(|t| expandable(cx, t)).collect();
-        container.set("command", Node::Seq(e));
-    }
-    if !m.cmd.is_empty() {
-        let a = m.cmd.iter().map(|t| expandable(cx, t)).collect();
-        container.set("args", Node::Seq(a));
-    }
-    let env: Vec<Node> = m
-        .env
-        .iter()
-        .map(|(k, v)| {
-            Map::new()
-                .put("name", Node::str(k))
-                .put("value", expandable(cx, v))
-                .node()
-        })
-        .collect();
-    if !env.is_empty() {
-        container.set("env", Node::Seq(env));
-    }
+    command_and_env(cx, m, &mut container);
     let ports: Vec<Node> = c
         .ports
         .iter()
@@ -134,28 +118,7 @@ fn deployment(cx: &mut Ctx, m: &ServiceModel) {
     if let Some(l) = cx.post_start.remove(&id) {
         container.set("lifecycle", l);
     }
-    let mut mounts = files.mounts;
-    let mut volumes = files.volumes;
-    if let Some(shm) = c.gpu.as_ref().and_then(|g| g.shm_size) {
-        volumes.push(
-            Map::new()
-                .put("name", Node::str("shm"))
-                .put(
-                    "emptyDir",
-                    Map::new()
-                        .put("medium", Node::str("Memory"))
-                        .put("sizeLimit", Node::str(format!("{shm}M")))
-                        .node(),
-                )
-                .node(),
-        );
-        mounts.push(
-            Map::new()
-                .put("name", Node::str("shm"))
-                .put("mountPath", Node::str("/dev/shm"))
-                .node(),
-        );
-    }
+    let (mounts, volumes) = run_time_volumes(cx, id, c, files.mounts, files.volumes);
     if !mounts.is_empty() {
         container.set("volumeMounts", Node::Seq(mounts));
     }
@@ -168,39 +131,7 @@ fn deployment(cx: &mut Ctx, m: &ServiceModel) {
         // The pause container is PID 1 and reaps zombies, tini's job in Docker.
         pod.set("shareProcessNamespace", Node::Bool(true));
     }
-    if !c.node_selectors.is_empty() {
-        let mut ns = Map::new();
-        for (k, v) in &c.node_selectors {
-            ns.set(k, Node::str(v));
-        }
-        pod.set("nodeSelector", ns.node());
-    }
-    if !c.tolerations.is_empty() {
-        let t = c
-            .tolerations
-            .iter()
-            .map(|t| {
-                let mut m = Map::new();
-                if let Some(k) = &t.key {
-                    m.set("key", Node::str(k));
-                }
-                if let Some(o) = &t.operator {
-                    m.set("operator", Node::str(o));
-                }
-                if let Some(v) = &t.value {
-                    m.set("value", Node::str(v));
-                }
-                if let Some(e) = &t.effect {
-                    m.set("effect", Node::str(e));
-                }
-                if let Some(s) = t.toleration_seconds {
-                    m.set("tolerationSeconds", Node::Int(s));
-                }
-                m.node()
-            })
-            .collect();
-        pod.set("tolerations", Node::Seq(t));
-    }
+    scheduling(c, &mut pod);
     if let Some(init) = cx.init_containers.remove(&id) {
         pod.set("initContainers", Node::Seq(init));
     }
@@ -208,19 +139,7 @@ fn deployment(cx: &mut Ctx, m: &ServiceModel) {
     if !volumes.is_empty() {
         pod.set("volumes", Node::Seq(volumes));
     }
-    let annotations = if files.checksums.is_empty() {
-        Node::expr("{{ $svc.annotations | toJson }}")
-    } else {
-        let pairs: Vec<String> = files
-            .checksums
-            .iter()
-            .map(|(k, v)| format!("{} {}", super::go_string(k), super::go_string(v)))
-            .collect();
-        Node::expr(format!(
-            "{{{{ merge (dict {}) $svc.annotations | toJson }}}}",
-            pairs.join(" ")
-        ))
-    };
+    let annotations = pod_annotations(&files.checksums);
     let template = Map::new()
         .put(
             "metadata",
@@ -255,6 +174,152 @@ fn deployment(cx: &mut Ctx, m: &ServiceModel) {
         .put("spec", spec.node());
     let line = cx.values_line(id);
     cx.template(&format!("{comp}-deployment.yaml"), &[line], doc.node());
+}
+
+/// The pod template's annotations: the service's values, and a checksum of each
+/// ConfigMap it mounts, so its pods roll when a file changes.
+fn pod_annotations(checksums: &BTreeMap<String, String>) -> Node {
+    if checksums.is_empty() {
+        Node::expr("{{ $svc.annotations | toJson }}")
+    } else {
+        let pairs: Vec<String> = checksums
+            .iter()
+            .map(|(k, v)| format!("{} {}", super::go_string(k), super::go_string(v)))
+            .collect();
+        Node::expr(format!(
+            "{{{{ merge (dict {}) $svc.annotations | toJson }}}}",
+            pairs.join(" ")
+        ))
+    }
+}
+
+/// Besides its files: the value store (read-only for a reader, writable for a
+/// service whose execs publish results or that copies files out of itself), the
+/// claims its copies fill, and `/dev/shm`.
+fn run_time_volumes(
+    cx: &Ctx,
+    id: crate::ir::ServiceId,
+    c: &ServiceConfig,
+    mut mounts: Vec<Node>,
+    mut volumes: Vec<Node>,
+) -> (Vec<Node>, Vec<Node>) {
+    let node = NodeId::Service(id);
+    let copies = copies_of(cx, id);
+    let access = match cx.model.store_access(node) {
+        _ if !copies.is_empty() => Some(Access::Write),
+        a => a,
+    };
+    if let Some(a) = access {
+        mounts.push(mount(STORE_VOLUME, VALUES_DIR, a == Access::Read));
+    }
+    if access.is_some() || !awaited_jobs(cx, node).is_empty() {
+        volumes.extend(store_volume(cx));
+    }
+    for c in &copies {
+        volumes.push(claim_volume(cx, &c.volume, &c.claim, false));
+        mounts.push(mount(&c.volume, &c.dir, false));
+    }
+    if let Some(shm) = c.gpu.as_ref().and_then(|g| g.shm_size) {
+        volumes.push(
+            Map::new()
+                .put("name", Node::str("shm"))
+                .put(
+                    "emptyDir",
+                    Map::new()
+                        .put("medium", Node::str("Memory"))
+                        .put("sizeLimit", Node::str(format!("{shm}M")))
+                        .node(),
+                )
+                .node(),
+        );
+        mounts.push(
+            Map::new()
+                .put("name", Node::str("shm"))
+                .put("mountPath", Node::str("/dev/shm"))
+                .node(),
+        );
+    }
+    (mounts, volumes)
+}
+
+/// The container's `command`, `args` and `env`: as the package gives them, or, when
+/// a run-time value is in them, the shared wrapper that reads the values from the
+/// store, exports the env vars holding one and `exec`s the whole argv.
+fn command_and_env(cx: &Ctx, m: &ServiceModel, container: &mut Map) {
+    if m.start.is_some() {
+        // A run-time value in its entrypoint, cmd or env: the shared wrapper reads
+        // the values from the store, exports the env vars holding one and `exec`s
+        // the whole argv.
+        let start = m.start_command(&|t| cx.word(t), &|_| String::new());
+        if let Some(e) = start.entrypoint {
+            container.set("command", exec_argv(cx, &e));
+        }
+    } else {
+        if !m.entrypoint.is_empty() {
+            let e = m.entrypoint.iter().map(|t| expandable(cx, t)).collect();
+            container.set("command", Node::Seq(e));
+        }
+        if !m.cmd.is_empty() {
+            let a = m.cmd.iter().map(|t| expandable(cx, t)).collect();
+            container.set("args", Node::Seq(a));
+        }
+    }
+    let env: Vec<Node> = m
+        .env
+        .iter()
+        .filter(|(_, v)| !v.has_values())
+        .map(|(k, v)| {
+            Map::new()
+                .put("name", Node::str(k))
+                .put("value", expandable(cx, v))
+                .node()
+        })
+        .collect();
+    if !env.is_empty() {
+        container.set("env", Node::Seq(env));
+    }
+}
+
+/// The pod's `nodeSelector` and `tolerations`.
+fn scheduling(c: &ServiceConfig, pod: &mut Map) {
+    if !c.node_selectors.is_empty() {
+        let mut ns = Map::new();
+        for (k, v) in &c.node_selectors {
+            ns.set(k, Node::str(v));
+        }
+        pod.set("nodeSelector", ns.node());
+    }
+    if !c.tolerations.is_empty() {
+        pod.set("tolerations", tolerations(c));
+    }
+}
+
+/// The pod's `tolerations`.
+fn tolerations(c: &ServiceConfig) -> Node {
+    let t = c
+        .tolerations
+        .iter()
+        .map(|t| {
+            let mut m = Map::new();
+            if let Some(k) = &t.key {
+                m.set("key", Node::str(k));
+            }
+            if let Some(o) = &t.operator {
+                m.set("operator", Node::str(o));
+            }
+            if let Some(v) = &t.value {
+                m.set("value", Node::str(v));
+            }
+            if let Some(e) = &t.effect {
+                m.set("effect", Node::str(e));
+            }
+            if let Some(s) = t.toleration_seconds {
+                m.set("tolerationSeconds", Node::Int(s));
+            }
+            m.node()
+        })
+        .collect();
+    Node::Seq(t)
 }
 
 /// Requests and limits from the package's min/max cpu and memory (memory in MB,
