@@ -5,7 +5,7 @@
 //! re-escapes `$` as `$$`) with the strings of kplan's own plan (`--target plan
 //! --output json`), and, when Docker is there, with what the created container holds.
 
-use crate::support;
+use crate::{escaping_fixture, support};
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -25,46 +25,6 @@ fn kplan(args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
-struct Expected {
-    env: BTreeMap<String, String>,
-    labels: BTreeMap<String, String>,
-    argv: Vec<String>,
-}
-
-fn expected() -> Expected {
-    let plan: Value = serde_json::from_slice(&kplan(&[
-        "compile",
-        "fixtures/valid/compose-escaping",
-        "--target",
-        "plan",
-        "--output",
-        "json",
-    ]))
-    .expect("plan json");
-    let cfg = &plan["services"][0]["config"];
-    let strings = |v: &Value| -> BTreeMap<String, String> {
-        v.as_object()
-            .expect("map")
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().expect("literal").to_owned()))
-            .collect()
-    };
-    let list = |v: &Value| -> Vec<String> {
-        v.as_array()
-            .expect("list")
-            .iter()
-            .map(|s| s.as_str().expect("literal").to_owned())
-            .collect()
-    };
-    let mut argv = list(&cfg["entrypoint"]);
-    argv.extend(list(&cfg["cmd"]));
-    Expected {
-        env: strings(&cfg["env_vars"]),
-        labels: strings(&cfg["labels"]),
-        argv,
-    }
-}
-
 /// Undoes the `$` -> `$$` escaping that `compose config` applies to its output.
 fn unescape(s: &str) -> String {
     s.replace("$$", "$")
@@ -75,7 +35,7 @@ fn adversarial_strings_survive_compose_exactly() {
     if support::compose_bin().is_none() {
         return;
     }
-    let want = expected();
+    let want = escaping_fixture::expected();
     assert!(want.env.len() > 50 && want.labels.len() > 20);
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("p");

@@ -5,7 +5,7 @@
 //! refusals (stdout, a bad version). Goldens, lint and default renders are in
 //! tests/it/golden.rs.
 
-use crate::support;
+use crate::{escaping_fixture, support};
 
 use crate::helm_support::{argv, find, job, kubelet_expand, names, objects, render};
 use serde_json::{json, Value};
@@ -37,30 +37,11 @@ fn kubelet_expansion_model() {
 
 #[test]
 fn adversarial_strings_render_exactly() {
-    let plan: Value = serde_json::from_str(&support::kplan_ok(&[
-        "compile",
-        "fixtures/valid/compose-escaping",
-        "--target",
-        "plan",
-        "--output",
-        "json",
-    ]))
-    .expect("plan json");
-    let cfg = &plan["services"][0]["config"];
-    let strings = |v: &Value| -> BTreeMap<String, String> {
-        v.as_object()
-            .expect("map")
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().expect("literal").to_owned()))
-            .collect()
-    };
-    let want_env = strings(&cfg["env_vars"]);
-    let want_labels = strings(&cfg["labels"]);
-    let want_argv: Vec<String> = ["entrypoint", "cmd"]
-        .iter()
-        .flat_map(|k| cfg[*k].as_array().expect("list").clone())
-        .map(|s| s.as_str().expect("literal").to_owned())
-        .collect();
+    let escaping_fixture::Expected {
+        env: want_env,
+        labels: want_labels,
+        argv: want_argv,
+    } = escaping_fixture::expected();
     assert!(want_env.values().any(|v| v.contains("{{")));
 
     let tmp = tempfile::tempdir().expect("tempdir");

@@ -35,6 +35,7 @@ mod compose_cli;
 mod compose_e2e;
 mod compose_escaping;
 mod diagnostic_codes;
+mod escaping_fixture;
 mod executor_archives;
 mod executor_diff;
 mod executor_e2e;
