@@ -11,7 +11,8 @@ use super::observe::{Observed, ObservedContainer};
 use super::settings;
 use super::state::Recorded;
 use super::upstream;
-use crate::ir::{ArtifactSource, Plan, PlanInfo, StepKind, TaskId};
+use crate::backend::lower::Model;
+use crate::ir::{ArtifactId, ArtifactSource, Plan, PlanInfo, ServiceId, StepKind, TaskId};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -189,45 +190,13 @@ pub fn decide(
     match &spec.hash {
         Err(_) => {
             change.action = Action::Replace;
-            let mut reasons: Vec<String> = change.unknown_parts.values().cloned().collect();
-            reasons.sort();
-            reasons.dedup();
-            let covered = |why: &String| reasons.iter().any(|r| r.starts_with(why.as_str()));
-            if let Some(why) = upstream_unknown.filter(|w| !covered(w)) {
-                reasons.push(why);
-            }
+            let reasons = unknown_reasons(&change.unknown_parts, upstream_unknown);
             change.reasons.extend(reasons);
             return change;
         }
         Ok(h) if current.config_hash.as_ref() != Some(h) => {
             change.action = Action::Replace;
-            match &current.config_hash {
-                None => change
-                    .reasons
-                    .push("container has no config-hash label".into()),
-                Some(_) => {
-                    let mut any = false;
-                    for (k, v) in &spec.parts {
-                        if let Ok(p) = v {
-                            if current.parts.get(k) != Some(p) {
-                                change.reasons.push(part_reason(k, spec));
-                                any = true;
-                            }
-                        }
-                    }
-                    for k in current.parts.keys() {
-                        if !spec.parts.contains_key(k) {
-                            change.reasons.push(part_reason(k, spec));
-                            any = true;
-                        }
-                    }
-                    if !any {
-                        change
-                            .reasons
-                            .push("config hash differs (changed by hand?)".into());
-                    }
-                }
-            }
+            change.reasons.extend(changed_parts(spec, current));
             return change;
         }
         Ok(_) => {}
@@ -246,6 +215,22 @@ pub fn decide(
         change.reasons.extend(drift.into_iter().map(|d| d.reason));
         return change;
     }
+    if by_state(&mut change, current, stays_stopped) {
+        return change;
+    }
+    if !drift.is_empty() {
+        change.action = Action::Update;
+        change.reasons.extend(drift.into_iter().map(|d| d.reason));
+    }
+    if change.action == Action::Keep && !change.duplicates.is_empty() {
+        change.action = Action::Update;
+    }
+    change
+}
+
+/// What the container's state asks for (unpause, stop, start, replace); `true` when
+/// that decides the change (a replacement).
+fn by_state(change: &mut ServiceChange, current: &ObservedContainer, stays_stopped: bool) -> bool {
     match current.state.as_str() {
         "paused" => {
             change.action = Action::Update;
@@ -263,7 +248,7 @@ pub fn decide(
             change
                 .reasons
                 .push("container is not on the enclave network".into());
-            return change;
+            return true;
         }
         "running" => {}
         _ if stays_stopped => {}
@@ -272,7 +257,7 @@ pub fn decide(
             change
                 .reasons
                 .push("creation was interrupted (container never started)".into());
-            return change;
+            return true;
         }
         other => {
             change.action = Action::Update;
@@ -282,14 +267,48 @@ pub fn decide(
                 .push(format!("container is {other}: start it"));
         }
     }
-    if !drift.is_empty() {
-        change.action = Action::Update;
-        change.reasons.extend(drift.into_iter().map(|d| d.reason));
+    false
+}
+
+/// Why a spec with unknown parts is replaced: each unknown part's reason once, then
+/// what it uses being redone unless a part's reason already says so.
+fn unknown_reasons(
+    unknown_parts: &BTreeMap<String, String>,
+    upstream_unknown: Option<String>,
+) -> Vec<String> {
+    let mut reasons: Vec<String> = unknown_parts.values().cloned().collect();
+    reasons.sort();
+    reasons.dedup();
+    let covered = |why: &String| reasons.iter().any(|r| r.starts_with(why.as_str()));
+    if let Some(why) = upstream_unknown.filter(|w| !covered(w)) {
+        reasons.push(why);
     }
-    if change.action == Action::Keep && !change.duplicates.is_empty() {
-        change.action = Action::Update;
+    reasons
+}
+
+/// Why the container's config hash is not the spec's: each part that differs (or
+/// that only one side has), else that it has no hash or was changed by hand.
+fn changed_parts(spec: &ServiceSpec, current: &ObservedContainer) -> Vec<String> {
+    if current.config_hash.is_none() {
+        return vec!["container has no config-hash label".into()];
     }
-    change
+    let mut reasons = Vec::new();
+    for (k, v) in &spec.parts {
+        if let Ok(p) = v {
+            if current.parts.get(k) != Some(p) {
+                reasons.push(part_reason(k, spec));
+            }
+        }
+    }
+    for k in current.parts.keys() {
+        if !spec.parts.contains_key(k) {
+            reasons.push(part_reason(k, spec));
+        }
+    }
+    if reasons.is_empty() {
+        reasons.push("config hash differs (changed by hand?)".into());
+    }
+    reasons
 }
 
 /// The key under which a `store_service_files` result is recorded: the version of
@@ -326,87 +345,24 @@ pub fn diff(
         match &step.kind {
             StepKind::AddServices(ids) => {
                 for &id in ids {
-                    if !info.is_final(id) {
-                        continue;
+                    if info.is_final(id) {
+                        services.push(plan_service(
+                            plan,
+                            info,
+                            observed,
+                            recorded,
+                            id,
+                            &mut values,
+                        ));
                     }
-                    let spec = desired::service_spec(plan, info, id, &values, &observed.enclave);
-                    let found = observed.service_containers(&spec.name);
-                    let change = decide(&spec, &found, info.stopped().contains(&id), recorded);
-                    let kept = matches!(change.action, Action::Keep | Action::Update)
-                        && !change.start_only;
-                    let current = found
-                        .iter()
-                        .find(|c| Some(&c.name) == change.container.as_ref());
-                    match (kept, current) {
-                        (true, Some(c)) => {
-                            values.service_ip.insert(
-                                id,
-                                c.ip.clone()
-                                    .ok_or_else(|| format!("the address of '{}'", spec.name)),
-                            );
-                            values
-                                .service_version
-                                .insert(id, Ok(recorded.container_version(&c.id)));
-                        }
-                        _ => {
-                            let verb = match change.action {
-                                Action::Create => "created",
-                                Action::Replace => "replaced",
-                                Action::Update | Action::Keep => "restarted",
-                            };
-                            values.service_ip.insert(
-                                id,
-                                Err(format!(
-                                    "depends on {}, which is {verb} and whose address it uses",
-                                    spec.name
-                                )),
-                            );
-                            values
-                                .service_version
-                                .insert(id, Err(format!("{}, which is {verb}", spec.name)));
-                        }
-                    }
-                    services.push(change);
                 }
             }
             StepKind::CreateArtifact(aid) => {
-                let a = plan.artifact(*aid);
-                let data: Val<ArtifactData> =
-                    match desired::static_artifact(plan, &model, *aid, &values) {
-                        Some(v) => v,
-                        None => match &a.source {
-                            ArtifactSource::ServiceFiles {
-                                service_name, src, ..
-                            } => {
-                                let version = info
-                                    .final_service(service_name)
-                                    .and_then(|sid| values.service_version.get(&sid).cloned())
-                                    .unwrap_or_else(|| Err(format!("service '{service_name}'")));
-                                match version {
-                                    Ok(v) => recorded
-                                        .service_files
-                                        .get(&service_files_key(&v, src))
-                                        .filter(|d| recorded.blobs.contains(*d))
-                                        .map(|d| ArtifactData {
-                                            digest: d.clone(),
-                                            version: upstream::artifact_version(d, Some(&v)),
-                                            files: None,
-                                        })
-                                        .ok_or_else(|| {
-                                            format!("copied from '{service_name}' during apply")
-                                        }),
-                                    Err(_) => {
-                                        Err(format!("copied from '{service_name}' during apply"))
-                                    }
-                                }
-                            }
-                            // Produced by its task step.
-                            ArtifactSource::TaskStore { .. } => continue,
-                            ArtifactSource::Upload { .. } | ArtifactSource::Templates { .. } => {
-                                Err("known after apply".into())
-                            }
-                        },
-                    };
+                // None: its task step produces it.
+                let Some(data) = planned_artifact(plan, info, &model, recorded, *aid, &values)
+                else {
+                    continue;
+                };
                 values.artifacts.insert(*aid, data);
             }
             StepKind::RunTask(tid) => {
@@ -440,6 +396,101 @@ pub fn diff(
         leftovers,
         prune,
     }
+}
+
+/// The change for service `id`, and its address and version among the values for
+/// the steps after it (unknown when it is created, replaced or restarted).
+fn plan_service(
+    plan: &Plan,
+    info: &PlanInfo,
+    observed: &Observed,
+    recorded: &Recorded,
+    id: ServiceId,
+    values: &mut Values,
+) -> ServiceChange {
+    let spec = desired::service_spec(plan, info, id, values, &observed.enclave);
+    let found = observed.service_containers(&spec.name);
+    let change = decide(&spec, &found, info.stopped().contains(&id), recorded);
+    let kept = matches!(change.action, Action::Keep | Action::Update) && !change.start_only;
+    let current = found
+        .iter()
+        .find(|c| Some(&c.name) == change.container.as_ref());
+    match (kept, current) {
+        (true, Some(c)) => {
+            values.service_ip.insert(
+                id,
+                c.ip.clone()
+                    .ok_or_else(|| format!("the address of '{}'", spec.name)),
+            );
+            values
+                .service_version
+                .insert(id, Ok(recorded.container_version(&c.id)));
+        }
+        _ => {
+            let verb = match change.action {
+                Action::Create => "created",
+                Action::Replace => "replaced",
+                Action::Update | Action::Keep => "restarted",
+            };
+            values.service_ip.insert(
+                id,
+                Err(format!(
+                    "depends on {}, which is {verb} and whose address it uses",
+                    spec.name
+                )),
+            );
+            values
+                .service_version
+                .insert(id, Err(format!("{}, which is {verb}", spec.name)));
+        }
+    }
+    change
+}
+
+/// An artifact's data as far as the plan knows it: its files when known now, a copy
+/// recorded from the same container version, or why it is known only after apply;
+/// `None` for an artifact its task step produces.
+fn planned_artifact(
+    plan: &Plan,
+    info: &PlanInfo,
+    model: &Model,
+    recorded: &Recorded,
+    aid: ArtifactId,
+    values: &Values,
+) -> Option<Val<ArtifactData>> {
+    let a = plan.artifact(aid);
+    let data: Val<ArtifactData> = match desired::static_artifact(plan, model, aid, values) {
+        Some(v) => v,
+        None => match &a.source {
+            ArtifactSource::ServiceFiles {
+                service_name, src, ..
+            } => {
+                let version = info
+                    .final_service(service_name)
+                    .and_then(|sid| values.service_version.get(&sid).cloned())
+                    .unwrap_or_else(|| Err(format!("service '{service_name}'")));
+                match version {
+                    Ok(v) => recorded
+                        .service_files
+                        .get(&service_files_key(&v, src))
+                        .filter(|d| recorded.blobs.contains(*d))
+                        .map(|d| ArtifactData {
+                            digest: d.clone(),
+                            version: upstream::artifact_version(d, Some(&v)),
+                            files: None,
+                        })
+                        .ok_or_else(|| format!("copied from '{service_name}' during apply")),
+                    Err(_) => Err(format!("copied from '{service_name}' during apply")),
+                }
+            }
+            // Produced by its task step.
+            ArtifactSource::TaskStore { .. } => return None,
+            ArtifactSource::Upload { .. } | ArtifactSource::Templates { .. } => {
+                Err("known after apply".into())
+            }
+        },
+    };
+    Some(data)
 }
 
 /// Whether a task runs or reuses its recorded result, and that result if reused.

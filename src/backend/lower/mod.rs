@@ -19,9 +19,10 @@
 //! Each file holds one concern: [`text`] (resolving IR strings against what the
 //! target can hold, KP201/KP202), [`names`], [`probe`], [`artifacts`], [`program`]
 //! and [`script`] (the one copy of the task scripts), [`store`] (the value store in
-//! POSIX sh), [`oneshot`] (the commands of the jobs, for targets that run them), [`edges`], [`values`]; the model is assembled by `services.rs` and
-//! `tasks.rs`. Everything here is pure: the engine is never asked (an image's
-//! entrypoint comes in through [`Rules::images`]).
+//! POSIX sh), [`value_scripts`] (kplan's own jobs on it), [`oneshot`] (the commands
+//! of the jobs, for targets that run them), [`edges`], [`values`]; the model is
+//! assembled by `services.rs` and `tasks.rs`. Everything here is pure: the engine is
+//! never asked (an image's entrypoint comes in through [`Rules::images`]).
 
 pub mod artifacts;
 pub mod edges;
@@ -34,6 +35,7 @@ mod services;
 pub mod store;
 mod tasks;
 pub mod text;
+pub mod value_scripts;
 pub mod values;
 
 use crate::diagnostic::Diagnostic;
@@ -108,7 +110,7 @@ pub struct StartCommand {
 
 impl ServiceModel {
     /// Its entrypoint, cmd and env as a container runs them: as given, or, when a
-    /// run-time value is in them, `/bin/sh -c WRAPPER` ([`store::start_script`]) that
+    /// run-time value is in them, `/bin/sh -c WRAPPER` ([`value_scripts::start_script`]) that
     /// reads the values, exports the env vars holding one and `exec`s the whole argv.
     /// `word` and `text` write a text as the target does.
     pub fn start_command(
@@ -129,7 +131,7 @@ impl ServiceModel {
                 out.entrypoint = Some(vec![
                     "/bin/sh".to_owned(),
                     "-c".to_owned(),
-                    store::start_script(&argv, &env),
+                    value_scripts::start_script(&argv, &env),
                 ]);
             }
             None => {

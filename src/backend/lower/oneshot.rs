@@ -8,11 +8,11 @@
 
 use super::program::Program;
 use super::script::{one_shot, request_script, wget_words, Command};
-use super::store::{
-    extract_script, store_init_script, verify_script, wait_script, WaitField, Word, Writes,
-    VALUES_DIR,
-};
+use super::store::{Word, Writes, VALUES_DIR};
 use super::text::Text;
+use super::value_scripts::{
+    extract_script, store_init_script, verify_script, wait_script, WaitField,
+};
 use super::JobKind;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Plan, ServiceId, TaskField};

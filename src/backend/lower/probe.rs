@@ -119,13 +119,17 @@ pub fn shell_check(
     name: &dyn Fn(ServiceId, ServiceField) -> String,
     diags: &mut Vec<Diagnostic>,
 ) -> ShellCheck {
-    let make = |shell: String, argv: Option<Vec<String>>| ShellCheck {
-        shell,
-        argv,
-        interval: c.interval,
-        total: c.total,
+    let lowered = match &c.probe {
+        Probe::Listening(ports) => Lowered::exact(listening(ports), None),
+        Probe::Exec { argv, expect } => exec_check(
+            argv.iter()
+                .map(|t| t.render_static(name).unwrap_or_default())
+                .collect(),
+            expect,
+        ),
+        Probe::Http { call, expect } => http_check(call, expect, name),
     };
-    let mut approx = |why: &str| {
+    if let Some(why) = lowered.approximated {
         diags.push(
             Diagnostic::warning(
                 Code::KP211,
@@ -136,110 +140,126 @@ pub fn shell_check(
                 "check field \"code\" with == (exec: 0, HTTP: a 2xx code) to lower it exactly",
             ),
         );
-    };
-    let texts = |ts: &[Text]| -> Vec<String> {
-        ts.iter()
-            .map(|t| t.render_static(name).unwrap_or_default())
-            .collect()
-    };
-    match &c.probe {
-        Probe::Listening(ports) => make(
-            ports
-                .iter()
-                .map(|(n, _)| {
-                    format!(
-                        "grep -sqE ':{n:04X} [0-9A-F]+:[0-9A-F]+ 0A' /proc/net/tcp /proc/net/tcp6"
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(" && "),
-            None,
-        ),
-        Probe::Exec { argv, expect } => {
-            let argv = texts(argv);
-            let line = script::join(&argv);
-            match expect {
-                Expect::Code { assertion, target } => {
-                    if *assertion == Assertion::Eq
-                        && script::data_text(target).as_deref() == Some("0")
-                    {
-                        return make(line, Some(argv));
-                    }
-                    match script::test("\"$rc\"", *assertion, target) {
-                        Some(t) => make(format!("{{ {line}; rc=$?; {t}; }}"), None),
-                        None => {
-                            approx("the comparison cannot be written as a shell test; the command must succeed instead");
-                            make(line, Some(argv))
-                        }
-                    }
-                }
-                Expect::Output { assertion, target } => {
-                    match script::test("\"$out\"", *assertion, target) {
-                        Some(t) => make(script::capture(&line, &t), None),
-                        None => {
-                            approx("the comparison cannot be written as a shell test; the command must succeed instead");
-                            make(line, Some(argv))
-                        }
-                    }
-                }
-                Expect::Extract { .. } | Expect::Unknown(_) => {
-                    let field = expect.field(false).name();
-                    approx(&format!("field '{field}' (a jq extract) cannot be computed by a healthcheck; the command must succeed instead"));
-                    make(line, Some(argv))
-                }
+    }
+    ShellCheck {
+        shell: lowered.shell,
+        argv: lowered.argv,
+        interval: c.interval,
+        total: c.total,
+    }
+}
+
+/// One check as shell (and as an argv when it is one command), and why it is only
+/// approximated, when it is.
+struct Lowered {
+    shell: String,
+    argv: Option<Vec<String>>,
+    approximated: Option<String>,
+}
+
+impl Lowered {
+    fn exact(shell: String, argv: Option<Vec<String>>) -> Lowered {
+        Lowered {
+            shell,
+            argv,
+            approximated: None,
+        }
+    }
+
+    /// The command `argv` on its own (it must succeed), because of `why`.
+    fn approx(argv: Vec<String>, why: impl Into<String>) -> Lowered {
+        Lowered {
+            shell: script::join(&argv),
+            argv: Some(argv),
+            approximated: Some(why.into()),
+        }
+    }
+}
+
+/// Whether every port listens, read from `/proc/net/tcp{,6}` (no tool needed).
+fn listening(ports: &[(u16, GoDuration)]) -> String {
+    ports
+        .iter()
+        .map(|(n, _)| {
+            format!("grep -sqE ':{n:04X} [0-9A-F]+:[0-9A-F]+ 0A' /proc/net/tcp /proc/net/tcp6")
+        })
+        .collect::<Vec<_>>()
+        .join(" && ")
+}
+
+/// An exec check: the command run in the container, its code or output compared.
+fn exec_check(argv: Vec<String>, expect: &Expect) -> Lowered {
+    const NO_TEST: &str =
+        "the comparison cannot be written as a shell test; the command must succeed instead";
+    let line = script::join(&argv);
+    match expect {
+        Expect::Code { assertion, target } => {
+            if *assertion == Assertion::Eq && script::data_text(target).as_deref() == Some("0") {
+                return Lowered::exact(line, Some(argv));
+            }
+            match script::test("\"$rc\"", *assertion, target) {
+                Some(t) => Lowered::exact(format!("{{ {line}; rc=$?; {t}; }}"), None),
+                None => Lowered::approx(argv, NO_TEST),
             }
         }
-        Probe::Http { call, expect } => {
-            let body = call
-                .body
-                .as_ref()
-                .map(|b| b.render_static(name).unwrap_or_default());
-            let argv =
-                script::wget_argv(call, &format!("localhost:{}", call.port), body.as_deref());
-            let line = script::join(&argv);
-            let quiet = |mut a: Vec<String>| {
-                // wget -q -O - URL -> wget -q -O /dev/null URL
-                if let Some(i) = a.iter().position(|x| x == "-O") {
-                    a[i + 1] = "/dev/null".into();
-                }
-                a
-            };
-            match expect {
-                Expect::Code { assertion, target } => {
-                    // The status of the last response (after redirects, as Go's
-                    // client), from the headers `wget -S` prints, compared exactly.
-                    match script::test("\"$code\"", *assertion, target) {
-                        Some(t) => make(
-                            format!(
-                                "{{ code=$({}); [ -n \"$code\" ] && {t}; }}",
-                                script::status_code_pipeline(&argv)
-                            ),
-                            None,
-                        ),
-                        None => {
-                            approx("the comparison cannot be written as a shell test; the request must answer 2xx instead");
-                            let argv = quiet(argv);
-                            make(script::join(&argv), Some(argv))
-                        }
-                    }
-                }
-                Expect::Output { assertion, target } => {
-                    match script::test("\"$out\"", *assertion, target) {
-                        Some(t) => make(script::capture(&line, &t), None),
-                        None => {
-                            approx("the comparison cannot be written as a shell test; the request must answer 2xx instead");
-                            let argv = quiet(argv);
-                            make(script::join(&argv), Some(argv))
-                        }
-                    }
-                }
-                Expect::Extract { .. } | Expect::Unknown(_) => {
-                    let field = expect.field(true).name();
-                    approx(&format!("field '{field}' (a jq extract) cannot be computed by a healthcheck; the request must answer 2xx instead"));
-                    let argv = quiet(argv);
-                    make(script::join(&argv), Some(argv))
-                }
+        Expect::Output { assertion, target } => {
+            match script::test("\"$out\"", *assertion, target) {
+                Some(t) => Lowered::exact(script::capture(&line, &t), None),
+                None => Lowered::approx(argv, NO_TEST),
             }
+        }
+        Expect::Extract { .. } | Expect::Unknown(_) => {
+            let field = expect.field(false).name();
+            Lowered::approx(argv, format!("field '{field}' (a jq extract) cannot be computed by a healthcheck; the command must succeed instead"))
+        }
+    }
+}
+
+/// An HTTP check: a `wget` from inside the container, its status or body compared.
+fn http_check(
+    call: &HttpCall,
+    expect: &Expect,
+    name: &dyn Fn(ServiceId, ServiceField) -> String,
+) -> Lowered {
+    const NO_TEST: &str =
+        "the comparison cannot be written as a shell test; the request must answer 2xx instead";
+    let body = call
+        .body
+        .as_ref()
+        .map(|b| b.render_static(name).unwrap_or_default());
+    let argv = script::wget_argv(call, &format!("localhost:{}", call.port), body.as_deref());
+    let line = script::join(&argv);
+    let quiet = |mut a: Vec<String>| {
+        // wget -q -O - URL -> wget -q -O /dev/null URL
+        if let Some(i) = a.iter().position(|x| x == "-O") {
+            a[i + 1] = "/dev/null".into();
+        }
+        a
+    };
+    match expect {
+        Expect::Code { assertion, target } => {
+            // The status of the last response (after redirects, as Go's
+            // client), from the headers `wget -S` prints, compared exactly.
+            match script::test("\"$code\"", *assertion, target) {
+                Some(t) => Lowered::exact(
+                    format!(
+                        "{{ code=$({}); [ -n \"$code\" ] && {t}; }}",
+                        script::status_code_pipeline(&argv)
+                    ),
+                    None,
+                ),
+                None => Lowered::approx(quiet(argv), NO_TEST),
+            }
+        }
+        Expect::Output { assertion, target } => {
+            match script::test("\"$out\"", *assertion, target) {
+                Some(t) => Lowered::exact(script::capture(&line, &t), None),
+                None => Lowered::approx(quiet(argv), NO_TEST),
+            }
+        }
+        Expect::Extract { .. } | Expect::Unknown(_) => {
+            let field = expect.field(true).name();
+            Lowered::approx(quiet(argv), format!("field '{field}' (a jq extract) cannot be computed by a healthcheck; the request must answer 2xx instead"))
         }
     }
 }

@@ -134,11 +134,30 @@ fn refs(addrs: &BTreeSet<String>) -> Expression {
 }
 
 impl Container {
-    /// The `resource "docker_container" "<label>"` block.
+    /// The `resource "docker_container" "<label>"` block: its arguments, then its
+    /// nested blocks, in a fixed order.
     pub fn block(&self, label: &str) -> Block {
-        let mut b = Block::builder("resource")
+        let b = Block::builder("resource")
             .add_label("docker_container")
             .add_label(label);
+        let b = self.run_attrs(self.resource_attrs(self.process_attrs(b)));
+        let mut b = self.file_blocks(self.host_blocks(b.add_block(self.network())));
+        if let Some(hc) = &self.healthcheck {
+            let mut hb = attr(Block::builder("healthcheck"), "test", h::strings(&hc.test));
+            hb = attr(hb, "interval", h::string(&hc.interval));
+            hb = attr(hb, "timeout", h::string(&hc.timeout));
+            hb = attr(hb, "retries", hc.retries);
+            b = b.add_block(hb.build());
+        }
+        if let Some(life) = self.lifecycle() {
+            b = b.add_block(life);
+        }
+        b.build()
+    }
+
+    /// What runs: name, image, hostname, argv, env, user, working directory and the
+    /// process flags.
+    fn process_attrs(&self, mut b: BlockBuilder) -> BlockBuilder {
         b = attr(b, "name", prefixed(&self.suffix));
         if let Some(ImageRef::Resource(img)) = &self.image {
             b = attr(b, "image", h::reference("docker_image", &[img, "image_id"]));
@@ -174,6 +193,11 @@ impl Container {
         if self.pid_host {
             b = attr(b, "pid_mode", h::string("host"));
         }
+        b
+    }
+
+    /// The resources it may use: memory, CPUs, shared memory, GPUs.
+    fn resource_attrs(&self, mut b: BlockBuilder) -> BlockBuilder {
         if let Some(m) = self.memory {
             b = attr(b, "memory", m);
         }
@@ -189,6 +213,11 @@ impl Container {
         if let Some(g) = &self.gpus {
             b = attr(b, "gpus", h::string(g));
         }
+        b
+    }
+
+    /// How it runs: once (a one-shot), left stopped, waited for, after what.
+    fn run_attrs(&self, mut b: BlockBuilder) -> BlockBuilder {
         if self.one_shot {
             b = attr(b, "restart", h::string("no"));
             b = attr(b, "must_run", false);
@@ -205,6 +234,11 @@ impl Container {
         if !self.depends_on.is_empty() {
             b = attr(b, "depends_on", refs(&self.depends_on));
         }
+        b
+    }
+
+    /// The `networks_advanced` block: the one network, with the service's alias.
+    fn network(&self) -> Block {
         let mut net = Block::builder("networks_advanced");
         net = attr(
             net,
@@ -218,7 +252,12 @@ impl Container {
                 h::strings(std::slice::from_ref(&self.suffix)),
             );
         }
-        b = b.add_block(net.build());
+        net.build()
+    }
+
+    /// What it gets from the host: published ports, labels, capabilities, devices,
+    /// ulimits.
+    fn host_blocks(&self, mut b: BlockBuilder) -> BlockBuilder {
         for p in &self.ports {
             let mut pb = Block::builder("ports");
             pb = attr(pb, "internal", p.internal);
@@ -249,6 +288,11 @@ impl Container {
             ub = attr(ub, "hard", int(*limit));
             b = b.add_block(ub.build());
         }
+        b
+    }
+
+    /// Its files: mounted volumes and host paths, uploaded files.
+    fn file_blocks(&self, mut b: BlockBuilder) -> BlockBuilder {
         for v in &self.volumes {
             let mut vb = Block::builder("volumes");
             vb = match &v.source {
@@ -276,13 +320,12 @@ impl Container {
             }
             b = b.add_block(ub.build());
         }
-        if let Some(hc) = &self.healthcheck {
-            let mut hb = attr(Block::builder("healthcheck"), "test", h::strings(&hc.test));
-            hb = attr(hb, "interval", h::string(&hc.interval));
-            hb = attr(hb, "timeout", h::string(&hc.timeout));
-            hb = attr(hb, "retries", hc.retries);
-            b = b.add_block(hb.build());
-        }
+        b
+    }
+
+    /// The `lifecycle` block, when it has anything: what replaces it, and the
+    /// postcondition of a one-shot.
+    fn lifecycle(&self) -> Option<Block> {
         let mut life = Block::builder("lifecycle");
         let mut has_life = false;
         if !self.replace_triggered_by.is_empty() {
@@ -314,10 +357,7 @@ impl Container {
             life = life.add_block(pc.build());
             has_life = true;
         }
-        if has_life {
-            b = b.add_block(life.build());
-        }
-        b.build()
+        has_life.then(|| life.build())
     }
 }
 
