@@ -5,15 +5,36 @@
 use super::check::Args;
 use super::value::Owned;
 use crate::ir::Assertion;
-use regex::Regex;
-use std::sync::OnceLock;
+use crate::ir::{is_name, lower_digit};
 
-#[expect(
-    clippy::unreachable,
-    reason = "a constant pattern; the tests compile it"
-)]
-fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
-    cell.get_or_init(|| Regex::new(pattern).unwrap_or_else(|e| unreachable!("static regex: {e}")))
+/// A Kubernetes label key's name part: `^[a-z0-9]([a-z0-9\-_.]*[a-z0-9])?$`, at most 63.
+fn label_key(key: &str) -> bool {
+    is_name(
+        key,
+        63,
+        lower_digit,
+        |c| lower_digit(c) || punct(c),
+        lower_digit,
+    )
+}
+
+/// A Kubernetes label value: empty or `^[A-Za-z0-9]([A-Za-z0-9\-_.]*[A-Za-z0-9])?$`, at
+/// most 63.
+fn label_value(value: &str) -> bool {
+    let alnum: fn(u8) -> bool = |c| c.is_ascii_alphanumeric();
+    value.is_empty()
+        || is_name(
+            value,
+            63,
+            alnum,
+            |c| c.is_ascii_alphanumeric() || punct(c),
+            alnum,
+        )
+}
+
+/// What label keys and values may hold between their first and last character.
+fn punct(c: u8) -> bool {
+    matches!(c, b'-' | b'_' | b'.')
 }
 
 pub fn check_port_spec(
@@ -41,8 +62,10 @@ pub fn check_port_spec(
         }
     }
     if let Some(p) = a.string("application_protocol", app) {
-        static RE: OnceLock<Regex> = OnceLock::new();
-        if !re(&RE, r"^[a-zA-Z0-9+.\-]*$").is_match(&p) {
+        if !p
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'))
+        {
             a.fail(
                 "application_protocol",
                 format!("'{p}' may only contain letters, digits, '+', '.' and '-'"),
@@ -67,18 +90,10 @@ pub fn check_label(a: &mut Args, key: &str, value: &str) {
         a.fail("labels", format!("the value of label '{key}' is known only at run time (a service's address or a task's output); labels must be known when the package is interpreted, e.g. use service.name"));
         return;
     }
-    static KEY: OnceLock<Regex> = OnceLock::new();
-    static VAL: OnceLock<Regex> = OnceLock::new();
-    if key.is_empty()
-        || key.len() > 63
-        || !re(&KEY, r"^[a-z0-9]([a-z0-9\-_.]*[a-z0-9])?$").is_match(key)
-    {
+    if !label_key(key) {
         a.fail("labels", format!("label key '{key}' is invalid: use at most 63 lower-case letters, digits, '-', '_' and '.', starting and ending with a letter or digit"));
     }
-    if value.len() > 63
-        || !(value.is_empty()
-            || re(&VAL, r"^[A-Za-z0-9]([A-Za-z0-9\-_.]*[A-Za-z0-9])?$").is_match(value))
-    {
+    if !label_value(value) {
         a.fail("labels", format!("label value '{value}' of '{key}' is invalid: use at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit (or empty)"));
     }
 }
@@ -337,5 +352,43 @@ pub fn gpu_driver(a: &mut Args, driver: &Option<Owned>) {
             "driver",
             format!("expected a string or a dict, got {}", o.type_name()),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{label_key, label_value};
+    use regex::Regex;
+
+    /// Every string of up to 4 characters over an alphabet holding each class's
+    /// members, its neighbours and a non-ASCII letter.
+    fn strings() -> Vec<String> {
+        let alphabet = ['a', 'z', 'A', '0', '9', '-', '_', '.', '+', ' ', 'é'];
+        let mut all = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..4 {
+            last = last
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        all
+    }
+
+    #[test]
+    fn label_checks_say_what_their_regexes_say() {
+        let key = Regex::new(r"^[a-z0-9]([a-z0-9\-_.]*[a-z0-9])?$").expect("regex");
+        let value = Regex::new(r"^[A-Za-z0-9]([A-Za-z0-9\-_.]*[A-Za-z0-9])?$").expect("regex");
+        for s in strings() {
+            assert_eq!(label_key(&s), key.is_match(&s), "key {s:?}");
+            assert_eq!(
+                label_value(&s),
+                s.is_empty() || value.is_match(&s),
+                "value {s:?}"
+            );
+        }
+        assert!(label_key(&"a".repeat(63)) && !label_key(&"a".repeat(64)));
+        assert!(label_value(&"A".repeat(63)) && !label_value(&"A".repeat(64)));
     }
 }

@@ -34,7 +34,7 @@ pub use service::{
     GpuConfig, Image, Mount, Port, ReadyCondition, Service, ServiceConfig, Toleration, Transport,
     User,
 };
-pub use slug::dns_slug;
+pub use slug::{dns_slug, is_name, lower, lower_digit, lower_digit_dash};
 pub use span::Span;
 pub use step::{Step, StepKind};
 pub use task::{Assertion, ExecRecipe, HttpMethod, HttpRecipe, Recipe, StoreSpec, Task, TaskKind};

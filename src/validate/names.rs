@@ -3,30 +3,17 @@
 //! names (they become Kubernetes port names). Each invalid name gets a suggestion.
 
 use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::{is_name, lower, lower_digit, lower_digit_dash};
 use crate::ir::{Mount, Plan, Service};
-use regex::Regex;
-use std::sync::OnceLock;
 
-#[expect(
-    clippy::unreachable,
-    reason = "a constant pattern; the tests compile it"
-)]
-fn rfc1035() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$").unwrap_or_else(|e| unreachable!("{e}"))
-    })
+/// An RFC 1035 label: `^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`.
+fn rfc1035(name: &str) -> bool {
+    is_name(name, 63, lower, lower_digit_dash, lower_digit)
 }
 
-#[expect(
-    clippy::unreachable,
-    reason = "a constant pattern; the tests compile it"
-)]
-fn rfc6335() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"^[a-z]([-a-z0-9]{0,13}[a-z0-9])?$").unwrap_or_else(|e| unreachable!("{e}"))
-    })
+/// An RFC 6335 service name as Kubernetes checks it: `^[a-z]([-a-z0-9]{0,13}[a-z0-9])?$`.
+fn rfc6335(name: &str) -> bool {
+    is_name(name, 15, lower, lower_digit_dash, lower_digit)
 }
 
 /// A suggestion for an invalid RFC 1035 name: lower-cased, other characters as '-'.
@@ -56,7 +43,7 @@ pub fn check(plan: &Plan, diags: &mut Vec<Diagnostic>) {
 
 /// KP101: the service's name.
 fn service_name(s: &Service) -> Option<Diagnostic> {
-    if rfc1035().is_match(&s.name) {
+    if rfc1035(&s.name) {
         return None;
     }
     Some(
@@ -74,7 +61,7 @@ fn port_ids(s: &Service) -> Vec<Diagnostic> {
     s.config
         .ports
         .iter()
-        .filter(|(id, _)| !rfc6335().is_match(id))
+        .filter(|(id, _)| !rfc6335(id))
         .map(|(id, p)| {
             Diagnostic::error(
                 Code::KP102,
@@ -91,7 +78,7 @@ fn persistent_keys(s: &Service) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (dir, m) in &s.config.files {
         match m {
-            Mount::Persistent { key, .. } if !rfc1035().is_match(key) => out.push(
+            Mount::Persistent { key, .. } if !rfc1035(key) => out.push(
                 Diagnostic::error(
                     Code::KP103,
                     format!("persistent directory key '{key}' (mounted at {dir} in '{}') is invalid: it must be 1-63 lower-case letters, digits and '-', starting with a letter", s.name),
@@ -109,6 +96,37 @@ fn persistent_keys(s: &Service) -> Vec<Diagnostic> {
 mod tests {
     use super::*;
     use crate::validate::testing::{port, service};
+
+    #[test]
+    fn name_rules_say_what_their_regexes_say() {
+        let r1035 = regex::Regex::new(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$").expect("regex");
+        let r6335 = regex::Regex::new(r"^[a-z]([-a-z0-9]{0,13}[a-z0-9])?$").expect("regex");
+        let alphabet = ['a', 'z', 'A', '0', '9', '-', '_', '.', 'é'];
+        let mut names = vec![String::new()];
+        for len in 1..=4 {
+            let at = names.len();
+            for i in 0..alphabet.len().pow(len) {
+                let mut n = i;
+                names.push(
+                    (0..len)
+                        .map(|_| {
+                            let c = alphabet[n % alphabet.len()];
+                            n /= alphabet.len();
+                            c
+                        })
+                        .collect(),
+                );
+            }
+            assert!(names.len() > at);
+        }
+        for len in [14, 15, 16, 62, 63, 64] {
+            names.push(format!("a{}", "-".repeat(len - 2)) + "1");
+        }
+        for n in &names {
+            assert_eq!(rfc1035(n), r1035.is_match(n), "RFC 1035 {n:?}");
+            assert_eq!(rfc6335(n), r6335.is_match(n), "RFC 6335 {n:?}");
+        }
+    }
 
     #[test]
     fn service_names_are_rfc1035_labels() {
