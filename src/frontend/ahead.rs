@@ -1,38 +1,46 @@
-//! Parsing ahead: while the evaluation thread builds the globals and evaluates, a
-//! second thread reads and parses the modules the package will import, so on a
-//! machine with a second core most of the parsing (about a fifth of compiling
-//! ethereum-package) is off the evaluation's path.
+//! Work done ahead of the evaluation, on a second thread (`ahead_thread.rs`), and
+//! what the evaluation and that thread share ([`Ahead`]).
 //!
-//! The parser thread starts at the main file and follows every `import_module` call
-//! whose locator is a string literal (`import_module("/src/x.star")`), depth first in
-//! the order the calls are written, which is the order evaluation usually imports
-//! them in. It resolves locators with the same checked resolver as evaluation
-//! ([`Packages::resolve`]), but never fetches: a repository missing from the package
-//! cache is left to the evaluation, which fetches it or reports it. A module found
-//! this way that evaluation never imports (its call is in a branch not taken) is
-//! parsed and dropped; it is still a file of the package or the cache.
+//! Parses: the main file is parsed there first while the evaluation thread builds the
+//! globals. The evaluation asks for each module's parse with [`Ahead::take`]: a
+//! finished parse is handed over, one in progress is waited for, and any other the
+//! evaluation parses itself. Either way the result is the one [`parse_file`] gives, so
+//! diagnostics do not depend on which thread parsed a file. A parse is only handed
+//! over when the module was reached under the same display path, since its spans name
+//! that path.
 //!
-//! The evaluation asks for each module with [`Ahead::take`]: a finished parse is
-//! handed over, one in progress is waited for, and any other the evaluation parses
-//! itself (and the parser thread then skips it). Either way the result is the one
-//! [`parse_file`] gives, so diagnostics do not depend on which thread parsed a file.
-//! A parse is only handed over when the module was reached under the same display
-//! path, since its spans name that path.
+//! Modules: the second thread also evaluates modules, from the other end of the
+//! import order (see `ahead_thread.rs`), and both threads record every module they
+//! finish here ([`Ahead::publish`], [`Ahead::complete`]), so each module is evaluated
+//! once per run, by whichever thread claims it first ([`Ahead::claim_module`],
+//! [`Ahead::try_begin`]). The evaluation thread waits for a module the other thread is
+//! evaluating; the other thread never waits for the evaluation thread (it gives a
+//! module up when one of its imports is not finished), so they cannot deadlock. A
+//! module the other thread evaluated comes with what its evaluation did to the run's
+//! state ([`Effects`]: sources read, files registered, key positions, paths looked
+//! at), which the evaluation thread merges when it takes the module. A module that
+//! fails there is given up silently: the evaluation thread evaluates it again and
+//! reports the error as it always would.
 //!
-//! Memory: the parser thread has no evaluation budget (`crate::memory`), so syntax
-//! trees parsed ahead are not charged to it; each file is at most
-//! [`MAX_FILE_BYTES`] and parsed once, so that is bounded by the package's size.
+//! Memory: the parser has no evaluation budget (`crate::memory`), so syntax trees
+//! parsed ahead are not charged to it; each file is at most [`MAX_FILE_BYTES`] and
+//! parsed once or twice, so that is bounded by the package's size. Evaluating ahead
+//! is held to the same budget as the evaluation thread.
 
+use super::context::Imported;
 use super::dialect::{dialect, expand_indent_tabs};
-use super::package::{Kind, Packages, ResolvedFile};
+use super::package::ResolvedFile;
 use super::positions::KeyPositions;
+use super::reads::Reads;
+use super::sources::Sources;
+use starlark::environment::Globals;
 use starlark::syntax::ast::{ArgumentP, AstExpr, AstLiteral, AstNoPayload, AstStmt, ExprP};
 use starlark::syntax::AstModule;
 use starlark_syntax::syntax::uniplate::Visit;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// Largest file kplan reads as Starlark or with `read_file` (64 MiB).
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
@@ -100,6 +108,53 @@ pub fn parse_file(file: &ResolvedFile) -> Parsed {
     }
 }
 
+/// What one module's evaluation on the second thread did to the run's state, for the
+/// evaluation thread to merge when it takes the module.
+#[derive(Default)]
+pub struct Effects {
+    pub sources: Sources,
+    pub files: HashMap<String, ResolvedFile>,
+    pub keys: KeyPositions,
+    pub reads: Reads,
+}
+
+/// A module evaluated once in this run, by either thread.
+pub struct Evaluated {
+    pub file: ResolvedFile,
+    pub imported: Imported,
+    /// `None` when the evaluation thread evaluated it (its effects are already its own).
+    pub effects: Option<Effects>,
+    /// The modules it imported (real paths), all finished before it.
+    pub deps: Vec<PathBuf>,
+}
+
+/// Who has a module.
+enum Owner {
+    /// The evaluation thread claimed it (it may still be evaluating it, or it failed).
+    Evaluation,
+    /// The second thread is evaluating it.
+    Ahead,
+    Finished(Arc<Evaluated>),
+}
+
+/// Whether the second thread may evaluate a pending module now.
+pub enum Begin {
+    /// Not every import is finished yet.
+    NotReady,
+    /// Claimed, with its parse back.
+    Ready(Box<Parsed>),
+    /// The evaluation has it (or its parse): drop it.
+    Gone,
+}
+
+/// The evaluation thread's claim on a module.
+pub enum Claim {
+    /// Evaluate it.
+    Yours,
+    /// Finished on either thread.
+    Finished(Arc<Evaluated>),
+}
+
 #[derive(Default)]
 struct State {
     /// The real path the parser thread is parsing now.
@@ -108,22 +163,32 @@ struct State {
     done: HashMap<PathBuf, (String, Parsed)>,
     /// Modules the evaluation has asked for: the parser thread skips them.
     asked: HashSet<PathBuf>,
-    /// The parser thread has stopped (finished, stopped, or its parse panicked).
+    /// The second thread has stopped (finished, stopped, or its parse panicked).
     ended: bool,
+    /// Every module claimed so far, by real path.
+    modules: HashMap<PathBuf, Owner>,
+    /// The globals, once the evaluation thread has built them.
+    globals: Option<Globals>,
+    /// Counts changes to `modules`, for [`Ahead::wait_for_change`].
+    generation: u64,
 }
 
-/// What the evaluation and the parser thread share.
+/// What the evaluation and the second thread share.
 #[derive(Default)]
 pub struct Ahead {
     state: Mutex<State>,
     changed: Condvar,
-    stop: AtomicBool,
+    stop: Arc<AtomicBool>,
 }
 
 impl Ahead {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while the lock is held leaves plain data behind: still usable.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn wait<'a>(&self, st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        self.changed.wait(st).unwrap_or_else(|p| p.into_inner())
     }
 
     /// The parse of `file` if the parser thread made (or is making) it; `None`: the
@@ -139,17 +204,30 @@ impl Ahead {
                 st.asked.insert(file.real.clone());
                 return None;
             }
-            st = self.changed.wait(st).unwrap_or_else(|p| p.into_inner());
+            st = self.wait(st);
         }
     }
 
-    /// Tells the parser thread to stop after the file it is parsing.
+    /// Tells the second thread to stop: it ends its parse, gives up the module it is
+    /// evaluating at its next statement (see [`Ahead::stop_flag`]) and ends.
     pub fn stop(&self) {
+        // Under the lock, so a thread between its check and its wait cannot miss it.
+        let _st = self.lock();
         self.stop.store(true, Ordering::Relaxed);
+        self.changed.notify_all();
+    }
+
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// The flag [`Ahead::stop`] sets, for the statement hook of evaluations ahead.
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        self.stop.clone()
     }
 
     /// Claims `file` for the parser thread unless the evaluation has asked for it.
-    fn claim(&self, file: &ResolvedFile) -> bool {
+    pub(super) fn claim(&self, file: &ResolvedFile) -> bool {
         let mut st = self.lock();
         if st.asked.contains(&file.real) || st.done.contains_key(&file.real) {
             return false;
@@ -158,9 +236,12 @@ impl Ahead {
         true
     }
 
-    fn finish(&self, file: &ResolvedFile, parsed: Option<Parsed>) {
+    /// Hands over a parse the second thread made (`None`: its parse panicked; it ends).
+    pub(super) fn finish(&self, file: &ResolvedFile, parsed: Option<Parsed>) {
         let mut st = self.lock();
-        st.parsing = None;
+        if st.parsing.as_ref() == Some(&file.real) {
+            st.parsing = None;
+        }
         match parsed {
             Some(p) => {
                 st.done.insert(file.real.clone(), (file.display.clone(), p));
@@ -170,49 +251,152 @@ impl Ahead {
         self.changed.notify_all();
     }
 
-    fn end(&self) {
-        self.lock().ended = true;
+    /// Offers a parse the second thread made for itself and will not use (it could not
+    /// evaluate the module), unless the evaluation has parsed the file already.
+    pub(super) fn offer(&self, file: &ResolvedFile, parsed: Parsed) {
+        let mut st = self.lock();
+        if !st.asked.contains(&file.real) {
+            st.done
+                .insert(file.real.clone(), (file.display.clone(), parsed));
+        }
+    }
+
+    /// The second thread has ended (also when it panicked): nothing it claimed is
+    /// left for the evaluation to wait for.
+    pub(super) fn end(&self) {
+        let mut st = self.lock();
+        st.ended = true;
+        st.parsing = None;
+        st.modules.retain(|_, owner| !matches!(owner, Owner::Ahead));
         self.changed.notify_all();
     }
 
-    /// The parser thread: parses `main` and, depth first, every module it imports by
-    /// a literal locator. `packages` must not fetch (see [`Packages::without_fetching`]).
-    pub fn run(&self, packages: &Packages, main: ResolvedFile) {
-        let mut stack = vec![main];
-        let mut seen: HashSet<PathBuf> = HashSet::new();
-        while let Some(file) = stack.pop() {
-            if self.stop.load(Ordering::Relaxed) {
-                break;
+    /// The evaluation thread has built the globals: the second thread may evaluate.
+    pub fn set_globals(&self, globals: Globals) {
+        self.lock().globals = Some(globals);
+        self.changed.notify_all();
+    }
+
+    /// The globals, once built; `None` when stopped first.
+    pub(super) fn globals(&self) -> Option<Globals> {
+        let mut st = self.lock();
+        loop {
+            if let Some(g) = &st.globals {
+                return Some(g.clone());
             }
-            if !seen.insert(file.real.clone()) || !self.claim(&file) {
-                continue;
+            if self.stopped() {
+                return None;
             }
-            // A parser panic is the evaluation's to report, on its own thread.
-            let parsed = std::panic::catch_unwind(|| parse_file(&file)).ok();
-            let Some(parsed) = parsed else {
-                self.finish(&file, None);
-                return;
-            };
-            let mut locators = Vec::new();
-            if let Ok((ast, _)) = &parsed.result {
-                stmt(ast.statement(), &mut locators);
-            }
-            self.finish(&file, Some(parsed));
-            let imports = locators
-                .iter()
-                .filter_map(|l| packages.resolve(l, &file, Kind::File).ok())
-                .filter(|f| f.display.ends_with(".star"));
-            let at = stack.len();
-            stack.extend(imports);
-            // Popped in the order they are written.
-            stack[at..].reverse();
+            st = self.wait(st);
         }
-        self.end();
+    }
+
+    /// The evaluation thread is about to import `file`: it is finished (possibly after
+    /// waiting for the second thread to finish it), or the evaluation's to evaluate.
+    pub fn claim_module(&self, file: &ResolvedFile) -> Claim {
+        let mut st = self.lock();
+        loop {
+            match st.modules.get(&file.real) {
+                Some(Owner::Finished(e)) => return Claim::Finished(e.clone()),
+                Some(Owner::Evaluation) => return Claim::Yours,
+                Some(Owner::Ahead) => st = self.wait(st),
+                None => {
+                    st.modules.insert(file.real.clone(), Owner::Evaluation);
+                    return Claim::Yours;
+                }
+            }
+        }
+    }
+
+    /// The evaluation thread finished `file`: the second thread may import it.
+    pub fn publish(&self, file: &ResolvedFile, imported: &Imported) {
+        let e = Evaluated {
+            file: file.clone(),
+            imported: imported.clone(),
+            effects: None,
+            deps: Vec::new(),
+        };
+        let mut st = self.lock();
+        st.modules
+            .insert(file.real.clone(), Owner::Finished(Arc::new(e)));
+        st.generation += 1;
+        self.changed.notify_all();
+    }
+
+    /// Like [`Ahead::try_begin`] for a module whose parse was offered: takes the parse
+    /// back too, if the evaluation has not taken it.
+    pub(super) fn try_begin_offered(&self, file: &ResolvedFile, deps: &[ResolvedFile]) -> Begin {
+        if !self.try_begin(file, deps) {
+            return Begin::NotReady;
+        }
+        let mut st = self.lock();
+        match st.done.remove(&file.real) {
+            Some((_, parsed)) => Begin::Ready(Box::new(parsed)),
+            None => {
+                st.modules.remove(&file.real);
+                Begin::Gone
+            }
+        }
+    }
+
+    /// How many times a module was finished or given up so far.
+    pub(super) fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+
+    /// Waits until a module is finished or given up after `seen` (see
+    /// [`Ahead::generation`]), or a stop.
+    pub(super) fn wait_for_change(&self, seen: u64) {
+        let mut st = self.lock();
+        while st.generation == seen && !self.stopped() {
+            st = self.wait(st);
+        }
+    }
+
+    /// A finished module, for an import on either thread; never waits.
+    pub fn finished(&self, real: &PathBuf) -> Option<Arc<Evaluated>> {
+        match self.lock().modules.get(real) {
+            Some(Owner::Finished(e)) => Some(e.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether `file` is claimed by either thread (or finished).
+    pub(super) fn claimed(&self, file: &ResolvedFile) -> bool {
+        self.lock().modules.contains_key(&file.real)
+    }
+
+    /// Claims `file` for the second thread when nobody has and every module in `deps`
+    /// is finished.
+    pub(super) fn try_begin(&self, file: &ResolvedFile, deps: &[ResolvedFile]) -> bool {
+        let mut st = self.lock();
+        let ready = !st.modules.contains_key(&file.real)
+            && deps
+                .iter()
+                .all(|d| matches!(st.modules.get(&d.real), Some(Owner::Finished(_))));
+        if ready {
+            st.modules.insert(file.real.clone(), Owner::Ahead);
+        }
+        ready
+    }
+
+    /// The second thread finished `file` (`None`: it gave it up, the evaluation
+    /// thread will evaluate it).
+    pub(super) fn complete(&self, file: &ResolvedFile, done: Option<Evaluated>) {
+        let mut st = self.lock();
+        match done {
+            Some(e) => st
+                .modules
+                .insert(file.real.clone(), Owner::Finished(Arc::new(e))),
+            None => st.modules.remove(&file.real),
+        };
+        st.generation += 1;
+        self.changed.notify_all();
     }
 }
 
 /// The literal locators of `import_module` calls in a statement.
-fn stmt(s: &AstStmt, out: &mut Vec<String>) {
+pub(super) fn stmt(s: &AstStmt, out: &mut Vec<String>) {
     s.node
         .visit_children(|child: Visit<AstNoPayload>| match child {
             Visit::Stmt(s) => stmt(s, out),

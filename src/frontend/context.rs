@@ -1,16 +1,20 @@
 //! Per-run interpreter state, reached from builtins through `Evaluator::extra`: the
 //! package resolver, the module cache (each module evaluated once per run, cycles
-//! reported with the chain), the sources read, and the plan recorder.
+//! reported with the chain), the sources read, and the plan recorder. The evaluation
+//! thread has one; the second thread (`ahead_thread.rs`) makes one per module it
+//! evaluates ahead, whose imports are only modules already finished and whose state
+//! it hands over as [`Effects`].
 
 #![allow(
     unsafe_code,
     reason = "derive(ProvidesStaticType) expands to an `unsafe impl`"
 )]
 
-use super::ahead::{parse_file, Ahead};
+use super::ahead::{parse_file, Ahead, Claim, Effects, Evaluated, Parsed};
 pub use super::ahead::{ParseFailure, MAX_FILE_BYTES};
 use super::package::{Kind, Packages, Refused, ResolvedFile};
 use super::positions::KeyPositions;
+use super::reads::Reads;
 use super::recorder::Recorder;
 use super::sources::Sources;
 use super::ClusterType;
@@ -57,8 +61,12 @@ pub struct Context {
     import_stack: RefCell<Vec<String>>,
     /// Display path -> resolved file, for locators relative to the calling file.
     files: RefCell<HashMap<String, ResolvedFile>>,
-    /// Modules parsed ahead on another thread (see `ahead.rs`).
+    /// Modules parsed and evaluated ahead on another thread (see `ahead.rs`).
     ahead: Option<Arc<Ahead>>,
+    /// This context evaluates one module ahead, on the second thread.
+    is_ahead: bool,
+    /// The modules imported while evaluating ahead.
+    deps: RefCell<Vec<PathBuf>>,
 }
 
 impl Context {
@@ -81,13 +89,34 @@ impl Context {
             import_stack: RefCell::default(),
             files: RefCell::default(),
             ahead: None,
+            is_ahead: false,
+            deps: RefCell::default(),
         }
     }
 
-    /// Takes modules from `ahead` where it parsed them first.
+    /// Takes modules from `ahead` where it parsed or evaluated them first.
     pub fn with_ahead(mut self, ahead: Arc<Ahead>) -> Self {
         self.ahead = Some(ahead);
         self
+    }
+
+    /// A context for evaluating one module on the second thread: it imports only
+    /// modules `ahead` holds finished (see [`Context::import`]).
+    pub fn evaluating_ahead(mut self, ahead: Arc<Ahead>) -> Self {
+        self.ahead = Some(ahead);
+        self.is_ahead = true;
+        self
+    }
+
+    /// What evaluating ahead did to this context, and the modules it imported.
+    pub fn into_effects(self, reads: Reads) -> (Effects, Vec<PathBuf>) {
+        let effects = Effects {
+            sources: self.sources.into_inner(),
+            files: self.files.into_inner(),
+            keys: self.keys.into_inner(),
+            reads,
+        };
+        (effects, self.deps.into_inner())
     }
 
     pub fn from_eval<'a>(eval: &Evaluator<'_, 'a, '_>) -> starlark::Result<&'a Context> {
@@ -159,6 +188,12 @@ impl Context {
             .as_ref()
             .and_then(|a| a.take(file))
             .unwrap_or_else(|| parse_file(file));
+        self.register(file, parsed)
+    }
+
+    /// Registers a parsed file: its text for diagnostics, its path for relative
+    /// locators, its dict-key positions.
+    fn register(&self, file: &ResolvedFile, parsed: Parsed) -> Result<AstModule, ParseFailure> {
         if let Some(text) = &parsed.text {
             self.sources.borrow_mut().insert(&file.display, text);
             self.files
@@ -178,8 +213,13 @@ impl Context {
             .insert(file.real.clone(), Slot::Loading);
     }
 
-    /// `import_module`: evaluates a module once per run and returns it frozen.
+    /// `import_module`: evaluates a module once per run and returns it frozen. With a
+    /// second thread, a module it finished is taken instead (its effects merged), and
+    /// every module finished here is handed to it.
     pub fn import(&self, file: &ResolvedFile) -> starlark::Result<Imported> {
+        if self.is_ahead {
+            return self.import_finished(file);
+        }
         match self.modules.borrow().get(&file.real) {
             Some(Slot::Done(m)) => return Ok(m.clone()),
             Some(Slot::Failed(msg)) => {
@@ -200,18 +240,66 @@ impl Context {
             }
             None => {}
         }
+        if let Some(ahead) = &self.ahead {
+            if let Claim::Finished(e) = ahead.claim_module(file) {
+                return Ok(self.adopt(ahead, &e));
+            }
+        }
         self.modules
             .borrow_mut()
             .insert(file.real.clone(), Slot::Loading);
         self.import_stack.borrow_mut().push(file.display.clone());
         let result = self.eval_module(file);
         self.import_stack.borrow_mut().pop();
+        if let (Some(ahead), Ok(m)) = (&self.ahead, &result) {
+            ahead.publish(file, m);
+        }
         let slot = match &result {
             Ok(m) => Slot::Done(m.clone()),
             Err(e) => Slot::Failed(e.without_diagnostic().to_string()),
         };
         self.modules.borrow_mut().insert(file.real.clone(), slot);
         result
+    }
+
+    /// Takes a module the second thread finished, with every module it imported that
+    /// this context does not have yet, merging what their evaluations did.
+    fn adopt(&self, ahead: &Ahead, e: &Evaluated) -> Imported {
+        for dep in &e.deps {
+            if self.modules.borrow().contains_key(dep) {
+                continue;
+            }
+            if let Some(d) = ahead.finished(dep) {
+                self.adopt(ahead, &d);
+            }
+        }
+        if let Some(effects) = &e.effects {
+            self.sources.borrow_mut().extend(&effects.sources);
+            self.files
+                .borrow_mut()
+                .extend(effects.files.iter().map(|(k, v)| (k.clone(), v.clone())));
+            self.keys.borrow_mut().extend_from(&effects.keys);
+            super::reads::merge(&effects.reads);
+        }
+        self.modules
+            .borrow_mut()
+            .insert(e.file.real.clone(), Slot::Done(e.imported.clone()));
+        e.imported.clone()
+    }
+
+    /// An import while evaluating ahead: only a finished module; anything else gives
+    /// the evaluation up (the evaluation thread will do it).
+    fn import_finished(&self, file: &ResolvedFile) -> starlark::Result<Imported> {
+        let e = self
+            .ahead
+            .as_ref()
+            .and_then(|a| a.finished(&file.real))
+            .ok_or_else(|| other(format!("'{}' is not evaluated yet", file.display)))?;
+        self.deps.borrow_mut().push(file.real.clone());
+        self.files
+            .borrow_mut()
+            .insert(e.file.display.clone(), e.file.clone());
+        Ok(e.imported.clone())
     }
 
     fn eval_module(&self, file: &ResolvedFile) -> starlark::Result<Imported> {
@@ -221,6 +309,21 @@ impl Context {
             Err(ParseFailure::Limit(at, msg)) => return Err(other(format!("{at}: {msg}"))),
             Err(ParseFailure::Syntax(e)) => return Err(e),
         };
+        self.eval_ast(ast)
+    }
+
+    /// Evaluates a module parsed on the second thread (see `ahead_thread.rs`).
+    pub fn eval_parsed(&self, file: &ResolvedFile, parsed: Parsed) -> starlark::Result<Imported> {
+        let ast = match self.register(file, parsed) {
+            Ok(a) => a,
+            Err(ParseFailure::Read(msg)) => return Err(other(msg)),
+            Err(ParseFailure::Limit(at, msg)) => return Err(other(format!("{at}: {msg}"))),
+            Err(ParseFailure::Syntax(e)) => return Err(e),
+        };
+        self.eval_ast(ast)
+    }
+
+    fn eval_ast(&self, ast: AstModule) -> starlark::Result<Imported> {
         Module::with_temp_heap(|module| -> starlark::Result<Imported> {
             {
                 let mut eval = Evaluator::new(&module);

@@ -18,7 +18,8 @@ use starlark::codemap::{FileSpan, FileSpanRef};
 use starlark::eval::{BeforeStmtFunc, BeforeStmtFuncDyn, Evaluator};
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Once};
 
 /// The code of an evaluation stopped by a resource limit.
 pub const LIMIT: Code = Code::KP014;
@@ -30,7 +31,20 @@ thread_local! {
     static MESSAGE: RefCell<Option<String>> = const { RefCell::new(None) };
     /// The statement the innermost evaluator on this thread is running.
     static STATEMENT: RefCell<Option<FileSpan>> = const { RefCell::new(None) };
+    /// Set from another thread to stop this thread's evaluations (see [`cancel_with`]).
+    static CANCEL: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
 }
+
+/// Evaluations on this thread stop at their next statement once `flag` is set (the
+/// second thread's, when the evaluation thread no longer needs it).
+pub fn cancel_with(flag: Arc<AtomicBool>) {
+    CANCEL.with(|c| *c.borrow_mut() = Some(flag));
+}
+
+/// Stopped by [`cancel_with`]'s flag.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped: the evaluation no longer needs this module")]
+struct Cancelled;
 
 /// The before-statement hook: records where evaluation is.
 struct Watch;
@@ -43,6 +57,13 @@ impl<'e> BeforeStmtFuncDyn<'e> for Watch {
         _eval: &mut Evaluator<'v, '_, 'e>,
     ) -> starlark::Result<()> {
         STATEMENT.with(|s| *s.borrow_mut() = Some(span.to_file_span()));
+        if CANCEL.with(|c| {
+            c.borrow()
+                .as_ref()
+                .is_some_and(|f| f.load(Ordering::Relaxed))
+        }) {
+            return Err(starlark::Error::new_other(anyhow::Error::new(Cancelled)));
+        }
         match crate::memory::exceeded() {
             Some(limit) => Err(starlark::Error::new_other(anyhow::Error::new(OverBudget {
                 limit,

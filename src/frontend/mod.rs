@@ -9,6 +9,7 @@
 )]
 
 mod ahead;
+mod ahead_thread;
 mod cache;
 mod check;
 mod context;

@@ -57,6 +57,21 @@ pub fn record<T>(f: impl FnOnce() -> T) -> (T, Reads) {
     (result, reads.unwrap_or_default())
 }
 
+/// Whether this thread is recording.
+pub fn recording() -> bool {
+    CURRENT.with(|c| c.borrow().is_some())
+}
+
+/// Adds what another thread recorded (while recording).
+pub fn merge(other: &Reads) {
+    CURRENT.with(|c| {
+        if let Some(r) = c.borrow_mut().as_mut() {
+            r.files.extend(other.files.iter().cloned());
+            r.trees.extend(other.trees.iter().cloned());
+        }
+    });
+}
+
 /// Notes a path looked up (while recording).
 pub fn file(path: &Path) {
     CURRENT.with(|c| {

@@ -3,6 +3,7 @@
 //! recorded plan, turning every failure into a diagnostic with a position.
 
 use super::ahead::Ahead;
+use super::ahead_thread;
 use super::context::{Context, NoLoad, ParseFailure};
 use super::convert::Conv;
 use super::globals::{self, from_json};
@@ -98,26 +99,33 @@ fn interpret_budgeted(opts: &Options) -> Result<Interpreted, Failure> {
     let args = read_args(opts)?;
     let ahead = Arc::new(Ahead::default());
     let prefetch = packages.without_fetching();
-    std::thread::scope(|scope| {
-        // Parsing ahead only saves time; without its thread the evaluation parses.
+    let settings = ahead_thread::Settings {
+        cluster: opts.cluster_type,
+        allow_privileged: opts.allow_privileged,
+        max_template_output: opts.max_template_output,
+        budget: opts.max_eval_memory,
+        record: reads::recording(),
+    };
+    let result = std::thread::scope(|scope| {
+        // Work ahead only saves time; without its thread the evaluation does it all.
         let started = std::thread::Builder::new()
-            .name("kplan-parse".into())
+            .name("kplan-ahead".into())
             .stack_size(EVAL_STACK_BYTES)
-            .spawn_scoped(scope, || ahead.run(&prefetch, main.clone()))
+            .spawn_scoped(scope, || {
+                ahead_thread::run(&ahead, &prefetch, &main, &settings);
+            })
             .is_ok();
-        let mut ctx = Context::new(
-            packages,
-            globals::build(),
-            opts.cluster_type,
-            opts.allow_privileged,
-        );
+        let globals = globals::build();
+        ahead.set_globals(globals.clone());
+        let mut ctx = Context::new(packages, globals, opts.cluster_type, opts.allow_privileged);
         if started {
             ctx = ctx.with_ahead(ahead.clone());
         }
         let result = interpret_in(ctx, &main, opts, args);
         ahead.stop();
         result
-    })
+    });
+    result
 }
 
 /// Evaluates the package in `ctx` and collects the plan.

@@ -13,6 +13,13 @@ impl Sources {
     pub fn insert(&mut self, display: &str, text: &str) {
         self.files.insert(display.to_owned(), text.to_owned());
     }
+
+    /// Adds every file of `other`.
+    pub fn extend(&mut self, other: &Sources) {
+        for (k, v) in &other.files {
+            self.files.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
 }
 
 impl SourceLookup for Sources {

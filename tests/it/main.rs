@@ -24,6 +24,7 @@
 
 mod support;
 
+mod ahead;
 mod apply_watch;
 mod artifact_versions;
 mod attacks;
