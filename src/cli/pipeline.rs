@@ -95,14 +95,20 @@ impl PackageArgs {
             allow_privileged: self.privileged,
             max_eval_memory: self.max_eval_memory,
             max_template_output: self.max_template_output,
+            exits_after: false,
         }
     }
 }
 
 /// Interprets and validates; on failure prints every diagnostic and returns `Err(1)`.
-/// Warnings are printed either way.
+/// Warnings are printed either way. For commands that load once and exit (see
+/// `frontend::Options::exits_after`).
 pub fn load(args: &PackageArgs, cluster: frontend::ClusterType) -> Result<Loaded, i32> {
-    printed(load_quiet(args, cluster))
+    let opts = frontend::Options {
+        exits_after: true,
+        ..args.frontend_options(cluster)
+    };
+    printed(validated(frontend::interpret(&opts)))
 }
 
 /// [`load`], also saying which paths the interpretation looked at, whether it

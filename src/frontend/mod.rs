@@ -83,6 +83,10 @@ pub struct Options {
     pub max_eval_memory: usize,
     /// `--max-template-output`: bytes one rendered template may hold.
     pub max_template_output: usize,
+    /// The process exits soon after this interpretation (a one-shot command): what
+    /// the evaluation built is left for the exit to free instead of freed one value at
+    /// a time. Never for a process that interprets again (`apply --watch`, tests).
+    pub exits_after: bool,
 }
 
 /// A successful interpretation.

@@ -189,6 +189,7 @@ fn mutated_packages_never_panic() {
                 allow_privileged: false,
                 max_eval_memory: 256 << 20,
                 max_template_output: 1 << 20,
+                exits_after: false,
             };
             let result = std::panic::catch_unwind(|| match frontend::interpret(&opts) {
                 Ok(i) => kplan::validate::validate(&i.plan).is_ok(),
