@@ -9,7 +9,9 @@
 
 use super::cache;
 use super::locator::GithubLocator;
-use super::package::{read_kurtosis_yml, Kind, KurtosisYml, Packages, Repo, ResolvedFile};
+use super::package::{
+    read_kurtosis_yml, Kind, KurtosisYml, Packages, RealDirs, Repo, ResolvedFile,
+};
 use super::{Failure, Options, Sources};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Span;
@@ -57,6 +59,7 @@ fn remote_target(opts: &Options, cache: &Path) -> Result<Target, Failure> {
     let repo = Repo {
         dir,
         display_prefix: loc.cache_key(),
+        real_dirs: RealDirs::default(),
     };
     let file = repo
         .file(&loc.path, Kind::FileOrDir)
@@ -171,6 +174,7 @@ pub fn locate(opts: &Options) -> Result<(Packages, ResolvedFile), Failure> {
     let root = Repo {
         dir: target.dir.clone(),
         display_prefix: String::new(),
+        real_dirs: RealDirs::default(),
     };
     let yml_path = root.dir.join("kurtosis.yml");
     // Looked at, so creating it (a script becomes a package) is a change to watch.
