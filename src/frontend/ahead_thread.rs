@@ -4,8 +4,9 @@
 //! a string literal) depth first, taking each module's imports in the reverse of the
 //! order they are written: it starts where the evaluation thread, which imports in
 //! written order, arrives last, and the two meet in the middle. On the way down it
-//! parses each module nobody has claimed; on the way up it evaluates the module if
-//! still nobody has and every module it imports is finished. Otherwise it offers the
+//! parses each module not finished yet (going on below modules the evaluation thread
+//! has claimed); on the way up it evaluates a module if nobody has claimed it and
+//! every module it imports is finished. Otherwise it offers the
 //! parse to the evaluation thread and keeps the module pending: after the walk, each
 //! time either thread finishes a module, it evaluates the pending modules that have
 //! become ready (taking their parse back), until none is left or it is stopped.
@@ -42,7 +43,8 @@ pub struct Settings {
 
 /// A module on the walk's stack.
 struct Frame {
-    /// `None` for the main file (the evaluation thread evaluates it).
+    /// `None` for a module the evaluation thread evaluates (the main file, and any it
+    /// claimed before the walk came to it).
     module: Option<(ResolvedFile, Parsed)>,
     /// Its literal imports, last written first.
     imports: Vec<ResolvedFile>,
@@ -121,7 +123,7 @@ fn walk(
         }
         if let Some(file) = top.imports.get(top.next).cloned() {
             top.next += 1;
-            if !seen.insert(file.real.clone()) || ahead.claimed(&file) {
+            if !seen.insert(file.real.clone()) || ahead.finished(&file.real).is_some() {
                 continue;
             }
             // A parser panic is the evaluation's to report, on its own thread.
@@ -133,8 +135,18 @@ fn walk(
                 continue;
             };
             let imports = imports_of(packages, ast, &file);
+            // A module the evaluation thread has claimed is its own, but the walk goes
+            // on below it: the evaluation imports its modules in written order, so the
+            // last ones are left here (in ethereum-package, the client launchers below
+            // participant_network.star).
+            let module = if ahead.claimed(&file) {
+                ahead.offer(&file, parsed);
+                None
+            } else {
+                Some((file, parsed))
+            };
             stack.push(Frame {
-                module: Some((file, parsed)),
+                module,
                 imports,
                 next: 0,
             });
