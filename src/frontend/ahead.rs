@@ -122,8 +122,9 @@ pub struct Effects {
 pub struct Evaluated {
     pub file: ResolvedFile,
     pub imported: Imported,
-    /// `None` when the evaluation thread evaluated it (its effects are already its own).
-    pub effects: Option<Effects>,
+    /// `None` when the evaluation thread evaluated it (its effects are already its own)
+    /// or has taken them.
+    pub effects: Mutex<Option<Effects>>,
     /// The modules it imported (real paths), all finished before it.
     pub deps: Vec<PathBuf>,
 }
@@ -171,6 +172,8 @@ struct State {
     globals: Option<Globals>,
     /// Counts changes to `modules`, for [`Ahead::wait_for_change`].
     generation: u64,
+    /// The literal import locators of modules the evaluation thread parsed.
+    imports: HashMap<PathBuf, Vec<String>>,
 }
 
 /// What the evaluation and the second thread share.
@@ -313,7 +316,7 @@ impl Ahead {
         let e = Evaluated {
             file: file.clone(),
             imported: imported.clone(),
-            effects: None,
+            effects: Mutex::new(None),
             deps: Vec::new(),
         };
         let mut st = self.lock();
@@ -359,6 +362,16 @@ impl Ahead {
             Some(Owner::Finished(e)) => Some(e.clone()),
             _ => None,
         }
+    }
+
+    /// The evaluation thread parsed `file`, which imports `locators` (literal ones).
+    pub fn note_imports(&self, file: &ResolvedFile, locators: Vec<String>) {
+        self.lock().imports.insert(file.real.clone(), locators);
+    }
+
+    /// What [`Ahead::note_imports`] noted for `file`, if it has.
+    pub(super) fn noted_imports(&self, file: &ResolvedFile) -> Option<Vec<String>> {
+        self.lock().imports.get(&file.real).cloned()
     }
 
     /// Whether `file` is claimed by either thread (or finished).

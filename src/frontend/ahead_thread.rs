@@ -126,6 +126,24 @@ fn walk(
             if !seen.insert(file.real.clone()) || ahead.finished(&file.real).is_some() {
                 continue;
             }
+            // A module the evaluation thread has claimed is its own, but the walk goes
+            // on below it: the evaluation imports its modules in written order, so the
+            // last ones are left here (in ethereum-package, the client launchers below
+            // participant_network.star). Its imports are known once the evaluation has
+            // parsed it; otherwise it is parsed here and the parse offered.
+            if let Some(locators) = ahead
+                .claimed(&file)
+                .then(|| ahead.noted_imports(&file))
+                .flatten()
+            {
+                let imports = resolve_imports(packages, &locators, &file);
+                stack.push(Frame {
+                    module: None,
+                    imports,
+                    next: 0,
+                });
+                continue;
+            }
             // A parser panic is the evaluation's to report, on its own thread.
             let Ok(parsed) = std::panic::catch_unwind(|| parse_file(&file)) else {
                 break;
@@ -135,10 +153,6 @@ fn walk(
                 continue;
             };
             let imports = imports_of(packages, ast, &file);
-            // A module the evaluation thread has claimed is its own, but the walk goes
-            // on below it: the evaluation imports its modules in written order, so the
-            // last ones are left here (in ethereum-package, the client launchers below
-            // participant_network.star).
             let module = if ahead.claimed(&file) {
                 ahead.offer(&file, parsed);
                 None
@@ -192,6 +206,15 @@ fn parse_main(
 fn imports_of(packages: &Packages, ast: &AstModule, file: &ResolvedFile) -> Vec<ResolvedFile> {
     let mut locators = Vec::new();
     stmt(ast.statement(), &mut locators);
+    resolve_imports(packages, &locators, file)
+}
+
+/// The `.star` modules named by `locators` in `file`, last written first.
+fn resolve_imports(
+    packages: &Packages,
+    locators: &[String],
+    file: &ResolvedFile,
+) -> Vec<ResolvedFile> {
     let mut imports: Vec<ResolvedFile> = locators
         .iter()
         .filter_map(|l| packages.resolve(l, file, Kind::File).ok())
@@ -232,7 +255,7 @@ fn evaluate(
     Some(Evaluated {
         file: file.clone(),
         imported,
-        effects: Some(effects),
+        effects: std::sync::Mutex::new(Some(effects)),
         deps,
     })
 }

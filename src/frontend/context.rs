@@ -188,7 +188,15 @@ impl Context {
             .as_ref()
             .and_then(|a| a.take(file))
             .unwrap_or_else(|| parse_file(file));
-        self.register(file, parsed)
+        let ast = self.register(file, parsed)?;
+        if let (Some(ahead), false) = (&self.ahead, self.is_ahead) {
+            // So the second thread's walk can go on below this module without
+            // parsing it again.
+            let mut locators = Vec::new();
+            super::ahead::stmt(ast.statement(), &mut locators);
+            ahead.note_imports(file, locators);
+        }
+        Ok(ast)
     }
 
     /// Registers a parsed file: its text for diagnostics, its path for relative
@@ -273,12 +281,12 @@ impl Context {
                 self.adopt(ahead, &d);
             }
         }
-        if let Some(effects) = &e.effects {
-            self.sources.borrow_mut().extend(&effects.sources);
-            self.files
-                .borrow_mut()
-                .extend(effects.files.iter().map(|(k, v)| (k.clone(), v.clone())));
-            self.keys.borrow_mut().extend_from(&effects.keys);
+        // Taken, not copied: only this thread merges them, once per module.
+        let effects = e.effects.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(effects) = effects {
+            self.sources.borrow_mut().extend(effects.sources);
+            self.files.borrow_mut().extend(effects.files);
+            self.keys.borrow_mut().extend(effects.keys);
             super::reads::merge(&effects.reads);
         }
         self.modules

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 #[derive(Debug, Default)]
 pub struct KeyPositions(HashMap<String, FileKeys>);
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct FileKeys {
     codemap: CodeMap,
     keys: HashMap<u32, u32>,
@@ -44,13 +44,6 @@ impl KeyPositions {
     /// Adds the positions of another module.
     pub fn extend(&mut self, other: KeyPositions) {
         self.0.extend(other.0);
-    }
-
-    /// Adds the positions of other modules, kept where they are.
-    pub fn extend_from(&mut self, other: &KeyPositions) {
-        for (file, keys) in &other.0 {
-            self.0.entry(file.clone()).or_insert_with(|| keys.clone());
-        }
     }
 
     /// Where the key whose value starts at `value` is written.

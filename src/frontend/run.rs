@@ -144,7 +144,7 @@ fn interpret_in(
 ) -> Result<Interpreted, Failure> {
     ctx.max_template_output = opts.max_template_output;
     let result = evaluate(&ctx, main, opts, args);
-    let sources = ctx.sources.borrow().clone();
+    let sources = ctx.sources.take();
     let output = match result {
         Ok(o) => o,
         Err(d) => {

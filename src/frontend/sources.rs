@@ -14,10 +14,10 @@ impl Sources {
         self.files.insert(display.to_owned(), text.to_owned());
     }
 
-    /// Adds every file of `other`.
-    pub fn extend(&mut self, other: &Sources) {
-        for (k, v) in &other.files {
-            self.files.entry(k.clone()).or_insert_with(|| v.clone());
+    /// Adds every file of `other` this does not have.
+    pub fn extend(&mut self, other: Sources) {
+        for (k, v) in other.files {
+            self.files.entry(k).or_insert(v);
         }
     }
 }
