@@ -107,6 +107,9 @@ fn interpret_budgeted(opts: &Options) -> Result<Interpreted, Failure> {
         record: reads::recording(),
     };
     let result = std::thread::scope(|scope| {
+        // The second thread stops when this closure ends, also by a panic: the scope
+        // waits for it before the panic goes on.
+        let _stop = StopOnDrop(&ahead);
         // Work ahead only saves time; without its thread the evaluation does it all.
         let started = std::thread::Builder::new()
             .name("kplan-ahead".into())
@@ -121,9 +124,7 @@ fn interpret_budgeted(opts: &Options) -> Result<Interpreted, Failure> {
         if started {
             ctx = ctx.with_ahead(ahead.clone());
         }
-        let result = interpret_in(ctx, &main, opts, args);
-        ahead.stop();
-        result
+        interpret_in(ctx, &main, opts, args)
     });
     if opts.exits_after {
         // The modules both threads evaluated (syntax trees, frozen heaps) took 3 ms
@@ -133,6 +134,15 @@ fn interpret_budgeted(opts: &Options) -> Result<Interpreted, Failure> {
         std::mem::forget(ahead);
     }
     result
+}
+
+/// Stops the second thread when dropped.
+struct StopOnDrop<'a>(&'a Ahead);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
 }
 
 /// Evaluates the package in `ctx` and collects the plan.
