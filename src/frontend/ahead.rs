@@ -22,10 +22,11 @@
 //! fails there is given up silently: the evaluation thread evaluates it again and
 //! reports the error as it always would.
 //!
-//! Memory: the parser has no evaluation budget (`crate::memory`), so syntax trees
-//! parsed ahead are not charged to it; each file is at most [`MAX_FILE_BYTES`] and
-//! parsed once or twice, so that is bounded by the package's size. Evaluating ahead
-//! is held to the same budget as the evaluation thread.
+//! Memory: the second thread's evaluations are held to the same budget as the
+//! evaluation thread's (`crate::memory`); its parses are not charged, since their trees
+//! are mostly handed over and freed on the evaluation thread. Each file is at most
+//! [`MAX_FILE_BYTES`] and parsed once or twice, so parsing is bounded by the
+//! package's size.
 
 use super::context::Imported;
 use super::dialect::{dialect, expand_indent_tabs};

@@ -26,6 +26,7 @@ use super::context::Context;
 use super::package::{Kind, Packages, ResolvedFile};
 use super::reads::{self, Reads};
 use super::ClusterType;
+use crate::memory::unbudgeted;
 use starlark::syntax::AstModule;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -35,7 +36,9 @@ pub struct Settings {
     pub cluster: ClusterType,
     pub allow_privileged: bool,
     pub max_template_output: usize,
-    /// `--max-eval-memory`: this thread is held to it as the evaluation thread is.
+    /// `--max-eval-memory`: this thread's evaluations are held to it as the
+    /// evaluation thread's are (its parses are not: their trees are mostly handed over
+    /// and freed on the evaluation thread, which would never show on this account).
     pub budget: usize,
     /// Whether the evaluation records the paths it looks at (`apply --watch`).
     pub record: bool,
@@ -145,7 +148,7 @@ fn walk(
                 continue;
             }
             // A parser panic is the evaluation's to report, on its own thread.
-            let Ok(parsed) = std::panic::catch_unwind(|| parse_file(&file)) else {
+            let Ok(parsed) = std::panic::catch_unwind(|| unbudgeted(|| parse_file(&file))) else {
                 break;
             };
             // A file that does not parse is the evaluation's to report.
@@ -190,7 +193,7 @@ fn parse_main(
     main: &ResolvedFile,
 ) -> Option<Vec<ResolvedFile>> {
     let claimed = ahead.claim(main);
-    let parsed = std::panic::catch_unwind(|| parse_file(main)).ok();
+    let parsed = std::panic::catch_unwind(|| unbudgeted(|| parse_file(main))).ok();
     let imports = match parsed.as_ref().map(|p| &p.result) {
         Some(Ok((ast, _))) => imports_of(packages, ast, main),
         _ => Vec::new(),
