@@ -6,7 +6,9 @@
 //!
 //! Recording is per thread: [`record`] collects what the closure's interpretation
 //! touches, on the thread that runs it (interpretations run on a thread of their own,
-//! `run::interpret`); outside it [`file`] and [`tree`] do nothing.
+//! `run::interpret`); outside it [`file()`] and [`tree()`] do nothing. A module
+//! evaluated ahead on the second thread is recorded there and [`merge`]d into the
+//! evaluation's record when the evaluation takes the module.
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
