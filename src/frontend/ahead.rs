@@ -177,6 +177,16 @@ struct State {
     imports: HashMap<PathBuf, Vec<String>>,
 }
 
+impl State {
+    /// Nobody has claimed `file`, and every module in `deps` is finished.
+    fn ready(&self, file: &ResolvedFile, deps: &[ResolvedFile]) -> bool {
+        !self.modules.contains_key(&file.real)
+            && deps
+                .iter()
+                .all(|d| matches!(self.modules.get(&d.real), Some(Owner::Finished(_))))
+    }
+}
+
 /// What the evaluation and the second thread share.
 #[derive(Default)]
 pub struct Ahead {
@@ -327,19 +337,19 @@ impl Ahead {
         self.changed.notify_all();
     }
 
-    /// Like [`Ahead::try_begin`] for a module whose parse was offered: takes the parse
-    /// back too, if the evaluation has not taken it.
+    /// Like [`Ahead::try_begin`] for a module whose parse was offered: claims it and
+    /// takes the parse back in one step, unless the evaluation has taken the parse.
     pub(super) fn try_begin_offered(&self, file: &ResolvedFile, deps: &[ResolvedFile]) -> Begin {
-        if !self.try_begin(file, deps) {
+        let mut st = self.lock();
+        if !st.ready(file, deps) {
             return Begin::NotReady;
         }
-        let mut st = self.lock();
         match st.done.remove(&file.real) {
-            Some((_, parsed)) => Begin::Ready(Box::new(parsed)),
-            None => {
-                st.modules.remove(&file.real);
-                Begin::Gone
+            Some((_, parsed)) => {
+                st.modules.insert(file.real.clone(), Owner::Ahead);
+                Begin::Ready(Box::new(parsed))
             }
+            None => Begin::Gone,
         }
     }
 
@@ -384,10 +394,7 @@ impl Ahead {
     /// is finished.
     pub(super) fn try_begin(&self, file: &ResolvedFile, deps: &[ResolvedFile]) -> bool {
         let mut st = self.lock();
-        let ready = !st.modules.contains_key(&file.real)
-            && deps
-                .iter()
-                .all(|d| matches!(st.modules.get(&d.real), Some(Owner::Finished(_))));
+        let ready = st.ready(file, deps);
         if ready {
             st.modules.insert(file.real.clone(), Owner::Ahead);
         }

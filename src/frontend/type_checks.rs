@@ -9,27 +9,20 @@ use crate::ir::{is_name, lower_digit};
 
 /// A Kubernetes label key's name part: `^[a-z0-9]([a-z0-9\-_.]*[a-z0-9])?$`, at most 63.
 fn label_key(key: &str) -> bool {
-    is_name(
-        key,
-        63,
-        lower_digit,
-        |c| lower_digit(c) || punct(c),
-        lower_digit,
-    )
+    let middle = |c| lower_digit(c) || punct(c);
+    is_name(key, 63, lower_digit, middle, lower_digit)
 }
 
 /// A Kubernetes label value: empty or `^[A-Za-z0-9]([A-Za-z0-9\-_.]*[A-Za-z0-9])?$`, at
 /// most 63.
 fn label_value(value: &str) -> bool {
-    let alnum: fn(u8) -> bool = |c| c.is_ascii_alphanumeric();
-    value.is_empty()
-        || is_name(
-            value,
-            63,
-            alnum,
-            |c| c.is_ascii_alphanumeric() || punct(c),
-            alnum,
-        )
+    let middle = |c| alnum(c) || punct(c);
+    value.is_empty() || is_name(value, 63, alnum, middle, alnum)
+}
+
+/// An ASCII letter or digit.
+fn alnum(c: u8) -> bool {
+    c.is_ascii_alphanumeric()
 }
 
 /// What label keys and values may hold between their first and last character.
