@@ -79,16 +79,37 @@ struct Scan<'a> {
     chained: usize,
 }
 
+/// Whether a byte continues a name, by table: the scan spends most of its time in
+/// names (two thirds of ethereum-package's bytes are name characters).
+const NAME: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || b == b'_';
+        c += 1;
+    }
+    t
+};
+
+/// How many bytes at the start of `b` are `is`.
+fn run_of(b: &[u8], is: impl Fn(u8) -> bool) -> usize {
+    let mut n = 0;
+    while n < b.len() && is(b[n]) {
+        n += 1;
+    }
+    n
+}
+
 impl Scan<'_> {
     fn at(&self, k: usize) -> u8 {
         self.b.get(self.i + k).copied().unwrap_or(0)
     }
 
     fn run(&mut self) -> Option<()> {
-        while self.i < self.b.len() {
-            let c = self.b[self.i];
+        while let Some(&c) = self.b.get(self.i) {
             match c {
-                b' ' => self.i += 1,
+                b' ' => self.i += run_of(&self.b[self.i..], |c| c == b' '),
                 b'\n' => {
                     self.i += 1;
                     self.line_begin = self.i;
@@ -99,9 +120,8 @@ impl Scan<'_> {
                     }
                 }
                 b'#' => {
-                    while self.i < self.b.len() && self.b[self.i] != b'\n' {
-                        self.i += 1;
-                    }
+                    self.i = memchr::memchr(b'\n', &self.b[self.i..])
+                        .map_or(self.b.len(), |n| self.i + n);
                 }
                 b'\\' if self.at(1) == b'\n' && !self.line_start => {
                     self.i += 2;
@@ -113,9 +133,7 @@ impl Scan<'_> {
                 }
                 b'0'..=b'9' => {
                     self.token(Kind::Flat);
-                    while self.at(0).is_ascii_digit() {
-                        self.i += 1;
-                    }
+                    self.i += run_of(&self.b[self.i..], |c| c.is_ascii_digit());
                     if self.at(0).is_ascii_alphabetic() || self.at(0) == b'_' {
                         return None;
                     }
@@ -142,9 +160,7 @@ impl Scan<'_> {
     /// A name or keyword, or the prefix of a string.
     fn word(&mut self) -> Option<()> {
         let start = self.i;
-        while matches!(self.at(0), b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_') {
-            self.i += 1;
-        }
+        self.i += run_of(&self.b[start..], |c| NAME[usize::from(c)]);
         let word = &self.b[start..self.i];
         if matches!(self.at(0), b'"' | b'\'') {
             match word {
@@ -174,16 +190,18 @@ impl Scan<'_> {
         let triple = self.at(1) == q && self.at(2) == q;
         self.i += if triple { 3 } else { 1 };
         loop {
-            match self.b.get(self.i).copied()? {
+            // Only a quote, a `\\` or a newline can end or change the string.
+            self.i += memchr::memchr3(q, b'\\', b'\n', self.b.get(self.i..)?)?;
+            match self.b[self.i] {
                 b'\\' => self.i += 2,
                 b'\n' if !triple => return None,
-                c if c == q && (!triple || (self.at(1) == q && self.at(2) == q)) => {
-                    self.i += if triple { 3 } else { 1 };
-                    return Some(());
-                }
                 b'\n' => {
                     self.i += 1;
                     self.line_begin = self.i;
+                }
+                _ if !triple || (self.at(1) == q && self.at(2) == q) => {
+                    self.i += if triple { 3 } else { 1 };
+                    return Some(());
                 }
                 _ => self.i += 1,
             }
@@ -196,7 +214,16 @@ impl Scan<'_> {
     }
 
     /// Counts a token starting at `start`.
+    #[inline]
     fn token_at(&mut self, start: usize, kind: Kind) {
+        // Most tokens are names in the middle of a line: they change nothing.
+        if kind == Kind::Flat && !self.line_start {
+            return;
+        }
+        self.count(start, kind);
+    }
+
+    fn count(&mut self, start: usize, kind: Kind) {
         if std::mem::replace(&mut self.line_start, false) {
             self.indent(start - self.line_begin);
             match kind {
@@ -313,6 +340,8 @@ mod tests {
             "x = 1\r\n",
             "é = 1\n",
             "x = 'a\n",
+            "x = 'a\\",
+            "x = '''a\\",
         ] {
             assert_eq!(upper_bound(src), None, "{src:?}");
         }
