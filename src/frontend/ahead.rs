@@ -39,6 +39,7 @@ use starlark::syntax::ast::{ArgumentP, AstExpr, AstLiteral, AstNoPayload, AstStm
 use starlark::syntax::AstModule;
 use starlark_syntax::syntax::uniplate::Visit;
 use std::collections::{HashMap, HashSet};
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -127,7 +128,7 @@ pub struct Evaluated {
     /// or has taken them.
     pub effects: Mutex<Option<Effects>>,
     /// The modules it imported (real paths), all finished before it.
-    pub deps: Vec<PathBuf>,
+    pub deps: Vec<OsString>,
 }
 
 /// Who has a module.
@@ -162,28 +163,28 @@ struct State {
     /// The real path the parser thread is parsing now.
     parsing: Option<PathBuf>,
     /// Finished parses not yet taken: real path -> (display path, parse).
-    done: HashMap<PathBuf, (String, Parsed)>,
+    done: HashMap<OsString, (String, Parsed)>,
     /// Modules the evaluation has asked for: the parser thread skips them.
-    asked: HashSet<PathBuf>,
+    asked: HashSet<OsString>,
     /// The second thread has stopped (finished, stopped, or its parse panicked).
     ended: bool,
     /// Every module claimed so far, by real path.
-    modules: HashMap<PathBuf, Owner>,
+    modules: HashMap<OsString, Owner>,
     /// The globals, once the evaluation thread has built them.
     globals: Option<Globals>,
     /// Counts changes to `modules`, for [`Ahead::wait_for_change`].
     generation: u64,
     /// The literal import locators of modules the evaluation thread parsed.
-    imports: HashMap<PathBuf, Vec<String>>,
+    imports: HashMap<OsString, Vec<String>>,
 }
 
 impl State {
     /// Nobody has claimed `file`, and every module in `deps` is finished.
     fn ready(&self, file: &ResolvedFile, deps: &[ResolvedFile]) -> bool {
-        !self.modules.contains_key(&file.real)
+        !self.modules.contains_key(file.key())
             && deps
                 .iter()
-                .all(|d| matches!(self.modules.get(&d.real), Some(Owner::Finished(_))))
+                .all(|d| matches!(self.modules.get(d.key()), Some(Owner::Finished(_))))
     }
 }
 
@@ -210,12 +211,12 @@ impl Ahead {
     pub fn take(&self, file: &ResolvedFile) -> Option<Parsed> {
         let mut st = self.lock();
         loop {
-            if let Some((display, parsed)) = st.done.remove(&file.real) {
-                st.asked.insert(file.real.clone());
+            if let Some((display, parsed)) = st.done.remove(file.key()) {
+                st.asked.insert(file.key().to_owned());
                 return (display == file.display).then_some(parsed);
             }
             if st.parsing.as_ref() != Some(&file.real) || st.ended {
-                st.asked.insert(file.real.clone());
+                st.asked.insert(file.key().to_owned());
                 return None;
             }
             st = self.wait(st);
@@ -243,7 +244,7 @@ impl Ahead {
     /// Claims `file` for the parser thread unless the evaluation has asked for it.
     pub(super) fn claim(&self, file: &ResolvedFile) -> bool {
         let mut st = self.lock();
-        if st.asked.contains(&file.real) || st.done.contains_key(&file.real) {
+        if st.asked.contains(file.key()) || st.done.contains_key(file.key()) {
             return false;
         }
         st.parsing = Some(file.real.clone());
@@ -258,7 +259,8 @@ impl Ahead {
         }
         match parsed {
             Some(p) => {
-                st.done.insert(file.real.clone(), (file.display.clone(), p));
+                st.done
+                    .insert(file.key().to_owned(), (file.display.clone(), p));
             }
             None => st.ended = true,
         }
@@ -269,9 +271,9 @@ impl Ahead {
     /// evaluate the module), unless the evaluation has parsed the file already.
     pub(super) fn offer(&self, file: &ResolvedFile, parsed: Parsed) {
         let mut st = self.lock();
-        if !st.asked.contains(&file.real) {
+        if !st.asked.contains(file.key()) {
             st.done
-                .insert(file.real.clone(), (file.display.clone(), parsed));
+                .insert(file.key().to_owned(), (file.display.clone(), parsed));
         }
     }
 
@@ -310,12 +312,12 @@ impl Ahead {
     pub fn claim_module(&self, file: &ResolvedFile) -> Claim {
         let mut st = self.lock();
         loop {
-            match st.modules.get(&file.real) {
+            match st.modules.get(file.key()) {
                 Some(Owner::Finished(e)) => return Claim::Finished(e.clone()),
                 Some(Owner::Evaluation) => return Claim::Yours,
                 Some(Owner::Ahead) => st = self.wait(st),
                 None => {
-                    st.modules.insert(file.real.clone(), Owner::Evaluation);
+                    st.modules.insert(file.key().to_owned(), Owner::Evaluation);
                     return Claim::Yours;
                 }
             }
@@ -332,7 +334,7 @@ impl Ahead {
         };
         let mut st = self.lock();
         st.modules
-            .insert(file.real.clone(), Owner::Finished(Arc::new(e)));
+            .insert(file.key().to_owned(), Owner::Finished(Arc::new(e)));
         st.generation += 1;
         self.changed.notify_all();
     }
@@ -344,9 +346,9 @@ impl Ahead {
         if !st.ready(file, deps) {
             return Begin::NotReady;
         }
-        match st.done.remove(&file.real) {
+        match st.done.remove(file.key()) {
             Some((_, parsed)) => {
-                st.modules.insert(file.real.clone(), Owner::Ahead);
+                st.modules.insert(file.key().to_owned(), Owner::Ahead);
                 Begin::Ready(Box::new(parsed))
             }
             None => Begin::Gone,
@@ -368,8 +370,8 @@ impl Ahead {
     }
 
     /// A finished module, for an import on either thread; never waits.
-    pub fn finished(&self, real: &PathBuf) -> Option<Arc<Evaluated>> {
-        match self.lock().modules.get(real) {
+    pub fn finished(&self, key: &OsStr) -> Option<Arc<Evaluated>> {
+        match self.lock().modules.get(key) {
             Some(Owner::Finished(e)) => Some(e.clone()),
             _ => None,
         }
@@ -377,17 +379,17 @@ impl Ahead {
 
     /// The evaluation thread parsed `file`, which imports `locators` (literal ones).
     pub fn note_imports(&self, file: &ResolvedFile, locators: Vec<String>) {
-        self.lock().imports.insert(file.real.clone(), locators);
+        self.lock().imports.insert(file.key().to_owned(), locators);
     }
 
     /// What [`Ahead::note_imports`] noted for `file`, if it has.
     pub(super) fn noted_imports(&self, file: &ResolvedFile) -> Option<Vec<String>> {
-        self.lock().imports.get(&file.real).cloned()
+        self.lock().imports.get(file.key()).cloned()
     }
 
     /// Whether `file` is claimed by either thread (or finished).
     pub(super) fn claimed(&self, file: &ResolvedFile) -> bool {
-        self.lock().modules.contains_key(&file.real)
+        self.lock().modules.contains_key(file.key())
     }
 
     /// Claims `file` for the second thread when nobody has and every module in `deps`
@@ -396,7 +398,7 @@ impl Ahead {
         let mut st = self.lock();
         let ready = st.ready(file, deps);
         if ready {
-            st.modules.insert(file.real.clone(), Owner::Ahead);
+            st.modules.insert(file.key().to_owned(), Owner::Ahead);
         }
         ready
     }
@@ -408,8 +410,8 @@ impl Ahead {
         match done {
             Some(e) => st
                 .modules
-                .insert(file.real.clone(), Owner::Finished(Arc::new(e))),
-            None => st.modules.remove(&file.real),
+                .insert(file.key().to_owned(), Owner::Finished(Arc::new(e))),
+            None => st.modules.remove(file.key()),
         };
         st.generation += 1;
         self.changed.notify_all();

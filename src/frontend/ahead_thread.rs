@@ -114,7 +114,7 @@ fn walk(
     settings: &Settings,
 ) -> Vec<Pending> {
     let mut pending = Vec::new();
-    let mut seen = HashSet::from([main.real.clone()]);
+    let mut seen = HashSet::from([main.key().to_owned()]);
     let mut stack = vec![Frame {
         module: None,
         imports,
@@ -126,7 +126,7 @@ fn walk(
         }
         if let Some(file) = top.imports.get(top.next).cloned() {
             top.next += 1;
-            if !seen.insert(file.real.clone()) || ahead.finished(&file.real).is_some() {
+            if !seen.insert(file.key().to_owned()) || ahead.finished(file.key()).is_some() {
                 continue;
             }
             // A module the evaluation thread has claimed is its own, but the walk goes

@@ -26,7 +26,7 @@ use starlark::eval::{Evaluator, FileLoader};
 use starlark::syntax::AstModule;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::ffi::OsString;
 use std::sync::Arc;
 
 /// A module's frozen globals and all their names. starlark-rust treats `_name` as
@@ -57,7 +57,7 @@ pub struct Context {
     pub rec: RefCell<Recorder>,
     /// Where dict keys are written, for diagnostics about them (a bad port id).
     pub keys: RefCell<KeyPositions>,
-    modules: RefCell<HashMap<PathBuf, Slot>>,
+    modules: RefCell<HashMap<OsString, Slot>>,
     import_stack: RefCell<Vec<String>>,
     /// Display path -> resolved file, for locators relative to the calling file.
     files: RefCell<HashMap<String, ResolvedFile>>,
@@ -66,7 +66,7 @@ pub struct Context {
     /// This context evaluates one module ahead, on the second thread.
     is_ahead: bool,
     /// The modules imported while evaluating ahead.
-    deps: RefCell<Vec<PathBuf>>,
+    deps: RefCell<Vec<OsString>>,
 }
 
 impl Context {
@@ -109,7 +109,7 @@ impl Context {
     }
 
     /// What evaluating ahead did to this context, and the modules it imported.
-    pub fn into_effects(self, reads: Reads) -> (Effects, Vec<PathBuf>) {
+    pub fn into_effects(self, reads: Reads) -> (Effects, Vec<OsString>) {
         let effects = Effects {
             sources: self.sources.into_inner(),
             files: self.files.into_inner(),
@@ -218,7 +218,7 @@ impl Context {
         self.import_stack.borrow_mut().push(file.display.clone());
         self.modules
             .borrow_mut()
-            .insert(file.real.clone(), Slot::Loading);
+            .insert(file.key().to_owned(), Slot::Loading);
     }
 
     /// `import_module`: evaluates a module once per run and returns it frozen. With a
@@ -228,7 +228,7 @@ impl Context {
         if self.is_ahead {
             return self.import_finished(file);
         }
-        match self.modules.borrow().get(&file.real) {
+        match self.modules.borrow().get(file.key()) {
             Some(Slot::Done(m)) => return Ok(m.clone()),
             Some(Slot::Failed(msg)) => {
                 return Err(other(format!(
@@ -255,7 +255,7 @@ impl Context {
         }
         self.modules
             .borrow_mut()
-            .insert(file.real.clone(), Slot::Loading);
+            .insert(file.key().to_owned(), Slot::Loading);
         self.import_stack.borrow_mut().push(file.display.clone());
         let result = self.eval_module(file);
         self.import_stack.borrow_mut().pop();
@@ -266,7 +266,9 @@ impl Context {
             Ok(m) => Slot::Done(m.clone()),
             Err(e) => Slot::Failed(e.without_diagnostic().to_string()),
         };
-        self.modules.borrow_mut().insert(file.real.clone(), slot);
+        self.modules
+            .borrow_mut()
+            .insert(file.key().to_owned(), slot);
         result
     }
 
@@ -291,7 +293,7 @@ impl Context {
         }
         self.modules
             .borrow_mut()
-            .insert(e.file.real.clone(), Slot::Done(e.imported.clone()));
+            .insert(e.file.key().to_owned(), Slot::Done(e.imported.clone()));
         e.imported.clone()
     }
 
@@ -301,9 +303,9 @@ impl Context {
         let e = self
             .ahead
             .as_ref()
-            .and_then(|a| a.finished(&file.real))
+            .and_then(|a| a.finished(file.key()))
             .ok_or_else(|| other(format!("'{}' is not evaluated yet", file.display)))?;
-        self.deps.borrow_mut().push(file.real.clone());
+        self.deps.borrow_mut().push(file.key().to_owned());
         self.files
             .borrow_mut()
             .insert(e.file.display.clone(), e.file.clone());

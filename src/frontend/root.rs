@@ -10,7 +10,7 @@
 use super::cache;
 use super::locator::GithubLocator;
 use super::package::{
-    read_kurtosis_yml, Kind, KurtosisYml, Packages, RealDirs, Repo, ResolvedFile,
+    read_kurtosis_yml, Kind, KurtosisYml, Packages, RealPaths, Repo, ResolvedFile,
 };
 use super::{Failure, Options, Sources};
 use crate::diagnostic::{Code, Diagnostic};
@@ -59,7 +59,7 @@ fn remote_target(opts: &Options, cache: &Path) -> Result<Target, Failure> {
     let repo = Repo {
         dir,
         display_prefix: loc.cache_key(),
-        real_dirs: RealDirs::default(),
+        real_paths: RealPaths::default(),
     };
     let file = repo
         .file(&loc.path, Kind::FileOrDir)
@@ -174,7 +174,7 @@ pub fn locate(opts: &Options) -> Result<(Packages, ResolvedFile), Failure> {
     let root = Repo {
         dir: target.dir.clone(),
         display_prefix: String::new(),
-        real_dirs: RealDirs::default(),
+        real_paths: RealPaths::default(),
     };
     let yml_path = root.dir.join("kurtosis.yml");
     // Looked at, so creating it (a script becomes a package) is a change to watch.
