@@ -121,6 +121,21 @@ pub enum OutputFormat {
     Json,
 }
 
+/// Whether the command line names a command that interprets a package (before it is
+/// parsed: a guess, which costs a little time on the other core when wrong).
+fn interprets(args: &[OsString]) -> bool {
+    let command = args
+        .iter()
+        .skip(1)
+        .find(|a| !a.to_string_lossy().starts_with('-'));
+    command.is_some_and(|c| {
+        matches!(
+            c.to_str(),
+            Some("compile" | "validate" | "graph" | "plan" | "apply" | "images")
+        )
+    })
+}
+
 /// Runs kplan with the given arguments and returns the process exit code (see
 /// [`console::exit_code`] for output that could not be written).
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
@@ -129,6 +144,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
 
 fn dispatch(args: impl IntoIterator<Item = OsString>) -> i32 {
     let args: Vec<OsString> = args.into_iter().collect();
+    if interprets(&args) {
+        crate::frontend::prepare();
+    }
     let parsed = command()
         .color(color_before_parsing(&args))
         .try_get_matches_from(args)

@@ -47,6 +47,7 @@ pub use cache::cache_dir;
 /// The Starlark dialect packages are parsed with; public for the compile benchmark's
 /// bare-evaluation floor (benches/compile/bare.rs), which must parse the same language.
 pub use dialect::dialect;
+pub use globals::prepare;
 pub use reads::Reads;
 pub use run::{interpret, interpret_recording};
 pub use sources::Sources;
