@@ -17,6 +17,8 @@ enum Flow {
 
 struct State<'a> {
     name: &'a str,
+    /// The template's source, for the positions in messages.
+    src: &'a str,
     vars: Vec<(&'a str, V<'a>)>,
     out: Out,
     max_output: usize,
@@ -27,6 +29,7 @@ type XResult<T> = Result<T, ExecError>;
 /// Runs a parsed template over `data`.
 pub(crate) fn execute<'a>(
     name: &'a str,
+    src: &'a str,
     root: &'a [Node],
     data: &'a Value,
     max_output: usize,
@@ -38,6 +41,7 @@ pub(crate) fn execute<'a>(
     };
     let mut st = State {
         name,
+        src,
         vars: vec![("$", dot.clone())],
         out: Out::default(),
         max_output,
@@ -56,24 +60,26 @@ fn dig(v: V) -> V {
 
 impl<'a> State<'a> {
     fn fail(&self, loc: &Loc, message: impl Into<String>) -> ExecError {
-        let mut context = loc.ctx.clone();
+        let mut context = loc.text(self.src).to_owned();
         if context.chars().count() > 20 {
             context = format!("{}...", context.chars().take(20).collect::<String>());
         }
+        let (line, col) = loc.line_col(self.src);
         ExecError::Failed {
             name: self.name.to_string(),
-            line: loc.line,
-            col: loc.col,
+            line,
+            col,
             context,
             message: message.into(),
         }
     }
 
     fn need(&self, loc: &Loc, hole: u32, what: impl Into<String>) -> ExecError {
+        let (line, col) = loc.line_col(self.src);
         ExecError::NeedsRuntimeValue {
             hole,
-            line: loc.line,
-            col: loc.col,
+            line,
+            col,
             what: what.into(),
         }
     }
@@ -274,7 +280,10 @@ impl<'a> State<'a> {
         if cmd.args.len() > 1 || final_.is_some() {
             return Err(self.fail(
                 &cmd.loc,
-                format!("can't give argument to non-function {}", cmd.loc.ctx),
+                format!(
+                    "can't give argument to non-function {}",
+                    cmd.loc.text(self.src)
+                ),
             ));
         }
         Ok(())

@@ -46,6 +46,8 @@ pub const DEFAULT_MAX_OUTPUT: usize = 64 << 20;
 #[derive(Debug)]
 pub struct Template {
     name: String,
+    /// The source, for the positions of execution errors.
+    source: String,
     root: Vec<parser::Node>,
 }
 
@@ -115,6 +117,7 @@ impl Template {
     pub fn parse(name: &str, source: &str) -> Result<Template, ParseError> {
         Ok(Template {
             name: name.to_string(),
+            source: source.to_owned(),
             root: parser::parse(name, source)?,
         })
     }
@@ -133,6 +136,6 @@ impl Template {
         data: &Value,
         max_output: usize,
     ) -> Result<Vec<Piece>, ExecError> {
-        exec::execute(&self.name, &self.root, data, max_output)
+        exec::execute(&self.name, &self.source, &self.root, data, max_output)
     }
 }
