@@ -35,9 +35,8 @@ use super::positions::KeyPositions;
 use super::reads::Reads;
 use super::sources::Sources;
 use starlark::environment::Globals;
-use starlark::syntax::ast::{ArgumentP, AstExpr, AstLiteral, AstNoPayload, AstStmt, ExprP};
+use starlark::syntax::ast::{ArgumentP, AstExpr, AstLiteral, ExprP};
 use starlark::syntax::AstModule;
-use starlark_syntax::syntax::uniplate::Visit;
 use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
@@ -59,8 +58,17 @@ pub enum ParseFailure {
 pub struct Parsed {
     /// The file's text, when it could be read (for snippets in diagnostics).
     pub text: Option<String>,
-    /// The syntax tree and where its dict keys are written.
-    pub result: Result<(AstModule, KeyPositions), ParseFailure>,
+    pub result: Result<Tree, ParseFailure>,
+}
+
+/// A module's syntax tree, and what it says before the module runs.
+pub struct Tree {
+    pub ast: AstModule,
+    /// Where its dict keys are written.
+    pub keys: KeyPositions,
+    /// The locators of its `import_module` calls that are string literals, in
+    /// written order.
+    pub imports: Vec<String>,
 }
 
 /// Reads a resolved file as text (its real path, already checked to be a regular
@@ -99,8 +107,9 @@ pub fn parse_file(file: &ResolvedFile) -> Parsed {
         )),
         Ok(_) => AstModule::parse(&file.display, src, &dialect())
             .map(|ast| {
-                let keys = KeyPositions::of(&ast);
-                (ast, keys)
+                let mut imports = Vec::new();
+                let keys = KeyPositions::of(&ast, &mut |e| literal_import(e, &mut imports));
+                Tree { ast, keys, imports }
             })
             .map_err(ParseFailure::Syntax),
     };
@@ -418,29 +427,21 @@ impl Ahead {
     }
 }
 
-/// The literal locators of `import_module` calls in a statement.
-pub(super) fn stmt(s: &AstStmt, out: &mut Vec<String>) {
-    s.node
-        .visit_children(|child: Visit<AstNoPayload>| match child {
-            Visit::Stmt(s) => stmt(s, out),
-            Visit::Expr(e) => expr(e, out),
-        });
-}
-
-fn expr(e: &AstExpr, out: &mut Vec<String>) {
-    if let ExprP::Call(f, args) = &e.node {
-        let literal = |a: &AstExpr| match &a.node {
-            ExprP::Literal(AstLiteral::String(s)) => Some(s.node.clone()),
-            _ => None,
-        };
-        if matches!(&f.node, ExprP::Identifier(id) if id.node.ident == "import_module") {
-            let locator = args.args.iter().find_map(|a| match &a.node {
-                ArgumentP::Positional(x) => Some(x),
-                ArgumentP::Named(n, x) if n.node == "module_file" => Some(x),
-                _ => None,
-            });
-            out.extend(locator.and_then(literal));
-        }
+/// Adds the locator of `e` to `out` when `e` is an `import_module` call with a string
+/// literal for a locator.
+fn literal_import(e: &AstExpr, out: &mut Vec<String>) {
+    let ExprP::Call(f, args) = &e.node else {
+        return;
+    };
+    if !matches!(&f.node, ExprP::Identifier(id) if id.node.ident == "import_module") {
+        return;
     }
-    e.node.visit_expr(|child| expr(child, out));
+    let locator = args.args.iter().find_map(|a| match &a.node {
+        ArgumentP::Positional(x) => Some(x),
+        ArgumentP::Named(n, x) if n.node == "module_file" => Some(x),
+        _ => None,
+    });
+    if let Some(ExprP::Literal(AstLiteral::String(s))) = locator.map(|x| &x.node) {
+        out.push(s.node.clone());
+    }
 }

@@ -21,13 +21,12 @@
 //! it give the module up. A module it evaluates that the evaluation never imports (its
 //! call is in a branch not taken) is kept and unused; its errors are never reported.
 
-use super::ahead::{parse_file, stmt, Ahead, Begin, Evaluated, Parsed};
+use super::ahead::{parse_file, Ahead, Begin, Evaluated, Parsed};
 use super::context::Context;
 use super::package::{Kind, Packages, ResolvedFile};
 use super::reads::{self, Reads};
 use super::ClusterType;
 use crate::memory::unbudgeted;
-use starlark::syntax::AstModule;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -152,10 +151,10 @@ fn walk(
                 break;
             };
             // A file that does not parse is the evaluation's to report.
-            let Ok((ast, _)) = &parsed.result else {
+            let Ok(tree) = &parsed.result else {
                 continue;
             };
-            let imports = imports_of(packages, ast, &file);
+            let imports = resolve_imports(packages, &tree.imports, &file);
             let module = if ahead.claimed(&file) {
                 ahead.offer(&file, parsed);
                 None
@@ -195,7 +194,7 @@ fn parse_main(
     let claimed = ahead.claim(main);
     let parsed = std::panic::catch_unwind(|| unbudgeted(|| parse_file(main))).ok();
     let imports = match parsed.as_ref().map(|p| &p.result) {
-        Some(Ok((ast, _))) => imports_of(packages, ast, main),
+        Some(Ok(tree)) => resolve_imports(packages, &tree.imports, main),
         _ => Vec::new(),
     };
     let panicked = parsed.is_none();
@@ -203,13 +202,6 @@ fn parse_main(
         ahead.finish(main, parsed);
     }
     (!panicked).then_some(imports)
-}
-
-/// The `.star` modules `ast` imports by a literal locator, last written first.
-fn imports_of(packages: &Packages, ast: &AstModule, file: &ResolvedFile) -> Vec<ResolvedFile> {
-    let mut locators = Vec::new();
-    stmt(ast.statement(), &mut locators);
-    resolve_imports(packages, &locators, file)
 }
 
 /// The `.star` modules named by `locators` in `file`, last written first.

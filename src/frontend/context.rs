@@ -10,7 +10,7 @@
     reason = "derive(ProvidesStaticType) expands to an `unsafe impl`"
 )]
 
-use super::ahead::{parse_file, Ahead, Claim, Effects, Evaluated, Parsed};
+use super::ahead::{parse_file, Ahead, Claim, Effects, Evaluated, Parsed, Tree};
 pub use super::ahead::{ParseFailure, MAX_FILE_BYTES};
 use super::package::{Kind, Packages, Refused, ResolvedFile};
 use super::positions::KeyPositions;
@@ -188,29 +188,29 @@ impl Context {
             .as_ref()
             .and_then(|a| a.take(file))
             .unwrap_or_else(|| parse_file(file));
-        let ast = self.register(file, parsed)?;
+        let tree = self.register(file, parsed)?;
         if let (Some(ahead), false) = (&self.ahead, self.is_ahead) {
             // So the second thread's walk can go on below this module without
             // parsing it again.
-            let mut locators = Vec::new();
-            super::ahead::stmt(ast.statement(), &mut locators);
-            ahead.note_imports(file, locators);
+            ahead.note_imports(file, tree.imports);
         }
-        Ok(ast)
+        Ok(tree.ast)
     }
 
     /// Registers a parsed file: its text for diagnostics, its path for relative
     /// locators, its dict-key positions.
-    fn register(&self, file: &ResolvedFile, parsed: Parsed) -> Result<AstModule, ParseFailure> {
+    fn register(&self, file: &ResolvedFile, parsed: Parsed) -> Result<Tree, ParseFailure> {
         if let Some(text) = &parsed.text {
             self.sources.borrow_mut().insert(&file.display, text);
             self.files
                 .borrow_mut()
                 .insert(file.display.clone(), file.clone());
         }
-        let (ast, keys) = parsed.result?;
-        self.keys.borrow_mut().extend(keys);
-        Ok(ast)
+        let mut tree = parsed.result?;
+        self.keys
+            .borrow_mut()
+            .extend(std::mem::take(&mut tree.keys));
+        Ok(tree)
     }
 
     /// Marks the main file as the start of every import chain (for cycle messages).
@@ -325,7 +325,7 @@ impl Context {
     /// Evaluates a module parsed on the second thread (see `ahead_thread.rs`).
     pub fn eval_parsed(&self, file: &ResolvedFile, parsed: Parsed) -> starlark::Result<Imported> {
         let ast = match self.register(file, parsed) {
-            Ok(a) => a,
+            Ok(tree) => tree.ast,
             Err(ParseFailure::Read(msg)) => return Err(other(msg)),
             Err(ParseFailure::Limit(at, msg)) => return Err(other(format!("{at}: {msg}"))),
             Err(ParseFailure::Syntax(e)) => return Err(e),

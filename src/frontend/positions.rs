@@ -29,14 +29,20 @@ struct FileKeys {
 }
 
 impl KeyPositions {
-    /// Every dict entry and subscript assignment of `ast`.
-    pub fn of(ast: &AstModule) -> Self {
+    /// Every dict entry and subscript assignment of `ast`. `each` sees every
+    /// expression on the same walk, for other facts of the tree (the literal imports:
+    /// walking the tree once for both saves 3M of the 270M instructions of
+    /// ethereum-package -> compose).
+    pub fn of(ast: &AstModule, each: &mut dyn FnMut(&AstExpr)) -> Self {
         let codemap = ast.file_span(codemap::Span::default()).file;
         let mut keys = HashMap::new();
-        let mut add = |key: &AstExpr, value: &AstExpr| {
-            keys.insert(value.span.begin().get(), key.span.begin().get());
+        let mut walk = Walk {
+            add: &mut |key: &AstExpr, value: &AstExpr| {
+                keys.insert(value.span.begin().get(), key.span.begin().get());
+            },
+            each,
         };
-        stmt(ast.statement(), &mut add);
+        walk.stmt(ast.statement());
         let file = codemap.filename().to_owned();
         KeyPositions(HashMap::from([(file, FileKeys { codemap, keys })]))
     }
@@ -62,26 +68,36 @@ impl KeyPositions {
     }
 }
 
-fn stmt(s: &AstStmt, add: &mut dyn FnMut(&AstExpr, &AstExpr)) {
-    if let StmtP::Assign(a) = &s.node {
-        if let AssignTargetP::Index(target) = &a.lhs.node {
-            add(&target.1, &a.rhs);
-        }
-    }
-    s.node
-        .visit_children(|child: Visit<AstNoPayload>| match child {
-            Visit::Stmt(s) => stmt(s, add),
-            Visit::Expr(e) => expr(e, add),
-        });
+/// The walk of [`KeyPositions::of`].
+struct Walk<'a> {
+    /// Called with each key and its value.
+    add: &'a mut dyn FnMut(&AstExpr, &AstExpr),
+    each: &'a mut dyn FnMut(&AstExpr),
 }
 
-fn expr(e: &AstExpr, add: &mut dyn FnMut(&AstExpr, &AstExpr)) {
-    if let ExprP::Dict(entries) = &e.node {
-        for (k, v) in entries {
-            add(k, v);
+impl Walk<'_> {
+    fn stmt(&mut self, s: &AstStmt) {
+        if let StmtP::Assign(a) = &s.node {
+            if let AssignTargetP::Index(target) = &a.lhs.node {
+                (self.add)(&target.1, &a.rhs);
+            }
         }
+        s.node
+            .visit_children(|child: Visit<AstNoPayload>| match child {
+                Visit::Stmt(s) => self.stmt(s),
+                Visit::Expr(e) => self.expr(e),
+            });
     }
-    e.node.visit_expr(|child| expr(child, add));
+
+    fn expr(&mut self, e: &AstExpr) {
+        if let ExprP::Dict(entries) = &e.node {
+            for (k, v) in entries {
+                (self.add)(k, v);
+            }
+        }
+        (self.each)(e);
+        e.node.visit_expr(|child| self.expr(child));
+    }
 }
 
 /// A top-level `def`: where its name is, and where each parameter is.
