@@ -1,6 +1,7 @@
 //! The kplan binary: runs the CLI on a thread with a large stack, because deeply
-//! nested Starlark (and the templates it renders) is parsed and evaluated recursively;
-//! the frontend also bounds nesting, so input cannot overflow even this stack.
+//! nested Starlark (and the templates it renders) is parsed and evaluated recursively,
+//! on this thread (it has at least the stack the frontend asks for an evaluation); the
+//! frontend also bounds nesting, so input cannot overflow even this stack.
 
 /// Counts what the evaluation thread allocates, to stop a package at its budget
 /// (`--max-eval-memory`, see `kplan::memory`), over mimalloc: compiling allocates many
@@ -19,7 +20,7 @@ fn main() {
     let code = std::thread::Builder::new()
         .name("kplan".into())
         .stack_size(STACK_BYTES)
-        .spawn(move || kplan::cli::run(args))
+        .spawn(move || kplan::cli::run_with_stack(args, STACK_BYTES))
         .map(|h| h.join().unwrap_or(101))
         .unwrap_or_else(|e| {
             kplan::console::write(

@@ -142,6 +142,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     console::exit_code(dispatch(args))
 }
 
+/// [`run`] on a thread whose stack is `stack_bytes` large: with enough stack, the
+/// evaluation runs on this thread instead of a thread of its own (see
+/// [`crate::frontend::with_stack`]).
+pub fn run_with_stack(args: impl IntoIterator<Item = OsString>, stack_bytes: usize) -> i32 {
+    crate::frontend::with_stack(stack_bytes, || run(args))
+}
+
 fn dispatch(args: impl IntoIterator<Item = OsString>) -> i32 {
     let args: Vec<OsString> = args.into_iter().collect();
     if interprets(&args) {

@@ -49,7 +49,7 @@ pub use cache::cache_dir;
 pub use dialect::dialect;
 pub use globals::prepare;
 pub use reads::Reads;
-pub use run::{interpret, interpret_recording};
+pub use run::{interpret, interpret_recording, with_stack, EVAL_STACK_BYTES};
 pub use sources::Sources;
 
 use crate::diagnostic::Diagnostic;
