@@ -44,14 +44,19 @@ thread_local! {
 /// Runs `f` on this thread, saying that the thread's stack is `bytes` large: when that
 /// is at least [`EVAL_STACK_BYTES`], interpretations started in `f` run on this thread
 /// rather than on one of their own. The kplan binary runs its command line on such a
-/// thread: a thread of its own for the evaluation cost ethereum-package 4 MiB of
-/// peak RSS (the allocator's pages of one more thread, zeroed by the kernel) and 4% of
-/// the wall time (farm-bench, 50 alternating pairs: 29 -> 28 ms, 63.8 -> 59.7 MiB).
+/// thread: a thread of its own for the evaluation cost ethereum-package 5 MiB of
+/// peak RSS (the allocator's pages of one more thread, zeroed by the kernel) and 7% of
+/// the wall time (farm-bench, 100 alternating pairs: 29 -> 27 ms, 63.6 -> 58.8 MiB).
 pub fn with_stack<T>(bytes: usize, f: impl FnOnce() -> T) -> T {
-    let before = LARGE_STACK.replace(bytes >= EVAL_STACK_BYTES);
-    let result = f();
-    LARGE_STACK.set(before);
-    result
+    /// Puts the flag back however `f` ends, a panic included.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            LARGE_STACK.set(self.0);
+        }
+    }
+    let _restore = Restore(LARGE_STACK.replace(bytes >= EVAL_STACK_BYTES));
+    f()
 }
 
 /// Interprets the package named in `opts`, on a thread with a stack of known size
