@@ -23,7 +23,7 @@ pub fn shared() -> Globals {
     GLOBALS.get_or_init(build).clone()
 }
 
-/// Starts building the [`shared`] globals on a thread of their own. A command that
+/// Starts building the `shared` globals on a thread of their own. A command that
 /// interprets a package calls it before parsing its command line: the globals are
 /// then built while the command line is parsed and the package found, on the core
 /// that would otherwise wait, and the evaluation starts about 1 ms sooner
