@@ -27,7 +27,7 @@ pub fn print<T: Serialize>(doc: &T) {
     }));
 }
 
-/// Prints `doc` as [`print`] does, on one line: one of a stream of documents (JSON
+/// Prints `doc` as [`print()`] does, on one line: one of a stream of documents (JSON
 /// Lines), as `apply --watch` prints one per apply.
 pub fn print_line<T: Serialize>(doc: &T) {
     emit(serde_json::to_string(&Versioned {

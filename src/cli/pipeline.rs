@@ -13,7 +13,7 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Args)]
 pub struct PackageArgs {
     /// A package directory (with kurtosis.yml), a single .star file, or a
-    /// github.com/OWNER/REPO[/PATH][@REF] locator.
+    /// `github.com/OWNER/REPO[/PATH][@REF]` locator.
     pub package: String,
     /// Package arguments as a JSON or YAML object.
     #[arg(long)]

@@ -5,7 +5,7 @@
 //! A [`super::Diagnostic`] is made only from a [`Code`], so a code cannot be reported
 //! without being defined here; the test `diagnostic_codes` fails when one is defined
 //! but reported nowhere in `src/`, and when `docs/diagnostics.md` is not what
-//! [`reference`] generates. The explanations are Markdown files in `explain/`, one per
+//! [`reference()`] generates. The explanations are Markdown files in `explain/`, one per
 //! code, as rustc keeps its error codes.
 //!
 //! To add a code: a line in the table below, `explain/KPnnn.md` (a paragraph saying

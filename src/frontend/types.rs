@@ -3,7 +3,7 @@
 //! holding only the fields that were set; conversion to IR happens where the value is
 //! used (`convert`).
 //!
-//! The constructors are one table, [`kurtosis_types!`]: each entry names its arguments
+//! The constructors are one table, `kurtosis_types!`: each entry names its arguments
 //! in Kurtosis's order and how each is checked, and the macro writes the plumbing every
 //! constructor shares (copy each argument, check it, take `description`, report every
 //! failure at once, record the call site). Checks longer than one [`Args`] method live

@@ -17,9 +17,9 @@
 //! | [`references`] | KP110 | a run-time value is used after its service was removed |
 //! | [`images`] | KP111 | an image reference or a build's Dockerfile is empty |
 //! | [`dependencies`] | KP112 | a dependency cycle between steps |
-//! | [`env`] | KP113 | an environment variable or build argument name is empty or holds '=' or NUL, or a value holds NUL |
+//! | [`mod@env`] | KP113 | an environment variable or build argument name is empty or holds '=' or NUL, or a value holds NUL |
 //!
-//! [`names`], [`images`], [`ports`] (public ports) and [`env`] look at each service or
+//! [`names`], [`images`], [`ports`] (public ports) and [`mod@env`] look at each service or
 //! task on its own; the rest need to know what exists at each step, so [`walk`] runs
 //! the steps in program order against a simulated environment and asks them.
 //! Diagnostics are sorted by position, then code; within one position and code they

@@ -93,7 +93,7 @@ pub const RENDER_IN: &str = "/kplan/in";
 
 /// The ConfigMap of an artifact with run-time holes: its static files under `src/`,
 /// the literal pieces of each file with holes under `parts/<path>/<n>`, which its
-/// render Job concatenates with the value files (the shared [`render_script`]).
+/// render Job concatenates with the value files (the shared [`crate::backend::lower::store::render_script`]).
 fn render_inputs(cx: &mut Ctx, id: ArtifactId, files: &[FileModel]) {
     let a = cx.plan.artifact(id);
     let mut inputs = Vec::new();

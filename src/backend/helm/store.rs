@@ -67,7 +67,7 @@ pub struct Render {
 /// Which jobs become Jobs: every `run_sh`/`run_python` that asks for no privilege,
 /// `request`, jq extract, `wait` whose result is read, render and `verify`. The
 /// model's store-preparing job is replaced by `prepare` init containers; the rest
-/// ([`super::jobs::refusal`]) is refused.
+/// is refused (see `jobs.rs`, KP305).
 pub fn plan(cx: &mut Ctx) {
     for (i, job) in cx.model.jobs.iter().enumerate() {
         let id = JobId(i as u32);

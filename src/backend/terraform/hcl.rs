@@ -6,7 +6,7 @@
 //! a measured reason (the escaping fixture round-trips through Terraform 1.15):
 //! - string literals: hcl-rs 0.19.10 writes the literal `$${` as `$${` (Terraform
 //!   reads that back as `${`) and escapes U+0008 and U+000C as `\b` and `\f`, which
-//!   HCL does not accept. [`quoted`] escapes `"` and `\`, `\n`, `\r`, `\t`, every
+//!   HCL does not accept. [`escape`] escapes `"` and `\`, `\n`, `\r`, `\t`, every
 //!   other control character as `\uNNNN`, and doubles the `$` or `%` of every `${`
 //!   and `%{`; the result goes to hcl-rs as an already-quoted template, which its
 //!   formatter writes as is. Everything else (unicode included) is written verbatim.
