@@ -1,8 +1,8 @@
 //! Work done ahead of the evaluation, on a second thread (`ahead_thread.rs`), and
 //! what the evaluation and that thread share ([`Ahead`]).
 //!
-//! Parses: the main file is parsed there first while the evaluation thread builds the
-//! globals. The evaluation asks for each module's parse with [`Ahead::take`]: a
+//! Parses: the main file is parsed there first, while the globals are built
+//! (`globals::shared`). The evaluation asks for each module's parse with [`Ahead::take`]: a
 //! finished parse is handed over, one in progress is waited for, and any other the
 //! evaluation parses itself. Either way the result is the one [`parse_file`] gives, so
 //! diagnostics do not depend on which thread parsed a file. A parse is only handed
@@ -34,7 +34,6 @@ use super::package::ResolvedFile;
 use super::positions::KeyPositions;
 use super::reads::Reads;
 use super::sources::Sources;
-use starlark::environment::Globals;
 use starlark::syntax::ast::{ArgumentP, AstExpr, AstLiteral, ExprP};
 use starlark::syntax::AstModule;
 use std::collections::{HashMap, HashSet};
@@ -179,8 +178,6 @@ struct State {
     ended: bool,
     /// Every module claimed so far, by real path.
     modules: HashMap<OsString, Owner>,
-    /// The globals, once the evaluation thread has built them.
-    globals: Option<Globals>,
     /// Counts changes to `modules`, for [`Ahead::wait_for_change`].
     generation: u64,
     /// The literal import locators of modules the evaluation thread parsed.
@@ -294,26 +291,6 @@ impl Ahead {
         st.parsing = None;
         st.modules.retain(|_, owner| !matches!(owner, Owner::Ahead));
         self.changed.notify_all();
-    }
-
-    /// The evaluation thread has built the globals: the second thread may evaluate.
-    pub fn set_globals(&self, globals: Globals) {
-        self.lock().globals = Some(globals);
-        self.changed.notify_all();
-    }
-
-    /// The globals, once built; `None` when stopped first.
-    pub(super) fn globals(&self) -> Option<Globals> {
-        let mut st = self.lock();
-        loop {
-            if let Some(g) = &st.globals {
-                return Some(g.clone());
-            }
-            if self.stopped() {
-                return None;
-            }
-            st = self.wait(st);
-        }
     }
 
     /// The evaluation thread is about to import `file`: it is finished (possibly after

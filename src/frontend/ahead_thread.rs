@@ -1,6 +1,6 @@
 //! The second thread of an interpretation (what it shares with the evaluation thread
-//! is in `ahead.rs`). It parses the main file first, while the evaluation thread builds
-//! the globals, then walks the import graph (every `import_module` call whose locator is
+//! is in `ahead.rs`). It parses the main file first, while the globals are built
+//! (`globals::shared`), then walks the import graph (every `import_module` call whose locator is
 //! a string literal) depth first, taking each module's imports in the reverse of the
 //! order they are written: it starts where the evaluation thread, which imports in
 //! written order, arrives last, and the two meet in the middle. On the way down it
@@ -227,10 +227,9 @@ fn evaluate(
     parsed: Parsed,
     settings: &Settings,
 ) -> Option<Evaluated> {
-    let globals = ahead.globals()?;
     let mut ctx = Context::new(
         packages.clone(),
-        globals,
+        super::globals::shared(),
         settings.cluster,
         settings.allow_privileged,
     )

@@ -69,6 +69,15 @@ pub struct Context {
     deps: RefCell<Vec<OsString>>,
 }
 
+/// A module that cannot be parsed, as the error of the `import_module` that asked for it.
+fn import_error(f: ParseFailure) -> starlark::Error {
+    match f {
+        ParseFailure::Read(msg) => other(msg),
+        ParseFailure::Limit(at, msg) => other(format!("{at}: {msg}")),
+        ParseFailure::Syntax(e) => e,
+    }
+}
+
 impl Context {
     pub fn new(
         packages: Packages,
@@ -313,24 +322,14 @@ impl Context {
     }
 
     fn eval_module(&self, file: &ResolvedFile) -> starlark::Result<Imported> {
-        let ast = match self.parse(file) {
-            Ok(a) => a,
-            Err(ParseFailure::Read(msg)) => return Err(other(msg)),
-            Err(ParseFailure::Limit(at, msg)) => return Err(other(format!("{at}: {msg}"))),
-            Err(ParseFailure::Syntax(e)) => return Err(e),
-        };
+        let ast = self.parse(file).map_err(import_error)?;
         self.eval_ast(ast)
     }
 
     /// Evaluates a module parsed on the second thread (see `ahead_thread.rs`).
     pub fn eval_parsed(&self, file: &ResolvedFile, parsed: Parsed) -> starlark::Result<Imported> {
-        let ast = match self.register(file, parsed) {
-            Ok(tree) => tree.ast,
-            Err(ParseFailure::Read(msg)) => return Err(other(msg)),
-            Err(ParseFailure::Limit(at, msg)) => return Err(other(format!("{at}: {msg}"))),
-            Err(ParseFailure::Syntax(e)) => return Err(e),
-        };
-        self.eval_ast(ast)
+        let tree = self.register(file, parsed).map_err(import_error)?;
+        self.eval_ast(tree.ast)
     }
 
     fn eval_ast(&self, ast: AstModule) -> starlark::Result<Imported> {

@@ -147,9 +147,12 @@ fn interpret_budgeted(opts: &Options) -> Result<Interpreted, Failure> {
                 ahead_thread::run(&ahead, &prefetch, &main, &settings);
             })
             .is_ok();
-        let globals = globals::shared();
-        ahead.set_globals(globals.clone());
-        let mut ctx = Context::new(packages, globals, opts.cluster_type, opts.allow_privileged);
+        let mut ctx = Context::new(
+            packages,
+            globals::shared(),
+            opts.cluster_type,
+            opts.allow_privileged,
+        );
         if started {
             ctx = ctx.with_ahead(ahead.clone());
         }
