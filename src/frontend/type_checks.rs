@@ -357,16 +357,7 @@ mod tests {
     /// members, its neighbours and a non-ASCII letter.
     fn strings() -> Vec<String> {
         let alphabet = ['a', 'z', 'A', '0', '9', '-', '_', '.', '+', ' ', 'é'];
-        let mut all = vec![String::new()];
-        let mut last = vec![String::new()];
-        for _ in 0..4 {
-            last = last
-                .iter()
-                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
-                .collect();
-            all.extend(last.iter().cloned());
-        }
-        all
+        crate::ir::strings_over(&alphabet, 4)
     }
 
     #[test]

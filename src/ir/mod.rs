@@ -34,6 +34,8 @@ pub use service::{
     GpuConfig, Image, Mount, Port, ReadyCondition, Service, ServiceConfig, Toleration, Transport,
     User,
 };
+#[cfg(test)]
+pub use slug::strings_over;
 pub use slug::{dns_slug, is_name, lower, lower_digit, lower_digit_dash};
 pub use span::Span;
 pub use step::{Step, StepKind};

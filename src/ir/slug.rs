@@ -57,6 +57,22 @@ pub fn lower_digit_dash(c: u8) -> bool {
     lower_digit(c) || c == b'-'
 }
 
+/// Every string of up to `len` characters over `alphabet`, for the tests that compare
+/// a name check built on [`is_name`] with the regex it replaced.
+#[cfg(test)]
+pub fn strings_over(alphabet: &[char], len: usize) -> Vec<String> {
+    let mut all = vec![String::new()];
+    let mut last = vec![String::new()];
+    for _ in 0..len {
+        last = last
+            .iter()
+            .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+            .collect();
+        all.extend(last.iter().cloned());
+    }
+    all
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -103,15 +103,7 @@ mod tests {
         let r6335 = regex::Regex::new(r"^[a-z]([-a-z0-9]{0,13}[a-z0-9])?$").expect("regex");
         // Every name of up to 4 characters over each class's members and neighbours.
         let alphabet = ['a', 'z', 'A', '0', '9', '-', '_', '.', 'é'];
-        let mut names = vec![String::new()];
-        let mut last = vec![String::new()];
-        for _ in 0..4 {
-            last = last
-                .iter()
-                .flat_map(|n| alphabet.iter().map(move |c| format!("{n}{c}")))
-                .collect();
-            names.extend(last.iter().cloned());
-        }
+        let mut names = crate::ir::strings_over(&alphabet, 4);
         for len in [14, 15, 16, 62, 63, 64] {
             names.push(format!("a{}", "-".repeat(len - 2)) + "1");
         }
